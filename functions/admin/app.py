@@ -1,0 +1,99 @@
+"""AdminFunction: feature catalog, wallet adjustments and inspection, server API keys.
+
+Every route needs the admin role; the check runs before any input is used.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from tollgate import apikeys, http, ledger, pricing
+from tollgate.apikeys.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyList
+from tollgate.ledger.schemas import AdjustmentIn, AdjustmentOut, ReconciliationOut, WalletOut
+from tollgate.pricing.schemas import FeatureIn, FeatureList, FeatureOut
+from tollgate.principal import Principal, validate_wallet_id
+
+logger = Logger()
+metrics = Metrics()
+app = http.create_app()
+
+FeatureIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+WalletIdPath = Annotated[str, Path(min_length=3, max_length=145)]
+
+
+def _admin() -> Principal:
+    principal = http.principal(app)
+    principal.require_admin()
+    return principal
+
+
+@app.put("/v1/admin/features/<feature_id>", summary="Create or update a feature and its price", tags=["admin"])
+def put_feature(feature_id: FeatureIdPath, body: FeatureIn) -> FeatureOut:
+    _admin()
+    return pricing.put_feature(feature_id, body).view(internal=True)
+
+
+@app.get("/v1/admin/features", summary="Every feature, inactive ones included", tags=["admin"])
+def list_features() -> FeatureList:
+    _admin()
+    return FeatureList(data=[f.view(internal=True) for f in pricing.list_features(include_inactive=True)])
+
+
+@app.get("/v1/admin/features/<feature_id>", summary="One feature", tags=["admin"])
+def get_feature(feature_id: FeatureIdPath) -> FeatureOut:
+    _admin()
+    return pricing.get_feature(feature_id).view(internal=True)
+
+
+@app.post("/v1/admin/wallets/<wallet_id>/adjustments", summary="Credit or debit a wallet", tags=["admin"])
+def post_adjustment(wallet_id: WalletIdPath, body: AdjustmentIn) -> Response[AdjustmentOut]:
+    principal = _admin()
+    result = ledger.adjust(principal, validate_wallet_id(wallet_id), body, http.idempotency_key(app, required=False))
+    metrics.add_metric(name="WalletAdjusted", unit=MetricUnit.Count, value=1)
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=result)
+
+
+@app.get("/v1/admin/wallets/<wallet_id>", summary="A wallet", tags=["admin"])
+def get_wallet(wallet_id: WalletIdPath) -> WalletOut:
+    _admin()
+    return ledger.wallet_view(validate_wallet_id(wallet_id), must_exist=True)
+
+
+@app.get("/v1/admin/wallets/<wallet_id>/reconciliation", summary="Prove sum(entries) == balance",
+         tags=["admin"])
+def get_reconciliation(wallet_id: WalletIdPath) -> ReconciliationOut:
+    _admin()
+    return ledger.reconcile(validate_wallet_id(wallet_id))
+
+
+@app.post("/v1/admin/api-keys", summary="Create a server API key (shown once)", tags=["admin"])
+def post_api_key(body: ApiKeyIn) -> Response[ApiKeyCreated]:
+    principal = _admin()
+    created = apikeys.create(body.name, principal.actor)
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created)
+
+
+@app.get("/v1/admin/api-keys", summary="Server API keys (no secrets)", tags=["admin"])
+def list_api_keys() -> ApiKeyList:
+    _admin()
+    return ApiKeyList(data=apikeys.list_keys())
+
+
+@app.delete("/v1/admin/api-keys/<key_id>", summary="Revoke a server API key", tags=["admin"])
+def delete_api_key(key_id: Annotated[str, Path(min_length=1, max_length=64)]) -> Response:
+    _admin()
+    apikeys.revoke(key_id)
+    return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return http.resolve(app, event, context)

@@ -1,0 +1,68 @@
+"""ApiKeyAuthorizerFunction: the HTTP API Lambda authorizer (payload 2.0, simple responses).
+
+Accepts either a server API key (``X-Api-Key``) or a person's bearer JWT, and hands the
+routes one principal shape:
+``{"principal_type": "user" | "service", "sub", "roles" (space-separated), "key_id"}``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from tollgate import apikeys
+from tollgate.principal import Principal, parse_roles
+
+logger = Logger()
+
+DENY: dict[str, Any] = {"isAuthorized": False}
+
+
+def _from_bearer(authorization: str) -> Principal | None:
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    from tollgate import tokens  # only bearer callers pay for the JWT library
+
+    try:
+        claims = tokens.verify(
+            token.strip(), issuer=os.environ["JWT_ISSUER"], audience=os.environ.get("JWT_AUDIENCE") or None
+        )
+    except tokens.InvalidToken as exc:
+        logger.info("bearer token refused", extra={"reason": str(exc)})
+        return None
+    return Principal(
+        type="user",
+        sub=str(claims["sub"]),
+        roles=parse_roles(claims.get(os.environ.get("ROLES_CLAIM", "roles"))),
+        email=claims.get("email"),
+    )
+
+
+def authorize(headers: dict[str, str]) -> Principal | None:
+    lowered = {k.lower(): v for k, v in (headers or {}).items()}
+    if lowered.get("x-api-key"):
+        return apikeys.authenticate(lowered["x-api-key"])
+    if lowered.get("authorization"):
+        return _from_bearer(lowered["authorization"])
+    return None
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    principal = authorize(event.get("headers") or {})
+    if principal is None:
+        return DENY
+    return {
+        "isAuthorized": True,
+        "context": {
+            "principal_type": principal.type,
+            "sub": principal.sub,
+            "roles": " ".join(sorted(principal.roles)),
+            "key_id": principal.key_id or "",
+            "email": principal.email or "",
+        },
+    }

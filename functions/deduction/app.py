@@ -1,0 +1,70 @@
+"""DeductionFunction: usage debits and reservations (people via JWT, services via API key).
+
+Imports only what the hot path needs: no gateway SDKs, no JWT library, no X-Ray SDK.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from tollgate import http, ledger, reservations
+from tollgate.ledger.schemas import UsageIn, UsageOut
+from tollgate.reservations.schemas import (
+    ReleaseOut,
+    ReservationIn,
+    ReservationOut,
+    ReservationView,
+    SettleIn,
+    SettleOut,
+)
+
+logger = Logger()
+metrics = Metrics()
+app = http.create_app()
+
+
+@app.post("/v1/usage", summary="Debit credits for one AI call", tags=["usage"])
+def post_usage(body: UsageIn) -> Response[UsageOut]:
+    principal = http.principal(app)
+    key = http.idempotency_key(app, required=principal.is_service)
+    result = ledger.record_usage(principal, body, key)
+    metrics.add_metric(name="UsageDebited", unit=MetricUnit.Count, value=1)
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=result)
+
+
+@app.post("/v1/reservations", summary="Hold credits before an AI call", tags=["reservations"])
+def post_reservation(body: ReservationIn) -> Response[ReservationOut]:
+    principal = http.principal(app)
+    key = http.idempotency_key(app, required=principal.is_service)
+    result = reservations.reserve(principal, body, key)
+    metrics.add_metric(name="CreditsReserved", unit=MetricUnit.Count, value=1)
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=result)
+
+
+@app.get("/v1/reservations/<reservation_id>", summary="A reservation", tags=["reservations"])
+def get_reservation(reservation_id: str) -> ReservationView:
+    return reservations.get(http.principal(app), reservation_id)
+
+
+@app.post("/v1/reservations/<reservation_id>/settle", summary="Charge the actual cost of a held call",
+          tags=["reservations"])
+def post_settle(reservation_id: str, body: SettleIn) -> SettleOut:
+    result = reservations.settle(http.principal(app), reservation_id, body)
+    metrics.add_metric(name="ReservationSettled", unit=MetricUnit.Count, value=1)
+    return result
+
+
+@app.post("/v1/reservations/<reservation_id>/release", summary="Free a hold without charging",
+          tags=["reservations"])
+def post_release(reservation_id: str) -> ReleaseOut:
+    return reservations.release(http.principal(app), reservation_id)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return http.resolve(app, event, context)

@@ -1,0 +1,32 @@
+"""LedgerStreamFunction: the table's stream consumer.
+
+Stamps each ledger entry's ``balance_after`` from the wallet item's stream: every
+balance-changing wallet update records its transaction id in ``last_tx``, and the stream
+delivers each update's new balance in commit order. One write per entry, off the
+request path. Later consumers (earnings, aggregates) join this function.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from tollgate.ledger import stream
+
+logger = Logger()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+def record_handler(record: DynamoDBRecord) -> None:
+    if stream.stamp_from_record(record.raw_event):
+        metrics.add_metric(name="BalanceAfterStamped", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -1,0 +1,84 @@
+"""Server API keys: random, shown once, stored as a hash, revocable.
+
+A key reads ``tgk_<key_id>_<secret>``. The id locates the item with one GetItem; the
+secret (160 random bits) is compared by its SHA-256 in constant time. A fast hash is
+right here: the secret is random, not a password, so there is nothing to brute-force.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+
+from tollgate import clock, dynamo
+from tollgate.apikeys import repository
+from tollgate.apikeys.exceptions import ApiKeyNotFound
+from tollgate.apikeys.schemas import ApiKeyCreated, ApiKeyOut
+from tollgate.dynamo import Item
+from tollgate.principal import SERVICE, Principal
+
+_KEY_RE = re.compile(r"^tgk_([a-z2-7]{16})_([a-z2-7]{32})$")
+
+
+def _b32(n: int) -> str:
+    return base64.b32encode(secrets.token_bytes(n)).decode().rstrip("=").lower()
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create(name: str, created_by: str) -> ApiKeyCreated:
+    key_id, secret = _b32(10), _b32(20)
+    now = clock.iso(clock.now_ms())
+    repository.put_new({
+        "entity": "api_key",
+        "key_id": key_id,
+        "name": name,
+        "secret_sha256": _hash(secret),
+        "created_at": now,
+        "created_by": created_by,
+        "GSI1PK": "APIKEYS",
+        "GSI1SK": f"{now}#{key_id}",
+    })
+    return ApiKeyCreated(key_id=key_id, key=f"tgk_{key_id}_{secret}", name=name, created_at=now)
+
+
+def revoke(key_id: str) -> None:
+    try:
+        repository.revoke(key_id, clock.iso(clock.now_ms()))
+    except dynamo.ConditionFailed:
+        raise ApiKeyNotFound("API key not found") from None
+
+
+def list_keys() -> list[ApiKeyOut]:
+    return [_view(i) for i in repository.list_all()]
+
+
+def _view(item: Item) -> ApiKeyOut:
+    return ApiKeyOut(
+        key_id=item["key_id"],
+        name=item["name"],
+        prefix=f"tgk_{item['key_id']}_",
+        created_at=item["created_at"],
+        created_by=item.get("created_by", ""),
+        revoked_at=item.get("revoked_at"),
+        active=item.get("revoked_at") is None,
+    )
+
+
+def authenticate(presented: str) -> Principal | None:
+    """The service principal for a valid, unrevoked key; None otherwise."""
+    match = _KEY_RE.match(presented.strip())
+    if not match:
+        return None
+    key_id, secret = match.groups()
+    item = repository.get(key_id)
+    if item is None or item.get("revoked_at"):
+        return None
+    if not hmac.compare_digest(item.get("secret_sha256", ""), _hash(secret)):
+        return None
+    return Principal(type="service", sub=f"key:{key_id}", roles=frozenset({SERVICE}), key_id=key_id)

@@ -1,0 +1,89 @@
+"""Every DynamoDB key Tollgate uses is built here, and only here.
+
+One table holds everything (single-table design):
+
+============================  ==================  ===========================================
+item                          PK                  SK
+============================  ==================  ===========================================
+wallet                        ``WALLET#<id>``     ``WALLET``
+ledger entry                  ``WALLET#<id>``     ``TX#<transaction_id>``
+reservation                   ``RES#<id>``        ``RES``
+feature                       ``CATALOG``         ``FEATURE#<feature_id>``
+API key                       ``APIKEY#<key_id>`` ``APIKEY``
+============================  ==================  ===========================================
+
+Indexes:
+
+* ``LSI1`` (``PK``, ``LSI1SK`` = ``<created_at>#<tx>``): a wallet's history, newest first,
+  strongly consistent (a debit shows up in the very next history read).
+* ``LSI2`` (``PK``, ``LSI2SK`` = ``<type>#<created_at>#<tx>``): the same, filtered by type
+  without a filter expression, so a filtered page is still one query.
+* ``GSI1`` (``GSI1PK``, ``GSI1SK``), sparse and overloaded: open holds by expiry, sharded
+  (``HOLDS#<n>``) so reservations never share one hot partition; API keys (``APIKEYS``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+WALLET_SK = "WALLET"
+RESERVATION_SK = "RES"
+CATALOG_PK = "CATALOG"
+APIKEY_SK = "APIKEY"
+APIKEYS_GSI1PK = "APIKEYS"
+HOLD_SHARDS = 16
+
+Key = dict[str, dict[str, str]]
+
+
+def _key(pk: str, sk: str) -> Key:
+    return {"PK": {"S": pk}, "SK": {"S": sk}}
+
+
+def wallet_pk(wallet_id: str) -> str:
+    return f"WALLET#{wallet_id}"
+
+
+def wallet(wallet_id: str) -> Key:
+    return _key(wallet_pk(wallet_id), WALLET_SK)
+
+
+def entry_sk(transaction_id: str) -> str:
+    return f"TX#{transaction_id}"
+
+
+def entry(wallet_id: str, transaction_id: str) -> Key:
+    return _key(wallet_pk(wallet_id), entry_sk(transaction_id))
+
+
+def entry_lsi1sk(created_at: str, transaction_id: str) -> str:
+    return f"{created_at}#{transaction_id}"
+
+
+def entry_lsi2sk(entry_type: str, created_at: str, transaction_id: str) -> str:
+    return f"{entry_type}#{created_at}#{transaction_id}"
+
+
+def reservation(reservation_id: str) -> Key:
+    return _key(f"RES#{reservation_id}", RESERVATION_SK)
+
+
+def hold_shard(reservation_id: str) -> str:
+    shard = hashlib.sha256(reservation_id.encode()).digest()[0] % HOLD_SHARDS
+    return f"HOLDS#{shard}"
+
+
+def hold_shards() -> list[str]:
+    return [f"HOLDS#{n}" for n in range(HOLD_SHARDS)]
+
+
+def feature_sk(feature_id: str) -> str:
+    return f"FEATURE#{feature_id}"
+
+
+def feature(feature_id: str) -> Key:
+    return _key(CATALOG_PK, feature_sk(feature_id))
+
+
+def api_key(key_id: str) -> Key:
+    return _key(f"APIKEY#{key_id}", APIKEY_SK)

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from tollgate.metadata import validate_metadata
+from tollgate.pricing.schemas import Quantity, UsageMeasure
+from tollgate.schemas import (
+    CreditsOut,
+    FeatureId,
+    OptionalCreditsOut,
+    PositiveCredits,
+    SignedCredits,
+    WalletId,
+)
+
+EntryType = Literal["usage", "adjustment", "purchase", "refund", "allocation", "expiry", "payout", "reversal"]
+ENTRY_TYPES: tuple[str, ...] = EntryType.__args__  # type: ignore[attr-defined]
+
+Metadata = Annotated[dict[str, Any] | None, AfterValidator(validate_metadata)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class UsageIn(_Strict):
+    feature: FeatureId
+    wallet_id: WalletId | None = None
+    quantity: Quantity | None = None
+    usage: UsageMeasure | None = None
+    amount: PositiveCredits | None = Field(default=None, description="Server API keys only: charge this instead of the catalog price.")
+    metadata: Metadata = None
+
+
+class UsageOut(BaseModel):
+    transaction_id: str
+    wallet_id: str
+    feature: str
+    cost: CreditsOut
+    balance: CreditsOut
+    available: CreditsOut
+
+
+class AdjustmentIn(_Strict):
+    amount: SignedCredits
+    reason: str = Field(min_length=1, max_length=500)
+    metadata: Metadata = None
+
+
+class AdjustmentOut(BaseModel):
+    transaction_id: str
+    wallet_id: str
+    amount: CreditsOut
+    balance: CreditsOut
+
+
+class WalletOut(BaseModel):
+    wallet_id: str
+    balance: CreditsOut
+    reserved: CreditsOut
+    available: CreditsOut
+    open_holds: int
+    updated_at: str | None = None
+
+
+class EntryOut(BaseModel):
+    transaction_id: str
+    type: str
+    amount: CreditsOut
+    balance_after: OptionalCreditsOut
+    feature: str | None = None
+    reference: str | None = None
+    reason: str | None = None
+    created_at: str
+    metadata: dict[str, Any]
+
+
+class HistoryPage(BaseModel):
+    data: list[EntryOut]
+    next_cursor: str | None
+
+
+class ReconciliationOut(BaseModel):
+    wallet_id: str
+    balance: CreditsOut
+    ledger_sum: CreditsOut
+    entries: int
+    reserved: CreditsOut
+    holds_sum: CreditsOut
+    available: CreditsOut
+    consistent: bool

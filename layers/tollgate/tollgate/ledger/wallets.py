@@ -1,0 +1,53 @@
+"""A wallet as read from its item, with expired holds netted out at read time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tollgate.dynamo import Item
+from tollgate.ledger.schemas import WalletOut
+
+
+@dataclass(frozen=True)
+class WalletState:
+    wallet_id: str
+    exists: bool = False
+    balance: int = 0
+    reserved: int = 0
+    available: int = 0
+    holds: dict[str, tuple[int, int]] = field(default_factory=dict)  # id -> (amount, expires_ms)
+    updated_at: str | None = None
+
+    @classmethod
+    def from_item(cls, wallet_id: str, item: Item | None) -> WalletState:
+        if not item:
+            return cls(wallet_id=wallet_id)
+        holds = {rid: (int(h["a"]), int(h["e"])) for rid, h in (item.get("holds") or {}).items()}
+        return cls(
+            wallet_id=wallet_id,
+            exists=True,
+            balance=int(item.get("balance", 0)),
+            reserved=int(item.get("reserved", 0)),
+            available=int(item.get("available", 0)),
+            holds=holds,
+            updated_at=item.get("updated_at"),
+        )
+
+    def expired_holds(self, now_ms: int) -> dict[str, int]:
+        return {rid: amount for rid, (amount, expires) in self.holds.items() if expires <= now_ms}
+
+    def effective_available(self, now_ms: int) -> int:
+        """What is spendable now: an expired hold frees itself without waiting for the sweeper."""
+        return self.available + sum(self.expired_holds(now_ms).values())
+
+    def view(self, now_ms: int) -> WalletOut:
+        expired = self.expired_holds(now_ms)
+        freed = sum(expired.values())
+        return WalletOut(
+            wallet_id=self.wallet_id,
+            balance=self.balance,
+            reserved=self.reserved - freed,
+            available=self.available + freed,
+            open_holds=len(self.holds) - len(expired),
+            updated_at=self.updated_at,
+        )

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tollgate.pricing.exceptions import InvalidUsage
+from tollgate.pricing.rules import Measurement, PricingRule
+from tollgate.schemas import CreditsOut, NonNegativeCredits, StrictCount, StrictPositiveCount
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PerCallPricing(_Strict):
+    type: Literal["per_call"]
+    credits: NonNegativeCredits
+
+
+class PerUnitPricing(_Strict):
+    type: Literal["per_unit"]
+    credits: NonNegativeCredits
+
+
+class PerTokenPricing(_Strict):
+    type: Literal["per_token"]
+    input_credits: NonNegativeCredits
+    output_credits: NonNegativeCredits
+
+
+PricingIn = Annotated[PerCallPricing | PerUnitPricing | PerTokenPricing, Field(discriminator="type")]
+
+
+def rule_from_schema(p: PerCallPricing | PerUnitPricing | PerTokenPricing) -> PricingRule:
+    if isinstance(p, PerTokenPricing):
+        return PricingRule(type="per_token", input_mc=p.input_credits, output_mc=p.output_credits)
+    return PricingRule(type=p.type, credits_mc=p.credits)
+
+
+class FeatureIn(_Strict):
+    name: str = Field(min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=500)
+    pricing: PricingIn
+    developer_id: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@|+=-]+$")
+    revenue_share_bps: int = Field(default=0, ge=0, le=10_000, strict=True)
+    active: bool = True
+
+    @model_validator(mode="after")
+    def _share_needs_developer(self) -> FeatureIn:
+        if self.revenue_share_bps and not self.developer_id:
+            raise ValueError("revenue_share_bps needs a developer_id")
+        return self
+
+
+class PricingOut(BaseModel):
+    type: Literal["per_call", "per_unit", "per_token"]
+    credits: CreditsOut | None = None
+    input_credits: CreditsOut | None = None
+    output_credits: CreditsOut | None = None
+
+
+class FeatureOut(BaseModel):
+    feature_id: str
+    name: str
+    description: str | None = None
+    pricing: PricingOut
+    developer_id: str | None = None
+    revenue_share_bps: int | None = None
+    active: bool
+    created_at: str
+    updated_at: str
+
+
+class FeatureList(BaseModel):
+    data: list[FeatureOut]
+
+
+class UsageMeasure(_Strict):
+    """Token usage, given as tokens or as characters (4 per token); never both."""
+
+    input_tokens: StrictCount | None = None
+    output_tokens: StrictCount | None = None
+    input_chars: StrictCount | None = None
+    output_chars: StrictCount | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> UsageMeasure:
+        tokens = self.input_tokens is not None or self.output_tokens is not None
+        chars = self.input_chars is not None or self.output_chars is not None
+        if tokens and chars:
+            raise ValueError("give usage as tokens or as characters, not both")
+        if not tokens and not chars:
+            raise ValueError("usage needs input/output tokens or characters")
+        return self
+
+
+def measurement(quantity: int | None, usage: UsageMeasure | None) -> Measurement:
+    if usage is None:
+        return Measurement(quantity=quantity)
+    if quantity is not None:
+        raise InvalidUsage("give quantity or usage, not both")
+    return Measurement(
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        input_chars=usage.input_chars,
+        output_chars=usage.output_chars,
+    )
+
+
+Quantity = StrictPositiveCount

@@ -1,0 +1,134 @@
+"""Who is calling: one principal shape from either authorizer.
+
+The HTTP API JWT authorizer passes ``requestContext.authorizer.jwt.claims`` (string
+values; an array claim arrives flattened as ``"[admin user]"``). The Lambda authorizer
+passes ``requestContext.authorizer.lambda`` =
+``{"principal_type", "sub", "roles" (space-separated), "key_id"}``. Handlers read a
+:class:`Principal` and never look at either shape themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from tollgate.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
+
+PrincipalType = Literal["user", "service"]
+
+ADMIN = "admin"
+DEVELOPER = "developer"
+SERVICE = "service"
+
+_WALLET_ID_RE = re.compile(r"^[a-z][a-z0-9_-]{0,15}:[A-Za-z0-9._:@|+=-]{1,128}$")
+
+
+@dataclass(frozen=True)
+class Principal:
+    type: PrincipalType
+    sub: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+    key_id: str | None = None
+    email: str | None = None
+
+    @property
+    def is_service(self) -> bool:
+        return self.type == "service"
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN in self.roles
+
+    @property
+    def actor(self) -> str:
+        """Who did it, as recorded on ledger entries."""
+        return f"key:{self.key_id}" if self.is_service else f"user:{self.sub}"
+
+    @property
+    def own_wallet_id(self) -> str | None:
+        return None if self.is_service else f"user:{self.sub}"
+
+    def require_admin(self) -> None:
+        if not self.is_admin:
+            raise Forbidden("this route needs the admin role")
+
+    def wallet_for_spending(self, requested: str | None) -> str:
+        """The wallet this caller may debit: a person their own, a server key any."""
+        if self.is_service:
+            if requested is None:
+                raise ValidationFailed("wallet_id is required for server API keys", field="wallet_id")
+            return validate_wallet_id(requested)
+        return self._own_or_not_found(requested)
+
+    def wallet_for_reading(self, requested: str | None) -> str:
+        """The wallet this caller may read: their own; admins and server keys any."""
+        if self.is_service or (self.is_admin and requested is not None):
+            if requested is None:
+                raise ValidationFailed("wallet_id is required for server API keys", field="wallet_id")
+            return validate_wallet_id(requested)
+        return self._own_or_not_found(requested)
+
+    def may_act_on(self, wallet_id: str) -> bool:
+        return self.is_service or wallet_id == self.own_wallet_id
+
+    def _own_or_not_found(self, requested: str | None) -> str:
+        own = self.own_wallet_id
+        assert own is not None
+        if requested is not None and requested != own:
+            # Someone else's wallet is indistinguishable from one that does not exist.
+            raise NotFound("wallet not found")
+        return own
+
+
+def validate_wallet_id(wallet_id: str) -> str:
+    if not isinstance(wallet_id, str) or not _WALLET_ID_RE.match(wallet_id):
+        raise ValidationFailed("wallet_id must look like 'user:<id>'", field="wallet_id")
+    return wallet_id
+
+
+def parse_roles(value: Any) -> frozenset[str]:
+    """Roles from a claim in any of its shapes: list, "[a b]", "a b", "a,b", '["a","b"]'."""
+    if value is None:
+        return frozenset()
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return frozenset(str(v).strip() for v in value if str(v).strip())
+    text = str(value).strip()
+    if text.startswith("[") and text.endswith("]"):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            text = text[1:-1]
+        else:
+            if isinstance(parsed, list):
+                return parse_roles(parsed)
+    return frozenset(r for r in re.split(r"[\s,]+", text) if r)
+
+
+def from_request_context(request_context: dict[str, Any], roles_claim: str) -> Principal:
+    authorizer = (request_context or {}).get("authorizer") or {}
+    if "lambda" in authorizer and authorizer["lambda"]:
+        ctx = authorizer["lambda"]
+        kind = ctx.get("principal_type")
+        sub = ctx.get("sub")
+        if kind not in ("user", "service") or not sub:
+            raise Unauthorized("missing or invalid credentials")
+        return Principal(
+            type=kind,
+            sub=str(sub),
+            roles=parse_roles(ctx.get("roles")),
+            key_id=ctx.get("key_id") or None,
+            email=ctx.get("email") or None,
+        )
+    jwt = authorizer.get("jwt") or {}
+    claims = jwt.get("claims") or {}
+    sub = claims.get("sub")
+    if not sub:
+        raise Unauthorized("missing or invalid credentials")
+    return Principal(
+        type="user",
+        sub=str(sub),
+        roles=parse_roles(claims.get(roles_claim)),
+        email=claims.get("email") or None,
+    )

@@ -1,0 +1,287 @@
+"""Reserve -> settle: hold up to ``max_credits`` while an AI call runs, then charge it.
+
+A hold moves credits from ``available`` to ``reserved`` (so they cannot be spent) and
+records itself in the wallet's ``holds`` map with its expiry. The wallet map is the one
+truth of whether a hold is open: settle and release are conditioned on the hold still
+being there and unexpired. An expired hold frees itself at read time (wallet reads net it
+out; a debit that finds too little first releases expired holds); the sweeper then marks
+the reservation item expired.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tollgate import clock, dynamo, ids, keys
+from tollgate.amounts import format_credits
+from tollgate.config import settings
+from tollgate.dynamo import Item, TransactionCancelled
+from tollgate.errors import Forbidden, ValidationFailed
+from tollgate.ledger import posting
+from tollgate.ledger import repository as ledger_repo
+from tollgate.ledger.exceptions import InsufficientCredits
+from tollgate.ledger.service import canonical, check_replay
+from tollgate.ledger.wallets import WalletState
+from tollgate.pricing import PricingRule, feature_for_charging
+from tollgate.pricing.schemas import measurement
+from tollgate.principal import Principal
+from tollgate.reservations import repository
+from tollgate.reservations.exceptions import ReservationClosed, ReservationNotFound, TooManyHolds
+from tollgate.reservations.schemas import (
+    ReleaseOut,
+    ReservationIn,
+    ReservationOut,
+    ReservationView,
+    SettleIn,
+    SettleOut,
+)
+
+
+def reserve(principal: Principal, body: ReservationIn, idempotency_key: str | None) -> ReservationOut:
+    wallet_id = principal.wallet_for_spending(body.wallet_id)
+    feature = feature_for_charging(body.feature)
+    if body.max_credits is not None and (body.usage is not None or body.quantity is not None):
+        raise ValidationFailed("give max_credits or an estimated usage, not both", field="max_credits")
+    held = body.max_credits if body.max_credits is not None else feature.pricing.cost(
+        measurement(body.quantity, body.usage)
+    )
+    if held <= 0:
+        raise ValidationFailed("the hold would be zero; give max_credits", field="max_credits")
+    ttl = body.ttl_seconds or settings().default_hold_ttl_seconds
+    request_hash = ids.request_hash(
+        canonical({"op": "reserve", "wallet": wallet_id, "feature": feature.feature_id, "held": held, "ttl": ttl,
+                   "metadata": body.metadata})
+    )
+    rid = (
+        ids.derived_id("rsv", wallet_id, "reservation", idempotency_key)
+        if idempotency_key
+        else ids.random_id("rsv")
+    )
+    now_ms = clock.now_ms()
+    expires_ms = now_ms + ttl * 1000
+    item = {
+        "reservation_id": rid,
+        "wallet_id": wallet_id,
+        "feature": feature.feature_id,
+        "pricing": feature.pricing.to_item(),
+        "developer_id": feature.developer_id,
+        "revenue_share_bps": feature.revenue_share_bps if feature.developer_id else None,
+        "held": held,
+        "status": "open",
+        "created_at": clock.iso(now_ms),
+        "expires_at": clock.iso(expires_ms),
+        "expires_at_ms": expires_ms,
+        "request_hash": request_hash,
+        "actor": principal.actor,
+        "metadata": body.metadata or None,
+    }
+    for attempt in range(2):
+        now = clock.iso(clock.now_ms())
+        try:
+            dynamo.transact_write([
+                repository.put(item),
+                ledger_repo.wallet_hold(wallet_id, rid, held, expires_ms, now, settings().max_open_holds),
+            ])
+            break
+        except TransactionCancelled as cancelled:
+            if cancelled.failed(0):
+                existing = cancelled.old_item(0) or {}
+                check_replay(existing, request_hash)
+                item = existing
+                break
+            if not cancelled.failed(1):
+                raise
+            if attempt == 0 and _free_expired(WalletState.from_item(wallet_id, cancelled.old_item(1)), held):
+                continue
+            _raise_hold_refused(WalletState.from_item(wallet_id, cancelled.old_item(1)), held)
+    wallet = posting.read_wallet(wallet_id)
+    return ReservationOut(
+        reservation_id=item["reservation_id"],
+        wallet_id=wallet_id,
+        feature=item["feature"],
+        held=int(item["held"]),
+        expires_at=item["expires_at"],
+        available=wallet.effective_available(clock.now_ms()),
+        status=_status(item, clock.now_ms()),
+    )
+
+
+def _free_expired(wallet: WalletState, held: int) -> bool:
+    """Release expired holds if that would let this hold through; True if it is worth a retry."""
+    now_ms = clock.now_ms()
+    expired = wallet.expired_holds(now_ms)
+    if not expired or wallet.effective_available(now_ms) < held:
+        return False
+    ledger_repo.release_expired_holds(wallet.wallet_id, expired, clock.iso(now_ms), now_ms)
+    return True
+
+
+def _raise_hold_refused(wallet: WalletState, held: int) -> None:
+    now_ms = clock.now_ms()
+    if wallet.exists and len(wallet.holds) - len(wallet.expired_holds(now_ms)) >= settings().max_open_holds:
+        raise TooManyHolds(f"the wallet already has {settings().max_open_holds} open holds")
+    raise InsufficientCredits(
+        "not enough credits available for this hold",
+        required=format_credits(held),
+        available=format_credits(wallet.effective_available(now_ms)),
+    )
+
+
+def _status(item: Item, now_ms: int) -> str:
+    if item["status"] == "open" and int(item["expires_at_ms"]) <= now_ms:
+        return "expired"
+    return item["status"]
+
+
+def _closed(item: Item) -> ReservationClosed:
+    # Still "open" on its record but gone from the wallet means it expired and was freed.
+    status = "expired" if item.get("status") == "open" else item.get("status", "closed")
+    return ReservationClosed(f"reservation is {status}", status=status)
+
+
+def _load(principal: Principal, reservation_id: str) -> Item:
+    item = repository.get(reservation_id) if reservation_id.startswith("rsv_") else None
+    if item is None or not principal.may_act_on(item["wallet_id"]):
+        raise ReservationNotFound("reservation not found")
+    return item
+
+
+def get(principal: Principal, reservation_id: str) -> ReservationView:
+    item = _load(principal, reservation_id)
+    return ReservationView(
+        reservation_id=item["reservation_id"],
+        wallet_id=item["wallet_id"],
+        feature=item["feature"],
+        held=int(item["held"]),
+        status=_status(item, clock.now_ms()),
+        created_at=item["created_at"],
+        expires_at=item["expires_at"],
+        cost=item.get("cost"),
+        transaction_id=item.get("transaction_id"),
+    )
+
+
+def settle(principal: Principal, reservation_id: str, body: SettleIn) -> SettleOut:
+    res = _load(principal, reservation_id)
+    if body.amount is not None and not principal.is_service:
+        raise Forbidden("only server API keys may set an explicit amount")
+    measured = measurement(body.quantity, body.usage)
+    actual = body.amount if body.amount is not None else PricingRule.from_item(res["pricing"]).cost(measured)
+    request_hash = ids.request_hash(
+        canonical({"op": "settle", "reservation": reservation_id, "measure": measured.as_dict(),
+                   "amount": body.amount, "metadata": body.metadata})
+    )
+    wallet_id, held = res["wallet_id"], int(res["held"])
+    if res["status"] == "settled" and res.get("settle_hash") == request_hash:
+        return _settle_view(res, replay=True)
+    now_ms = clock.now_ms()
+    if _status(res, now_ms) != "open":
+        raise ReservationClosed(f"reservation is {_status(res, now_ms)}", status=_status(res, now_ms))
+    cost, capped = min(actual, held), actual > held
+    now = clock.iso(now_ms)
+    tx = ids.derived_id("tx", wallet_id, "settle", reservation_id)
+    entry = posting.new_entry(
+        wallet_id=wallet_id,
+        transaction_id=tx,
+        entry_type="usage",
+        amount=-cost,
+        now_ms=now_ms,
+        request_hash=request_hash,
+        actor=principal.actor,
+        feature=res["feature"],
+        reference=f"reservation:{reservation_id}",
+        measure=measured.as_dict() or None,
+        priced_by="amount" if body.amount is not None else res["pricing"]["type"],
+        requested_cost=actual if capped else None,
+        developer_id=res.get("developer_id"),
+        revenue_share_bps=res.get("revenue_share_bps"),
+        metadata=body.metadata or res.get("metadata") or None,
+    )
+    try:
+        dynamo.transact_write([
+            ledger_repo.entry_put(entry),
+            ledger_repo.wallet_settle(wallet_id, reservation_id, held, cost, tx, now, now_ms),
+            repository.close(reservation_id, "settled", now, cost=cost, released=held - cost, capped=capped,
+                             requested_cost=actual, transaction_id=tx, settle_hash=request_hash),
+        ])
+    except TransactionCancelled:
+        latest = repository.get(reservation_id) or res
+        if latest.get("status") == "settled" and latest.get("settle_hash") == request_hash:
+            return _settle_view(latest, replay=True)
+        raise _closed(latest) from None
+    return SettleOut(
+        reservation_id=reservation_id,
+        transaction_id=tx,
+        cost=cost,
+        released=held - cost,
+        capped=capped,
+        requested_cost=actual,
+        balance=posting.read_wallet(wallet_id).balance,
+    )
+
+
+def _settle_view(res: Item, *, replay: bool) -> SettleOut:
+    wallet = posting.read_wallet(res["wallet_id"])
+    entry = ledger_repo.get_entry(res["wallet_id"], res["transaction_id"]) if replay else None
+    return SettleOut(
+        reservation_id=res["reservation_id"],
+        transaction_id=res["transaction_id"],
+        cost=int(res["cost"]),
+        released=int(res["released"]),
+        capped=bool(res["capped"]),
+        requested_cost=int(res["requested_cost"]),
+        balance=posting.response_balance(entry or {}, wallet),
+    )
+
+
+def release(principal: Principal, reservation_id: str) -> ReleaseOut:
+    res = _load(principal, reservation_id)
+    now_ms = clock.now_ms()
+    status = _status(res, now_ms)
+    if status != "open":
+        raise ReservationClosed(f"reservation is {status}", status=status)
+    held, now = int(res["held"]), clock.iso(now_ms)
+    try:
+        dynamo.transact_write([
+            {"Update": ledger_repo.release_holds_update(res["wallet_id"], {reservation_id: held}, now, now_ms,
+                                                        expired=False)},
+            repository.close(reservation_id, "released", now),
+        ])
+    except TransactionCancelled:
+        raise _closed(repository.get(reservation_id) or res) from None
+    return ReleaseOut(reservation_id=reservation_id, released=held)
+
+
+def sweep_expired(now_ms: int | None = None) -> dict[str, int]:
+    """Scheduled tidy-up: free the wallet side of expired holds and mark them expired."""
+    now_ms = clock.now_ms() if now_ms is None else now_ms
+    counts = {"expired": 0, "already_closed": 0}
+    for shard in keys.hold_shards():
+        start: dict[str, Any] | None = None
+        while True:
+            items, start = repository.expired_open(shard, now_ms, start)
+            for item in items:
+                counts["expired" if _expire_one(item, now_ms) else "already_closed"] += 1
+            if not start:
+                break
+    return counts
+
+
+def _expire_one(item: Item, now_ms: int) -> bool:
+    rid, wallet_id, held = item["reservation_id"], item["wallet_id"], int(item["held"])
+    now = clock.iso(now_ms)
+    try:
+        dynamo.transact_write([
+            {"Update": ledger_repo.release_holds_update(wallet_id, {rid: held}, now, now_ms, expired=True)},
+            repository.close(rid, "expired", now),
+        ])
+        return True
+    except TransactionCancelled as cancelled:
+        if cancelled.failed(1):
+            return False  # settled or released meanwhile
+    # The wallet had already freed it (a debit released it lazily): just close the record.
+    try:
+        dynamo.transact_write([repository.close(rid, "expired", now)])
+    except TransactionCancelled:
+        return False
+    return True
