@@ -28,6 +28,7 @@ def aws():
     """A fresh moto account with the template's table; the domain's client bound to it."""
     import boto3
     from moto import mock_aws
+
     from tollgate import clock, dynamo
     from tollgate.pricing import invalidate_cache
     from tollgate_local.template import create_table

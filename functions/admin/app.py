@@ -34,25 +34,29 @@ def _admin() -> Principal:
     return principal
 
 
-@app.put("/v1/admin/features/<feature_id>", summary="Create or update a feature and its price", tags=["admin"])
+@app.put("/v1/admin/features/<feature_id>", summary="Create or update a feature and its price", tags=["admin"],
+         responses=http.responses(200, FeatureOut, 403, 413))
 def put_feature(feature_id: FeatureIdPath, body: FeatureIn) -> FeatureOut:
     _admin()
     return pricing.put_feature(feature_id, body).view(internal=True)
 
 
-@app.get("/v1/admin/features", summary="Every feature, inactive ones included", tags=["admin"])
+@app.get("/v1/admin/features", summary="Every feature, inactive ones included", tags=["admin"],
+         responses=http.responses(200, FeatureList, 403))
 def list_features() -> FeatureList:
     _admin()
     return FeatureList(data=[f.view(internal=True) for f in pricing.list_features(include_inactive=True)])
 
 
-@app.get("/v1/admin/features/<feature_id>", summary="One feature", tags=["admin"])
+@app.get("/v1/admin/features/<feature_id>", summary="One feature", tags=["admin"],
+         responses=http.responses(200, FeatureOut, 403, 404))
 def get_feature(feature_id: FeatureIdPath) -> FeatureOut:
     _admin()
     return pricing.get_feature(feature_id).view(internal=True)
 
 
-@app.post("/v1/admin/wallets/<wallet_id>/adjustments", summary="Credit or debit a wallet", tags=["admin"])
+@app.post("/v1/admin/wallets/<wallet_id>/adjustments", summary="Credit or debit a wallet", tags=["admin"],
+          responses=http.responses(201, AdjustmentOut, 402, 403, 409, 413))
 def post_adjustment(wallet_id: WalletIdPath, body: AdjustmentIn) -> Response[AdjustmentOut]:
     principal = _admin()
     result = ledger.adjust(principal, validate_wallet_id(wallet_id), body, http.idempotency_key(app, required=False))
@@ -60,34 +64,38 @@ def post_adjustment(wallet_id: WalletIdPath, body: AdjustmentIn) -> Response[Adj
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=result)
 
 
-@app.get("/v1/admin/wallets/<wallet_id>", summary="A wallet", tags=["admin"])
+@app.get("/v1/admin/wallets/<wallet_id>", summary="A wallet", tags=["admin"],
+         responses=http.responses(200, WalletOut, 403, 404))
 def get_wallet(wallet_id: WalletIdPath) -> WalletOut:
     _admin()
     return ledger.wallet_view(validate_wallet_id(wallet_id), must_exist=True)
 
 
 @app.get("/v1/admin/wallets/<wallet_id>/reconciliation", summary="Prove sum(entries) == balance",
-         tags=["admin"])
+         tags=["admin"], responses=http.responses(200, ReconciliationOut, 403, 404))
 def get_reconciliation(wallet_id: WalletIdPath) -> ReconciliationOut:
     _admin()
     return ledger.reconcile(validate_wallet_id(wallet_id))
 
 
-@app.post("/v1/admin/api-keys", summary="Create a server API key (shown once)", tags=["admin"])
+@app.post("/v1/admin/api-keys", summary="Create a server API key (shown once)", tags=["admin"],
+          responses=http.responses(201, ApiKeyCreated, 403))
 def post_api_key(body: ApiKeyIn) -> Response[ApiKeyCreated]:
     principal = _admin()
     created = apikeys.create(body.name, principal.actor)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created)
 
 
-@app.get("/v1/admin/api-keys", summary="Server API keys (no secrets)", tags=["admin"])
+@app.get("/v1/admin/api-keys", summary="Server API keys (no secrets)", tags=["admin"],
+         responses=http.responses(200, ApiKeyList, 403))
 def list_api_keys() -> ApiKeyList:
     _admin()
     return ApiKeyList(data=apikeys.list_keys())
 
 
-@app.delete("/v1/admin/api-keys/<key_id>", summary="Revoke a server API key", tags=["admin"])
-def delete_api_key(key_id: Annotated[str, Path(min_length=1, max_length=64)]) -> Response:
+@app.delete("/v1/admin/api-keys/<key_id>", summary="Revoke a server API key", tags=["admin"],
+            responses=http.responses(204, None, 403, 404))
+def delete_api_key(key_id: Annotated[str, Path(min_length=1, max_length=64)]) -> Response[None]:
     _admin()
     apikeys.revoke(key_id)
     return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")

@@ -27,7 +27,8 @@ metrics = Metrics()
 app = http.create_app()
 
 
-@app.post("/v1/usage", summary="Debit credits for one AI call", tags=["usage"])
+@app.post("/v1/usage", summary="Debit credits for one AI call", tags=["usage"],
+          responses=http.responses(201, UsageOut, 402, 403, 404, 409, 413))
 def post_usage(body: UsageIn) -> Response[UsageOut]:
     principal = http.principal(app)
     key = http.idempotency_key(app, required=principal.is_service)
@@ -36,7 +37,8 @@ def post_usage(body: UsageIn) -> Response[UsageOut]:
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=result)
 
 
-@app.post("/v1/reservations", summary="Hold credits before an AI call", tags=["reservations"])
+@app.post("/v1/reservations", summary="Hold credits before an AI call", tags=["reservations"],
+          responses=http.responses(201, ReservationOut, 402, 403, 404, 409, 413))
 def post_reservation(body: ReservationIn) -> Response[ReservationOut]:
     principal = http.principal(app)
     key = http.idempotency_key(app, required=principal.is_service)
@@ -45,13 +47,14 @@ def post_reservation(body: ReservationIn) -> Response[ReservationOut]:
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=result)
 
 
-@app.get("/v1/reservations/<reservation_id>", summary="A reservation", tags=["reservations"])
+@app.get("/v1/reservations/<reservation_id>", summary="A reservation", tags=["reservations"],
+         responses=http.responses(200, ReservationView, 404))
 def get_reservation(reservation_id: str) -> ReservationView:
     return reservations.get(http.principal(app), reservation_id)
 
 
 @app.post("/v1/reservations/<reservation_id>/settle", summary="Charge the actual cost of a held call",
-          tags=["reservations"])
+          tags=["reservations"], responses=http.responses(200, SettleOut, 403, 404, 409, 413))
 def post_settle(reservation_id: str, body: SettleIn) -> SettleOut:
     result = reservations.settle(http.principal(app), reservation_id, body)
     metrics.add_metric(name="ReservationSettled", unit=MetricUnit.Count, value=1)
@@ -59,7 +62,7 @@ def post_settle(reservation_id: str, body: SettleIn) -> SettleOut:
 
 
 @app.post("/v1/reservations/<reservation_id>/release", summary="Free a hold without charging",
-          tags=["reservations"])
+          tags=["reservations"], responses=http.responses(200, ReleaseOut, 404, 409))
 def post_release(reservation_id: str) -> ReleaseOut:
     return reservations.release(http.principal(app), reservation_id)
 

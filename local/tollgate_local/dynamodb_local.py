@@ -67,7 +67,7 @@ class DynamoDBLocal:
         storage = ["-dbPath", str(self.data_dir)] if self.data_dir else ["-inMemory"]
         if self.data_dir:
             self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(  # noqa: S603 - fixed argv
+        self.proc = subprocess.Popen(
             [java, f"-Djava.library.path={directory / 'DynamoDBLocal_lib'}", "-jar", str(directory / "DynamoDBLocal.jar"),
              *storage, "-port", str(self.port), "-disableTelemetry", "-sharedDb"],
             cwd=directory,

@@ -62,7 +62,7 @@ def parse_credits(
 
 def _plain_decimal(value: Decimal, field: str) -> str:
     # Normalise exponents (1E+3) to plain digits; refuse anything with more than 3 decimals.
-    sign, digits, exponent = value.as_tuple()
+    _, digits, exponent = value.as_tuple()
     if not isinstance(exponent, int):
         raise AmountError(f"{field} must be a finite number")
     if len(digits) + max(exponent, 0) > 16:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -122,7 +122,7 @@ class ConditionFailed(Exception):
 
 
 def _backoff(attempt: int) -> None:
-    time.sleep(random.uniform(0, min(_CONFLICT_CAP_S, _CONFLICT_BASE_S * 2**attempt)))
+    time.sleep(random.uniform(0, min(_CONFLICT_CAP_S, _CONFLICT_BASE_S * 2**attempt)))  # noqa: S311 - jitter, not crypto
 
 
 def transact_write(items: list[dict[str, Any]], **kwargs: Any) -> None:
@@ -163,9 +163,8 @@ def _reasons_from_message(message: str, count: int) -> list[dict[str, Any]]:
 def update(**kwargs: Any) -> Item | None:
     """A single ``UpdateItem`` whose failed condition becomes :class:`ConditionFailed`."""
     try:
-        result = client().update_item(
-            TableName=table_name(), ReturnValuesOnConditionCheckFailure="ALL_OLD", **kwargs
-        )
+        result = client().update_item(**{"ReturnValuesOnConditionCheckFailure": "ALL_OLD", **kwargs,
+                                          "TableName": table_name()})
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
             raise ConditionFailed(from_item(exc.response.get("Item"))) from None
@@ -175,7 +174,7 @@ def update(**kwargs: Any) -> Item | None:
 
 def put(**kwargs: Any) -> None:
     try:
-        client().put_item(TableName=table_name(), ReturnValuesOnConditionCheckFailure="ALL_OLD", **kwargs)
+        client().put_item(**{"ReturnValuesOnConditionCheckFailure": "ALL_OLD", **kwargs, "TableName": table_name()})
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
             raise ConditionFailed(from_item(exc.response.get("Item"))) from None

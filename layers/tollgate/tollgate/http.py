@@ -18,6 +18,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 
 from tollgate.config import settings
 from tollgate.errors import PayloadTooLarge, TollgateError, ValidationFailed
@@ -37,6 +38,40 @@ def _reject_constant(name: str) -> NoReturn:
 def parse_json(text: str) -> Any:
     """JSON with every number exact: decimals become ``Decimal``, never ``float``."""
     return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    request_id: str
+
+
+class ErrorResponse(BaseModel):
+    """Every error: ``{"error": {"code", "message", "request_id", ...details}}``."""
+
+    error: ErrorBody
+
+
+_ERROR_DESCRIPTIONS = {
+    401: "unauthorized: missing or invalid credentials",
+    402: "insufficient_credits: with required and available",
+    403: "forbidden: the caller's role does not allow this",
+    404: "not_found: no such resource, or not the caller's",
+    409: "idempotency_conflict / reservation_closed",
+    413: "payload_too_large",
+    422: "validation_error: with the offending fields",
+}
+
+
+def responses(status: int, model: type[BaseModel] | None, *errors: int) -> dict[int, Any]:
+    """OpenAPI responses for a route: its success model and the error statuses it can return."""
+    documented: dict[int, Any] = {
+        status: {"description": "Success", **({"content": {"application/json": {"model": model}}} if model else {})}
+    }
+    for code in (401, 422, *errors):
+        documented[code] = {"description": _ERROR_DESCRIPTIONS[code],
+                            "content": {"application/json": {"model": ErrorResponse}}}
+    return documented
 
 
 def create_app() -> APIGatewayHttpResolver:

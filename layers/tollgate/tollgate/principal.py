@@ -108,7 +108,7 @@ def parse_roles(value: Any) -> frozenset[str]:
 
 def from_request_context(request_context: dict[str, Any], roles_claim: str) -> Principal:
     authorizer = (request_context or {}).get("authorizer") or {}
-    if "lambda" in authorizer and authorizer["lambda"]:
+    if authorizer.get("lambda"):
         ctx = authorizer["lambda"]
         kind = ctx.get("principal_type")
         sub = ctx.get("sub")

@@ -146,14 +146,10 @@ def release_holds_update(wallet_id: str, holds: dict[str, int], now: str, now_ms
 def release_expired_holds(wallet_id: str, holds: dict[str, int], now: str, now_ms: int) -> bool:
     """Free expired holds in one conditional update; False if another writer got there first."""
     try:
-        dynamo.update(**_without_table(release_holds_update(wallet_id, holds, now, now_ms, expired=True)))
+        dynamo.update(**release_holds_update(wallet_id, holds, now, now_ms, expired=True))
     except dynamo.ConditionFailed:
         return False
     return True
-
-
-def _without_table(update: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in update.items() if k != "TableName"}
 
 
 def get_wallet(wallet_id: str) -> Item | None:

@@ -30,7 +30,9 @@ class UsageIn(_Strict):
     wallet_id: WalletId | None = None
     quantity: Quantity | None = None
     usage: UsageMeasure | None = None
-    amount: PositiveCredits | None = Field(default=None, description="Server API keys only: charge this instead of the catalog price.")
+    amount: PositiveCredits | None = Field(
+        default=None, description="Server API keys only: charge this instead of the catalog price."
+    )
     metadata: Metadata = None
 
 
