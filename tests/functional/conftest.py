@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.support import ADMIN, invoke
@@ -18,10 +20,14 @@ SEED_FEATURES = {
     },
 }
 
+_HERE = Path(__file__).resolve().parent
+
 
 def pytest_collection_modifyitems(items):
+    # This hook sees every item of the session, not only this folder's: mark ours alone.
     for item in items:
-        item.add_marker(pytest.mark.functional)
+        if Path(str(item.path)).resolve().is_relative_to(_HERE):
+            item.add_marker(pytest.mark.functional)
 
 
 @pytest.fixture

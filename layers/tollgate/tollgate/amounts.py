@@ -8,16 +8,17 @@ or a JSON number (parsed as ``Decimal``, never ``float``).
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 MC_PER_CREDIT = 1000
 # A sane ceiling for any single amount: one billion credits.
 MAX_CREDITS_MC = 1_000_000_000 * MC_PER_CREDIT
 
-_CREDITS_RE = re.compile(r"^-?(0|[1-9]\d{0,11})(\.\d{1,3})?$")
+# ASCII digits only: \d would also take other scripts' digits, which int() accepts.
+_CREDITS_RE = re.compile(r"-?(0|[1-9][0-9]{0,11})(\.[0-9]{1,3})?")
 # Trailing zeros carry no precision ("1.500" is 1.5); they are dropped before the check.
-_TRAILING_ZEROS_RE = re.compile(r"(\.\d*?)0+$")
+_TRAILING_ZEROS_RE = re.compile(r"(\.[0-9]*?)0+$")
 
 
 class AmountError(ValueError):
@@ -35,22 +36,14 @@ def parse_credits(
     if isinstance(value, bool) or value is None:
         raise AmountError(f"{field} must be a decimal string or number")
     if isinstance(value, int):
-        text = str(value)
+        mc = value * MC_PER_CREDIT
     elif isinstance(value, Decimal):
-        if not value.is_finite():
-            raise AmountError(f"{field} must be a finite number")
-        text = _plain_decimal(value, field)
+        mc = _decimal_to_mc(value, field)
     elif isinstance(value, str):
-        text = _TRAILING_ZEROS_RE.sub(r"\1", value.strip()).rstrip(".")
+        mc = _text_to_mc(value, field)
     else:
         # floats included: they cannot carry an exact amount.
         raise AmountError(f"{field} must be a decimal string or number")
-    if not _CREDITS_RE.match(text):
-        raise AmountError(f"{field} must be a decimal with at most 3 fractional digits")
-    whole, _, frac = text.lstrip("-").partition(".")
-    mc = int(whole) * MC_PER_CREDIT + int((frac + "000")[:3])
-    if text.startswith("-"):
-        mc = -mc
     if abs(mc) > MAX_CREDITS_MC:
         raise AmountError(f"{field} exceeds the maximum of {format_credits(MAX_CREDITS_MC)} credits")
     if mc < 0 and not allow_negative:
@@ -60,20 +53,34 @@ def parse_credits(
     return mc
 
 
-def _plain_decimal(value: Decimal, field: str) -> str:
-    # Normalise exponents (1E+3) to plain digits; refuse anything with more than 3 decimals.
-    _, digits, exponent = value.as_tuple()
-    if not isinstance(exponent, int):
+def _text_to_mc(value: str, field: str) -> int:
+    text = _TRAILING_ZEROS_RE.sub(r"\1", value.strip()).rstrip(".")
+    if not _CREDITS_RE.fullmatch(text):
+        raise AmountError(f"{field} must be a decimal with at most 3 fractional digits")
+    whole, _, frac = text.lstrip("-").partition(".")
+    mc = int(whole) * MC_PER_CREDIT + int((frac + "000")[:3])
+    return -mc if text.startswith("-") else mc
+
+
+def _decimal_to_mc(value: Decimal, field: str) -> int:
+    """Exact millicredits from a Decimal's digits, never formatting a huge or tiny exponent."""
+    if not value.is_finite():
         raise AmountError(f"{field} must be a finite number")
-    if len(digits) + max(exponent, 0) > 16:
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    trimmed = list(digits)
+    # Trailing zeros after the point carry no precision: 1.500 is 1.5.
+    while exponent < 0 and len(trimmed) > 1 and trimmed[-1] == 0:
+        trimmed.pop()
+        exponent += 1
+    if trimmed == [0]:
+        return 0
+    if exponent < -3:
+        raise AmountError(f"{field} must be a decimal with at most 3 fractional digits")
+    if len(trimmed) + exponent > 13:
         raise AmountError(f"{field} is too large")
-    try:
-        text = format(value, "f")
-    except (InvalidOperation, ValueError) as exc:  # pragma: no cover - defensive
-        raise AmountError(f"{field} must be a finite number") from exc
-    if "." in text:
-        text = text.rstrip("0").rstrip(".") if exponent < 0 else text
-    return "0" if text in ("-0", "") else text
+    mc = int("".join(map(str, trimmed))) * 10 ** (exponent + 3)
+    return -mc if sign else mc
 
 
 def format_credits(mc: int) -> str:

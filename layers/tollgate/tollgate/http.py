@@ -21,13 +21,13 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from pydantic import BaseModel
 
 from tollgate.config import settings
-from tollgate.errors import PayloadTooLarge, TollgateError, ValidationFailed
+from tollgate.errors import PayloadTooLarge, TollgateError, Unauthorized, ValidationFailed
 from tollgate.principal import Principal, from_request_context
 
 logger = Logger(child=True)
 
 IDEMPOTENCY_HEADER = "idempotency-key"
-_IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
+_IDEMPOTENCY_KEY_RE = re.compile(r"[\x21-\x7e]{1,255}")
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -146,7 +146,7 @@ def idempotency_key(app: APIGatewayHttpResolver, *, required: bool) -> str | Non
         if required:
             raise ValidationFailed("the Idempotency-Key header is required", field="Idempotency-Key")
         return None
-    if not _IDEMPOTENCY_KEY_RE.match(key):
+    if not _IDEMPOTENCY_KEY_RE.fullmatch(key):
         raise ValidationFailed(
             "Idempotency-Key must be 1-255 visible ASCII characters", field="Idempotency-Key"
         )
@@ -154,17 +154,25 @@ def idempotency_key(app: APIGatewayHttpResolver, *, required: bool) -> str | Non
 
 
 def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Resolve an HTTP API event, refusing oversized bodies before anything parses them."""
+    """Resolve an HTTP API event: 401 without a principal and 413 for an oversized body, first.
+
+    API Gateway's authorizers already stop unauthenticated calls; checking again here keeps a
+    misrouted or direct invocation from reaching validation (which would answer 422) or a service.
+    """
+    try:
+        from_request_context(event.get("requestContext") or {}, settings().roles_claim)
+    except Unauthorized as exc:
+        return _early_error(event, exc)
     body = event.get("body")
     if body:
         size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
         if size > settings().max_body_bytes:
-            return _too_large(event, size)
+            return _early_error(event, PayloadTooLarge(f"body is {size} bytes; the limit is {settings().max_body_bytes}"))
     return app.resolve(event, context)
 
 
-def _too_large(event: dict[str, Any], size: int) -> dict[str, Any]:
-    exc = PayloadTooLarge(f"body is {size} bytes; the limit is {settings().max_body_bytes}")
+def _early_error(event: dict[str, Any], exc: TollgateError) -> dict[str, Any]:
+    """An error answered before the resolver runs, in the same format as every other."""
     payload = {
         "error": {
             "code": exc.code,

@@ -30,7 +30,8 @@ def validate_metadata(value: Any) -> dict[str, Any]:
 
 
 def _check(value: Any, depth: int) -> None:
-    if depth > MAX_DEPTH:
+    # depth counts containers: {"a": {"b": {"c": 1}}} is three levels.
+    if isinstance(value, (dict, list)) and depth > MAX_DEPTH:
         raise ValueError(f"metadata may nest at most {MAX_DEPTH} levels")
     if isinstance(value, dict):
         for key, item in value.items():

@@ -22,7 +22,7 @@ ADMIN = "admin"
 DEVELOPER = "developer"
 SERVICE = "service"
 
-_WALLET_ID_RE = re.compile(r"^[a-z][a-z0-9_-]{0,15}:[A-Za-z0-9._:@|+=-]{1,128}$")
+_WALLET_ID_RE = re.compile(r"[a-z][a-z0-9_-]{0,15}:[A-Za-z0-9._:@|+=-]{1,128}")
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class Principal:
 
 
 def validate_wallet_id(wallet_id: str) -> str:
-    if not isinstance(wallet_id, str) or not _WALLET_ID_RE.match(wallet_id):
+    if not isinstance(wallet_id, str) or not _WALLET_ID_RE.fullmatch(wallet_id):
         raise ValidationFailed("wallet_id must look like 'user:<id>'", field="wallet_id")
     return wallet_id
 

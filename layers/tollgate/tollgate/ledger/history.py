@@ -70,7 +70,7 @@ def _decode_cursor(cursor: str, wallet_id: str, sk_name: str, fingerprint: str) 
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         payload = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidCursor("cursor is not valid", field="cursor") from None
     if (
         not isinstance(payload, dict)

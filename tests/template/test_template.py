@@ -1,0 +1,131 @@
+"""template.yaml is the one source of truth: lint it and check the code agrees with it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import EVENTS, ROOT, LambdaContext, load_function
+from tollgate_local import template
+
+FUNCTION_FOLDERS = {
+    "DeductionFunction": "deduction",
+    "HistoryFunction": "history",
+    "AdminFunction": "admin",
+    "ApiKeyAuthorizerFunction": "authorizer",
+    "HoldsSweeperFunction": "holds",
+    "LedgerStreamFunction": "ledger_stream",
+}
+
+
+def test_cfn_lint_passes():
+    result = subprocess.run([str(Path(sys.executable).with_name("cfn-lint")), str(template.TEMPLATE)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_runtime_architecture_and_powertools_globals():
+    globals_ = template.load()["Globals"]["Function"]
+    assert globals_["Runtime"] == "python3.12"
+    assert globals_["Architectures"] == ["arm64"]
+    env = globals_["Environment"]["Variables"]
+    assert {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"} <= set(env)
+
+
+def test_every_function_has_its_folder_handler_and_a_sample_event():
+    functions = template.resources("AWS::Serverless::Function")
+    assert set(functions) == set(FUNCTION_FOLDERS)
+    for logical, folder in FUNCTION_FOLDERS.items():
+        code = template.function_code_dir(logical)
+        assert code == ROOT / "functions" / folder
+        assert (code / "app.py").exists()
+        assert functions[logical]["Properties"]["Handler"] == "app.lambda_handler"
+        assert hasattr(load_function(folder), "lambda_handler")
+        assert list(EVENTS.glob(f"{folder.split('_')[0]}_*.json")), f"no sample event for {folder}"
+
+
+def _route_event(route: template.Route) -> dict:
+    path = route.path
+    params = {}
+    for part in path.split("/"):
+        if part.startswith("{"):
+            params[part[1:-1]] = "x"
+    concrete = "/".join("x" if p.startswith("{") else p for p in path.split("/"))
+    return {
+        "version": "2.0", "routeKey": f"{route.method} {route.path}", "rawPath": concrete, "rawQueryString": "",
+        "headers": {"content-type": "application/json"}, "pathParameters": params,
+        "requestContext": {"http": {"method": route.method, "path": concrete}, "requestId": "template-check",
+                           "routeKey": f"{route.method} {route.path}", "stage": "$default"},
+        "body": "{}", "isBase64Encoded": False,
+    }
+
+
+@pytest.mark.parametrize("route", template.http_routes(), ids=lambda r: f"{r.method} {r.path}")
+def test_every_template_route_is_served_by_its_function(route):
+    """Without credentials a real route answers 401; a route the handler lacks would be 404."""
+    handler = load_function(FUNCTION_FOLDERS[route.function]).lambda_handler
+    response = handler(_route_event(route), LambdaContext())
+    assert response["statusCode"] == 401, (route, response)
+
+
+def test_every_handler_route_is_in_the_template():
+    document = json.loads((ROOT / "layers/tollgate/tollgate/openapi.json").read_text())
+    documented = {(m.upper(), p) for p, ops in document["paths"].items() for m in ops}
+    routed = {(r.method, r.path) for r in template.http_routes()}
+    assert documented <= routed
+    assert routed - documented == {("GET", "/v1/openapi.json")}
+
+
+def test_routes_people_and_services_share_use_the_lambda_authorizer():
+    auth = {(r.method, r.path): r.authorizer for r in template.http_routes()}
+    for (method, path), authorizer in auth.items():
+        shared = path.startswith(("/v1/usage", "/v1/reservations"))
+        assert authorizer == ("ApiKeyAuthorizer" if shared else "JwtAuthorizer"), (method, path)
+
+
+def test_policies_are_least_privilege():
+    for logical, fn in template.resources("AWS::Serverless::Function").items():
+        for policy in fn["Properties"].get("Policies", []):
+            for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                assert all("*" not in a for a in actions), (logical, actions)
+                assert statement["Resource"] != "*", logical
+
+
+def test_tables_declare_the_indexes_the_code_queries():
+    table = template.table_definitions()["TollgateTable"]
+    assert {i["IndexName"] for i in table["LocalSecondaryIndexes"]} == {"LSI1", "LSI2"}
+    assert {i["IndexName"] for i in table["GlobalSecondaryIndexes"]} == {"GSI1"}
+    props = template.resources("AWS::DynamoDB::Table")["TollgateTable"]["Properties"]
+    assert props["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "ttl_epoch", "Enabled": True}
+
+
+def test_jwt_authorizer_takes_issuer_and_audience_from_parameters():
+    api = template.resources("AWS::Serverless::HttpApi")["HttpApi"]["Properties"]["Auth"]
+    jwt_config = api["Authorizers"]["JwtAuthorizer"]["JwtConfiguration"]
+    assert jwt_config == {"issuer": {"Ref": "JwtIssuer"}, "audience": [{"Ref": "JwtAudience"}]}
+    assert template.load()["Parameters"]["RolesClaim"]["Default"] == "roles"
+
+
+def test_openapi_document_is_current():
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "openapi.py"), "--check"],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_deduction_imports_nothing_it_does_not_use():
+    code = (
+        "import importlib.util, sys\n"
+        "s = importlib.util.spec_from_file_location('app', 'functions/deduction/app.py')\n"
+        "m = importlib.util.module_from_spec(s); s.loader.exec_module(m)\n"
+        "print(sorted(n for n in ('stripe', 'jwt', 'aws_xray_sdk', 'cryptography', 'requests') if n in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+                            env={"PYTHONPATH": str(ROOT / "layers" / "tollgate"), "AWS_DEFAULT_REGION": "us-east-1",
+                                 "PATH": "/usr/bin:/bin"})
+    assert result.stdout.strip() == "[]"

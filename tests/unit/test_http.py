@@ -1,0 +1,227 @@
+"""http: exact JSON parsing, the error format, Idempotency-Key checks (no AWS, no handlers)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+
+from tollgate import errors
+from tollgate.config import settings
+from tollgate.http import _problem, error_response, idempotency_key, parse_json, resolve
+from tollgate.ledger.exceptions import InsufficientCredits, InvalidCursor, LedgerIdempotencyConflict, WalletNotFound
+from tollgate.pricing.exceptions import FeatureNotFound, InvalidUsage, UnknownFeature
+from tollgate.reservations.exceptions import ReservationClosed, ReservationNotFound
+
+
+class TestParseJson:
+    def test_decimals_never_floats(self):
+        body = parse_json('{"a": 12.5, "b": 0.1, "c": 1e3, "d": -2.5E-2, "e": [0.001, {"f": 1.10}]}')
+        assert body == {
+            "a": Decimal("12.5"), "b": Decimal("0.1"), "c": Decimal("1E+3"), "d": Decimal("-0.025"),
+            "e": [Decimal("0.001"), {"f": Decimal("1.10")}],
+        }
+        values = [body["a"], body["b"], body["c"], body["d"], body["e"][0], body["e"][1]["f"]]
+        assert all(type(v) is Decimal for v in values)
+
+    def test_exactness_is_kept(self):
+        body = parse_json('{"a": 0.1, "b": 0.2, "c": 12345678901234567890.123}')
+        assert body["a"] + body["b"] == Decimal("0.3")
+        assert str(body["c"]) == "12345678901234567890.123"
+
+    def test_integers_stay_ints(self):
+        body = parse_json('{"a": 12, "b": -3, "c": 0, "d": 100000000000000000000}')
+        assert body == {"a": 12, "b": -3, "c": 0, "d": 10**20}
+        assert all(type(v) is int for v in body.values())
+
+    def test_plain_values(self):
+        assert parse_json('{"s": "1.5", "t": true, "n": null}') == {"s": "1.5", "t": True, "n": None}
+        assert parse_json("[]") == []
+
+    @pytest.mark.parametrize(
+        "text",
+        ["NaN", "Infinity", "-Infinity", '{"amount": NaN}', '{"amount": Infinity}', '{"amount": -Infinity}',
+         '[1, NaN]', '{"a": {"b": [Infinity]}}'],
+    )
+    def test_nan_and_infinity_rejected(self, text):
+        with pytest.raises(json.JSONDecodeError):
+            parse_json(text)
+
+    @pytest.mark.parametrize("text", ["", "{", "{'a': 1}", '{"a": 1,}', "nan", '{"a": .5}'])
+    def test_invalid_json(self, text):
+        with pytest.raises(json.JSONDecodeError):
+            parse_json(text)
+
+    def test_quoted_nan_is_just_a_string(self):
+        assert parse_json('{"amount": "NaN"}') == {"amount": "NaN"}
+
+
+class TestProblem:
+    def test_value_error_prefix_dropped_and_body_hidden(self):
+        problem = _problem({"loc": ("body", "amount"), "msg": "Value error, must not be zero", "type": "value_error"})
+        assert problem == {"field": "amount", "message": "amount: must not be zero", "type": "value_error"}
+
+    def test_nested_location(self):
+        problem = _problem({"loc": ("body", "usage", "input_tokens"), "msg": "Input should be a valid integer",
+                            "type": "int_type"})
+        assert problem["field"] == "usage.input_tokens"
+        assert problem["message"] == "usage.input_tokens: Input should be a valid integer"
+
+    def test_list_index_in_location(self):
+        assert _problem({"loc": ("body", "items", 0, "id"), "msg": "x", "type": "t"})["field"] == "items.0.id"
+
+    def test_query_location(self):
+        problem = _problem({"loc": ("query", "limit"), "msg": "Input should be less than or equal to 100",
+                            "type": "less_than_equal"})
+        assert problem["field"] == "query.limit"
+
+    def test_whole_body(self):
+        assert _problem({"loc": ("body",), "msg": "Field required", "type": "missing"})["field"] == "body"
+        assert _problem({"msg": "x"})["field"] == "body"
+        assert _problem({})["message"] == "body: invalid value"
+
+    def test_invalid_json(self):
+        problem = _problem({"loc": ("body", 12), "msg": "JSON decode error", "type": "json_invalid"})
+        assert problem == {"field": "body", "message": "body is not valid JSON", "type": "json_invalid"}
+
+
+def app_with_headers(headers):
+    return SimpleNamespace(current_event=SimpleNamespace(headers=headers))
+
+
+class TestIdempotencyKey:
+    def test_lowercase_header(self):
+        assert idempotency_key(app_with_headers({"idempotency-key": "k-1"}), required=True) == "k-1"
+
+    def test_any_case(self):
+        assert idempotency_key(app_with_headers({"Idempotency-Key": "k-2"}), required=True) == "k-2"
+        assert idempotency_key(app_with_headers({"IDEMPOTENCY-KEY": "k-3"}), required=False) == "k-3"
+
+    @pytest.mark.parametrize("headers", [{}, {"idempotency-key": ""}, {"other": "x"}])
+    def test_missing(self, headers):
+        assert idempotency_key(app_with_headers(headers), required=False) is None
+        with pytest.raises(errors.ValidationFailed) as info:
+            idempotency_key(app_with_headers(headers), required=True)
+        assert info.value.details == {"field": "Idempotency-Key"}
+
+    @pytest.mark.parametrize("key", ["a", "x" * 255, "550e8400-e29b-41d4-a716-446655440000", "!~#$%&'*+.^_`|", "a:b/c"])
+    def test_valid(self, key):
+        assert idempotency_key(app_with_headers({"idempotency-key": key}), required=True) == key
+
+    @pytest.mark.parametrize("key", ["x" * 256, "has space", "tab\there", "caf\u00e9", "nul\x00", "del\x7f", " lead"])
+    def test_invalid(self, key):
+        with pytest.raises(errors.ValidationFailed):
+            idempotency_key(app_with_headers({"idempotency-key": key}), required=False)
+
+    @pytest.mark.parametrize("key", ["abc\n", "x" * 255 + "\n"], ids=["short", "255-chars"])
+    def test_trailing_newline_is_invalid(self, key):
+        # The rule is "1-255 visible ASCII characters"; "$" also matches before a final newline.
+        with pytest.raises(errors.ValidationFailed):
+            idempotency_key(app_with_headers({"idempotency-key": key}), required=False)
+
+
+class TestErrorResponse:
+    def test_shape(self):
+        app = SimpleNamespace(
+            current_event=SimpleNamespace(request_context=SimpleNamespace(request_id="req-1")), lambda_context=None)
+        response = error_response(app, 402, "insufficient_credits", "not enough credits",
+                                  {"required": "9", "available": "1", "code": "overridden?"})
+        assert response.status_code == 402
+        assert response.body == {"error": {"code": "insufficient_credits", "message": "not enough credits",
+                                           "request_id": "req-1", "required": "9", "available": "1"}}
+
+    def test_request_id_falls_back_to_the_lambda_context(self):
+        app = SimpleNamespace(lambda_context=SimpleNamespace(aws_request_id="lambda-req"))
+        assert error_response(app, 404, "not_found", "nope").body["error"]["request_id"] == "lambda-req"
+        bare = SimpleNamespace()
+        assert error_response(bare, 500, "internal_error", "internal error").body["error"]["request_id"] == ""
+
+
+_SIGNED_IN = {"authorizer": {"jwt": {"claims": {"sub": "alice"}}}}
+
+
+class TestBodyLimit:
+    def test_missing_principal_is_401_before_anything_parses(self):
+        class Exploding:
+            def resolve(self, event, context):
+                raise AssertionError("an unauthenticated request must not reach the resolver")
+
+        reply = resolve(Exploding(), {"body": "{not json", "requestContext": {"requestId": "req-1"}}, None)
+        assert reply["statusCode"] == 401
+        assert json.loads(reply["body"])["error"] == {"code": "unauthorized", "message": "missing or invalid credentials",
+                                                      "request_id": "req-1"}
+
+    def test_oversized_body_is_refused_before_parsing(self):
+        class Exploding:
+            def resolve(self, event, context):
+                raise AssertionError("an oversized body must not reach the resolver")
+
+        limit = settings().max_body_bytes
+        event = {"body": "x" * (limit + 1), "requestContext": {"requestId": "req-9", **_SIGNED_IN}}
+        reply = resolve(Exploding(), event, None)
+        assert reply["statusCode"] == 413
+        body = json.loads(reply["body"])
+        assert body["error"]["code"] == "payload_too_large"
+        assert body["error"]["request_id"] == "req-9"
+
+    def test_multibyte_characters_count_as_bytes(self):
+        class Exploding:
+            def resolve(self, event, context):
+                raise AssertionError("an oversized body must not reach the resolver")
+
+        limit = settings().max_body_bytes
+        reply = resolve(Exploding(), {"body": "\u00e9" * (limit // 2 + 1), "requestContext": _SIGNED_IN}, None)
+        assert reply["statusCode"] == 413
+
+    def test_base64_body_counts_decoded_bytes(self):
+        import base64
+
+        class Exploding:
+            def resolve(self, event, context):
+                raise AssertionError("an oversized body must not reach the resolver")
+
+        limit = settings().max_body_bytes
+        body = base64.b64encode(b"x" * (limit + 3)).decode()
+        event = {"body": body, "isBase64Encoded": True, "requestContext": _SIGNED_IN}
+        assert resolve(Exploding(), event, None)["statusCode"] == 413
+
+    def test_body_at_the_limit_passes_through(self):
+        class Recording:
+            def resolve(self, event, context):
+                return {"statusCode": 200, "seen": len(event.get("body") or "")}
+
+        limit = settings().max_body_bytes
+        event = {"body": "x" * limit, "requestContext": _SIGNED_IN}
+        assert resolve(Recording(), event, None) == {"statusCode": 200, "seen": limit}
+        assert resolve(Recording(), {"body": None}, None)["statusCode"] == 200
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "code"),
+    [
+        (errors.Unauthorized, 401, "unauthorized"),
+        (errors.Forbidden, 403, "forbidden"),
+        (errors.NotFound, 404, "not_found"),
+        (errors.ValidationFailed, 422, "validation_error"),
+        (errors.IdempotencyConflict, 409, "idempotency_conflict"),
+        (errors.RateLimited, 429, "rate_limited"),
+        (errors.PayloadTooLarge, 413, "payload_too_large"),
+        (InsufficientCredits, 402, "insufficient_credits"),
+        (LedgerIdempotencyConflict, 409, "idempotency_conflict"),
+        (WalletNotFound, 404, "not_found"),
+        (InvalidCursor, 422, "validation_error"),
+        (InvalidUsage, 422, "validation_error"),
+        (UnknownFeature, 422, "validation_error"),
+        (FeatureNotFound, 404, "not_found"),
+        (ReservationClosed, 409, "reservation_closed"),
+        (ReservationNotFound, 404, "not_found"),
+    ],
+)
+def test_error_codes_match_the_design(exc, status, code):
+    assert issubclass(exc, errors.TollgateError)
+    error = exc("message", required="9", available="1")
+    assert (error.status, error.code, error.message) == (status, code, "message")
+    assert error.details == {"required": "9", "available": "1"}
+    assert str(error) == "message"

@@ -1,0 +1,124 @@
+"""keys (single-table layout, as keys.py documents it) and ids (random and derived)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from tollgate import ids, keys
+
+WALLET = "user:auth0|123"
+
+
+class TestKeys:
+    def test_wallet(self):
+        assert keys.wallet_pk(WALLET) == "WALLET#user:auth0|123"
+        assert keys.wallet(WALLET) == {"PK": {"S": "WALLET#user:auth0|123"}, "SK": {"S": "WALLET"}}
+
+    def test_entry(self):
+        assert keys.entry_sk("tx_abc") == "TX#tx_abc"
+        assert keys.entry(WALLET, "tx_abc") == {"PK": {"S": "WALLET#user:auth0|123"}, "SK": {"S": "TX#tx_abc"}}
+
+    def test_entries_share_their_wallet_partition(self):
+        assert keys.entry(WALLET, "tx_1")["PK"] == keys.wallet(WALLET)["PK"]
+        assert keys.entry(WALLET, "tx_1")["SK"] != keys.wallet(WALLET)["SK"]
+
+    def test_index_keys(self):
+        created = "2026-01-01T00:00:00.000Z"
+        assert keys.entry_lsi1sk(created, "tx_1") == "2026-01-01T00:00:00.000Z#tx_1"
+        assert keys.entry_lsi2sk("usage", created, "tx_1") == "usage#2026-01-01T00:00:00.000Z#tx_1"
+
+    def test_lsi1_sorts_by_time(self):
+        a = keys.entry_lsi1sk("2026-01-01T00:00:00.999Z", "tx_z")
+        b = keys.entry_lsi1sk("2026-01-01T00:00:01.000Z", "tx_a")
+        assert a < b
+
+    def test_reservation(self):
+        assert keys.reservation("res_1") == {"PK": {"S": "RES#res_1"}, "SK": {"S": "RES"}}
+
+    def test_feature(self):
+        assert keys.feature_sk("ai-insight") == "FEATURE#ai-insight"
+        assert keys.feature("ai-insight") == {"PK": {"S": "CATALOG"}, "SK": {"S": "FEATURE#ai-insight"}}
+
+    def test_api_key(self):
+        assert keys.api_key("key_1") == {"PK": {"S": "APIKEY#key_1"}, "SK": {"S": "APIKEY"}}
+        assert keys.APIKEYS_GSI1PK == "APIKEYS"
+
+    def test_key_shape_is_low_level_client(self):
+        for key in (keys.wallet(WALLET), keys.entry(WALLET, "t"), keys.reservation("r"), keys.feature("f"),
+                    keys.api_key("k")):
+            assert set(key) == {"PK", "SK"}
+            assert all(set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
+
+    def test_partitions_never_collide_across_item_kinds(self):
+        pks = {keys.wallet("x:1")["PK"]["S"], keys.reservation("x:1")["PK"]["S"], keys.api_key("x:1")["PK"]["S"],
+               keys.feature("x:1")["PK"]["S"]}
+        assert len(pks) == 4
+
+
+class TestHoldShards:
+    def test_stable(self):
+        for n in range(200):
+            rid = f"res_{n}"
+            assert keys.hold_shard(rid) == keys.hold_shard(rid)
+
+    def test_within_range(self):
+        allowed = set(keys.hold_shards())
+        assert len(allowed) == keys.HOLD_SHARDS == 16
+        assert keys.hold_shards() == [f"HOLDS#{n}" for n in range(16)]
+        for n in range(2_000):
+            shard = keys.hold_shard(ids.random_id("res") if n % 2 else f"res_{n}")
+            assert shard in allowed
+            assert re.fullmatch(r"HOLDS#(\d|1[0-5])", shard)
+
+    def test_spreads_across_every_shard(self):
+        counts = Counter(keys.hold_shard(f"res_{n}") for n in range(4_000))
+        assert set(counts) == set(keys.hold_shards())
+        # 250 expected per shard; a hash that clusters would blow well past this.
+        assert max(counts.values()) < 400
+
+
+class TestIds:
+    def test_random_id_shape(self):
+        rid = ids.random_id("tx")
+        assert re.fullmatch(r"tx_[a-z2-7]{26}", rid)
+
+    def test_random_ids_are_unique(self):
+        made = {ids.random_id("res") for _ in range(5_000)}
+        assert len(made) == 5_000
+
+    def test_derived_id_deterministic(self):
+        a = ids.derived_id("tx", WALLET, "usage", "key-1")
+        assert a == ids.derived_id("tx", WALLET, "usage", "key-1")
+        assert re.fullmatch(r"tx_[a-z2-7]{26}", a)
+
+    def test_derived_id_scoped(self):
+        base = ids.derived_id("tx", WALLET, "usage", "key-1")
+        variants = [
+            ids.derived_id("tx", "user:other", "usage", "key-1"),
+            ids.derived_id("tx", WALLET, "adjustment", "key-1"),
+            ids.derived_id("tx", WALLET, "usage", "key-2"),
+            ids.derived_id("tx", WALLET, "usage", "Key-1"),
+            ids.derived_id("tx", WALLET, "usage"),
+            ids.derived_id("tx", WALLET, "usage", "key-1", ""),
+        ]
+        assert base not in variants
+        assert len(set(variants)) == len(variants)
+
+    def test_derived_id_respects_part_boundaries(self):
+        assert ids.derived_id("tx", "ab", "c") != ids.derived_id("tx", "a", "bc")
+        assert ids.derived_id("tx", "user:a", "usage:k") != ids.derived_id("tx", "user:a:usage", "k")
+
+    def test_derived_id_prefix_is_kept(self):
+        assert ids.derived_id("res", "x").startswith("res_")
+        assert ids.derived_id("res", "x")[4:] == ids.derived_id("tx", "x")[3:]
+
+    def test_derived_ids_do_not_collide(self):
+        made = {ids.derived_id("tx", WALLET, "usage", f"key-{n}") for n in range(5_000)}
+        assert len(made) == 5_000
+
+    def test_request_hash(self):
+        h = ids.request_hash('{"a":1}')
+        assert re.fullmatch(r"[0-9a-f]{64}", h)
+        assert h == ids.request_hash('{"a":1}')
+        assert h != ids.request_hash('{"a":2}')

@@ -1,0 +1,236 @@
+"""tollgate.schemas: credit field types in pydantic models (parse to mc, render as strings)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from tollgate.amounts import MAX_CREDITS_MC
+from tollgate.http import parse_json
+from tollgate.ledger.schemas import AdjustmentIn, EntryOut, UsageIn, WalletOut
+from tollgate.schemas import (
+    CreditsOut,
+    FeatureId,
+    NonNegativeCredits,
+    OptionalCreditsOut,
+    PositiveCredits,
+    SignedCredits,
+    StrictCount,
+    StrictPositiveCount,
+    WalletId,
+)
+
+
+class Positive(BaseModel):
+    amount: PositiveCredits
+
+
+class NonNegative(BaseModel):
+    amount: NonNegativeCredits
+
+
+class Signed(BaseModel):
+    amount: SignedCredits
+
+
+class Out(BaseModel):
+    amount: CreditsOut
+    maybe: OptionalCreditsOut = None
+
+
+def error_of(model, value):
+    with pytest.raises(ValidationError) as info:
+        model(amount=value)
+    errors = info.value.errors()
+    assert len(errors) == 1
+    assert errors[0]["loc"] == ("amount",)
+    return errors[0]
+
+
+GOOD = [("12.5", 12_500), (12, 12_000), (Decimal("12.5"), 12_500), (Decimal("1E+3"), 1_000_000), ("0.001", 1)]
+BAD_ALWAYS = [1.5, 0.5, True, False, None, "NaN", "Infinity", Decimal("NaN"), Decimal("Infinity"), "1e3",
+              "0.0001", "1.2345", "", "abc", "01", "1000000000.001", 10**10, [], {}]
+
+
+class TestPositiveCredits:
+    @pytest.mark.parametrize(("value", "expected"), GOOD)
+    def test_accepts(self, value, expected):
+        model = Positive(amount=value)
+        assert model.amount == expected
+        assert type(model.amount) is int
+
+    @pytest.mark.parametrize("value", [*BAD_ALWAYS, "0", 0, Decimal("0"), "-1", -1, Decimal("-0.001")])
+    def test_rejects(self, value):
+        error_of(Positive, value)
+
+    def test_messages_are_clean(self):
+        assert error_of(Positive, "0")["msg"] == "Value error, must not be zero"
+        assert error_of(Positive, "-1")["msg"] == "Value error, must not be negative"
+        assert "3 fractional digits" in error_of(Positive, "1.2345")["msg"]
+
+    def test_maximum(self):
+        assert Positive(amount="1000000000").amount == MAX_CREDITS_MC
+        error_of(Positive, "1000000000.001")
+
+    def test_json_numbers_through_parse_json(self):
+        # The HTTP layer deserialises bodies with parse_json: numbers arrive as Decimal.
+        assert Positive.model_validate(parse_json('{"amount": 12.5}')).amount == 12_500
+        assert Positive.model_validate(parse_json('{"amount": 1e3}')).amount == 1_000_000
+        assert Positive.model_validate(parse_json('{"amount": 7}')).amount == 7_000
+        with pytest.raises(ValidationError):
+            Positive.model_validate(parse_json('{"amount": 0.0001}'))
+
+    def test_json_floats_are_refused(self):
+        # Straight pydantic JSON parsing yields floats, which never become amounts.
+        with pytest.raises(ValidationError):
+            Positive.model_validate_json('{"amount": 1.5}')
+
+    def test_json_schema_says_decimal_string(self):
+        schema = Positive.model_json_schema()["properties"]["amount"]
+        assert schema["type"] == "string"
+        assert schema["pattern"] == r"^-?\d+(\.\d{1,3})?$"
+
+
+class TestNonNegativeCredits:
+    @pytest.mark.parametrize(("value", "expected"), [*GOOD, ("0", 0), (0, 0), (Decimal("0.000"), 0)])
+    def test_accepts(self, value, expected):
+        assert NonNegative(amount=value).amount == expected
+
+    @pytest.mark.parametrize("value", [*BAD_ALWAYS, "-1", -1, "-0.001"])
+    def test_rejects(self, value):
+        error_of(NonNegative, value)
+
+
+class TestSignedCredits:
+    @pytest.mark.parametrize(
+        ("value", "expected"),
+        [*GOOD, ("-12.5", -12_500), (-3, -3_000), (Decimal("-0.001"), -1), ("-1000000000", -MAX_CREDITS_MC)],
+    )
+    def test_accepts(self, value, expected):
+        assert Signed(amount=value).amount == expected
+
+    @pytest.mark.parametrize("value", [*BAD_ALWAYS, "0", 0, "-1000000000.001", "-0"])
+    def test_rejects(self, value):
+        error_of(Signed, value)
+
+
+class TestCreditsOut:
+    @pytest.mark.parametrize(
+        ("mc", "text"),
+        [(12_500, "12.5"), (0, "0"), (1, "0.001"), (-3_000, "-3"), (MAX_CREDITS_MC, "1000000000"), (1_050, "1.05")],
+    )
+    def test_serialises_as_decimal_string(self, mc, text):
+        out = Out(amount=mc)
+        assert out.model_dump(mode="json") == {"amount": text, "maybe": None}
+        assert json.loads(out.model_dump_json()) == {"amount": text, "maybe": None}
+
+    def test_python_mode_renders_strings_too(self):
+        assert Out(amount=1_500).model_dump()["amount"] == "1.5"
+
+    def test_optional(self):
+        assert Out(amount=0, maybe=250).model_dump(mode="json") == {"amount": "0", "maybe": "0.25"}
+        assert Out(amount=0, maybe=None).model_dump(mode="json")["maybe"] is None
+
+    def test_never_a_float_in_json(self):
+        text = Out(amount=12_345, maybe=-1).model_dump_json()
+        assert text == '{"amount":"12.345","maybe":"-0.001"}'
+
+    def test_serialization_schema(self):
+        schema = Out.model_json_schema(mode="serialization")["properties"]
+        assert schema["amount"]["type"] == "string"
+        assert {"type": "null"} in schema["maybe"]["anyOf"]
+
+
+class TestCounts:
+    def test_strict_count(self):
+        ta = TypeAdapter(StrictCount)
+        assert ta.validate_python(0) == 0
+        assert ta.validate_python(1_000_000_000) == 1_000_000_000
+        for bad in (-1, 1_000_000_001, True, "5", 5.0, Decimal(5), None):
+            with pytest.raises(ValidationError):
+                ta.validate_python(bad)
+
+    def test_strict_positive_count(self):
+        ta = TypeAdapter(StrictPositiveCount)
+        assert ta.validate_python(1) == 1
+        for bad in (0, -1, 1_000_000_001, True, "1", 1.0):
+            with pytest.raises(ValidationError):
+                ta.validate_python(bad)
+
+
+class TestIds:
+    @pytest.mark.parametrize("value", ["user:abc", "user:auth0|123", "org:acme", "user:a.b@c.d", "user:x:y", "u:1"])
+    def test_wallet_id_accepts(self, value):
+        assert TypeAdapter(WalletId).validate_python(value) == value
+
+    @pytest.mark.parametrize(
+        "value",
+        ["", "nocolon", "user:", ":abc", "User:abc", "user:a b", "user:abc\n", "1user:abc", "user:" + "a" * 129,
+         "abcdefghijklmnopq:x", "user:é"],
+    )
+    def test_wallet_id_rejects(self, value):
+        with pytest.raises(ValidationError):
+            TypeAdapter(WalletId).validate_python(value)
+
+    @pytest.mark.parametrize("value", ["ai-insight", "a", "x1.y_z-2", "a" * 64])
+    def test_feature_id_accepts(self, value):
+        assert TypeAdapter(FeatureId).validate_python(value) == value
+
+    @pytest.mark.parametrize("value", ["", "-a", "A", "ai insight", "a" * 65, "ai/insight", "ai-insight\n"])
+    def test_feature_id_rejects(self, value):
+        with pytest.raises(ValidationError):
+            TypeAdapter(FeatureId).validate_python(value)
+
+
+class TestLedgerSchemas:
+    def test_usage_in(self):
+        usage = UsageIn.model_validate(parse_json('{"feature": "ai-insight", "quantity": 2, "metadata": {"k": 1.5}}'))
+        assert usage.quantity == 2
+        assert usage.metadata == {"k": Decimal("1.5")}
+        assert usage.amount is None
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"feature": "ai-insight", "extra": 1},
+            {"feature": "ai-insight", "quantity": 0},
+            {"feature": "ai-insight", "quantity": "2"},
+            {"feature": "ai-insight", "amount": 1.5},
+            {"feature": "ai-insight", "amount": "0"},
+            {"feature": "ai-insight", "metadata": [1]},
+            {"feature": "ai-insight", "metadata": {"": 1}},
+            {"feature": "ai-insight", "wallet_id": "bad"},
+            {"feature": "Bad Feature"},
+            {},
+        ],
+    )
+    def test_usage_in_rejects(self, body):
+        with pytest.raises(ValidationError):
+            UsageIn.model_validate(body)
+
+    def test_adjustment_in(self):
+        adj = AdjustmentIn.model_validate({"amount": "-2.5", "reason": "goodwill"})
+        assert adj.amount == -2_500
+        assert adj.metadata is None
+        for bad in ({"amount": "0", "reason": "x"}, {"amount": "1", "reason": ""}, {"amount": 1.0, "reason": "x"}):
+            with pytest.raises(ValidationError):
+                AdjustmentIn.model_validate(bad)
+
+    def test_wallet_out_renders_strings(self):
+        out = WalletOut(wallet_id="user:a", balance=12_500, reserved=500, available=12_000, open_holds=1)
+        assert out.model_dump(mode="json") == {
+            "wallet_id": "user:a", "balance": "12.5", "reserved": "0.5", "available": "12",
+            "open_holds": 1, "updated_at": None,
+        }
+
+    def test_entry_out_balance_after_may_be_null(self):
+        entry = EntryOut(transaction_id="tx_1", type="usage", amount=-9_000, balance_after=None,
+                         created_at="2026-01-01T00:00:00.000Z", metadata={})
+        dumped = entry.model_dump(mode="json")
+        assert dumped["amount"] == "-9"
+        assert dumped["balance_after"] is None
+        stamped = entry.model_copy(update={"balance_after": 91_000}).model_dump(mode="json")
+        assert stamped["balance_after"] == "91"

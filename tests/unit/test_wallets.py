@@ -1,0 +1,116 @@
+"""WalletState: a wallet item read back, expired holds netted out at read time."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from tollgate.ledger.wallets import WalletState
+
+NOW = 1_767_225_600_000
+
+
+def item(balance=10_000, reserved=3_000, available=7_000, holds=None, updated_at="2026-01-01T00:00:00.000Z"):
+    # Shaped as TypeDeserializer returns it: numbers are Decimal.
+    raw = {
+        "PK": "WALLET#user:a", "SK": "WALLET",
+        "balance": Decimal(balance), "reserved": Decimal(reserved), "available": Decimal(available),
+        "updated_at": updated_at,
+    }
+    if holds is not None:
+        raw["holds"] = {rid: {"a": Decimal(a), "e": Decimal(e)} for rid, (a, e) in holds.items()}
+    return raw
+
+
+HOLDS = {"res_live": (1_000, NOW + 60_000), "res_dead": (1_500, NOW - 1), "res_edge": (500, NOW)}
+
+
+class TestFromItem:
+    @pytest.mark.parametrize("raw", [None, {}])
+    def test_missing_wallet(self, raw):
+        state = WalletState.from_item("user:a", raw)
+        assert state == WalletState(wallet_id="user:a")
+        assert not state.exists
+        assert state.balance == state.reserved == state.available == 0
+        assert state.holds == {}
+        assert state.effective_available(NOW) == 0
+
+    def test_reads_numbers_as_ints(self):
+        state = WalletState.from_item("user:a", item(holds=HOLDS))
+        assert state.exists
+        assert (state.balance, state.reserved, state.available) == (10_000, 3_000, 7_000)
+        assert all(type(v) is int for v in (state.balance, state.reserved, state.available))
+        assert state.holds == HOLDS
+        assert all(type(a) is int and type(e) is int for a, e in state.holds.values())
+        assert state.updated_at == "2026-01-01T00:00:00.000Z"
+
+    def test_missing_attributes_default_to_zero(self):
+        state = WalletState.from_item("user:a", {"PK": "WALLET#user:a", "SK": "WALLET"})
+        assert state.exists
+        assert (state.balance, state.reserved, state.available, state.holds) == (0, 0, 0, {})
+        assert state.updated_at is None
+
+    def test_null_holds(self):
+        raw = item()
+        raw["holds"] = None
+        assert WalletState.from_item("user:a", raw).holds == {}
+
+
+class TestExpiredHolds:
+    def test_expiry_is_inclusive(self):
+        state = WalletState.from_item("user:a", item(holds=HOLDS))
+        assert state.expired_holds(NOW) == {"res_dead": 1_500, "res_edge": 500}
+        assert state.expired_holds(NOW - 1) == {"res_dead": 1_500}
+        assert state.expired_holds(NOW - 2) == {}
+        assert state.expired_holds(NOW + 60_000) == {"res_live": 1_000, "res_dead": 1_500, "res_edge": 500}
+
+    def test_effective_available(self):
+        state = WalletState.from_item("user:a", item(holds=HOLDS))
+        assert state.effective_available(NOW - 2) == 7_000
+        assert state.effective_available(NOW) == 7_000 + 1_500 + 500
+        assert state.effective_available(NOW + 60_000) == 10_000
+
+    def test_effective_available_never_exceeds_balance_when_consistent(self):
+        state = WalletState.from_item("user:a", item(holds=HOLDS))
+        for t in range(NOW - 10, NOW + 70_000, 997):
+            assert state.effective_available(t) <= state.balance
+
+
+class TestView:
+    def test_nets_expired_holds_out(self):
+        view = WalletState.from_item("user:a", item(holds=HOLDS)).view(NOW)
+        assert view.wallet_id == "user:a"
+        assert view.balance == 10_000
+        assert view.reserved == 1_000
+        assert view.available == 9_000
+        assert view.open_holds == 1
+        assert view.updated_at == "2026-01-01T00:00:00.000Z"
+        assert view.reserved + view.available == view.balance
+
+    def test_nothing_expired(self):
+        view = WalletState.from_item("user:a", item(holds=HOLDS)).view(NOW - 2)
+        assert (view.balance, view.reserved, view.available, view.open_holds) == (10_000, 3_000, 7_000, 3)
+
+    def test_everything_expired(self):
+        view = WalletState.from_item("user:a", item(holds=HOLDS)).view(NOW + 10**9)
+        assert (view.balance, view.reserved, view.available, view.open_holds) == (10_000, 0, 10_000, 0)
+
+    def test_renders_decimal_strings(self):
+        view = WalletState.from_item("user:a", item(holds=HOLDS)).view(NOW)
+        assert view.model_dump(mode="json") == {
+            "wallet_id": "user:a", "balance": "10", "reserved": "1", "available": "9", "open_holds": 1,
+            "updated_at": "2026-01-01T00:00:00.000Z",
+        }
+
+    def test_missing_wallet_view(self):
+        view = WalletState.from_item("user:new", None).view(NOW)
+        assert view.model_dump(mode="json") == {
+            "wallet_id": "user:new", "balance": "0", "reserved": "0", "available": "0", "open_holds": 0,
+            "updated_at": None,
+        }
+
+    def test_view_is_consistent_with_effective_available(self):
+        state = WalletState.from_item("user:a", item(holds=HOLDS))
+        for t in (NOW - 5, NOW - 1, NOW, NOW + 59_999, NOW + 60_000):
+            assert state.view(t).available == state.effective_available(t)
