@@ -8,7 +8,19 @@ STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-unit test-functional test-integration test-template lint format openapi bench build deploy dev clean
+# Nothing leaves this machine: SAM CLI's usage telemetry stays off.
+export SAM_CLI_TELEMETRY := 0
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+SAM_STAMP := $(SAM_VENV)/.installed
+# sam build needs a Python matching the runtime (python3.12); pyenv provides it where present.
+PY312 ?= $(shell command -v python3.12 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | head -n1)
+LOCAL := PYTHONPATH=local $(PY) -m tollgate_local
+SUB ?= alice
+ROLES ?= user
+
+.PHONY: help install test test-unit test-functional test-integration test-e2e test-template lint format openapi bench \
+	build deploy dev token schedule reset clean
 
 help: ## Show the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -23,6 +35,11 @@ $(NPM_STAMP): package.json
 	npm install --no-audit --no-fund --loglevel=error
 	touch $(NPM_STAMP)
 
+$(SAM_STAMP):
+	test -d $(SAM_VENV) || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli==1.170.0
+	touch $(SAM_STAMP)
+
 install: $(STAMP) $(NPM_STAMP) ## Create .venv and install Python and npm tooling
 
 lint: $(STAMP) ## ruff
@@ -31,7 +48,7 @@ lint: $(STAMP) ## ruff
 format: $(STAMP) ## ruff format + fixes
 	$(VENV)/bin/ruff check --fix .
 
-test: install lint test-unit test-functional test-integration test-template ## Every tier (what CI runs)
+test: install lint test-unit test-functional test-integration test-e2e test-template ## Every tier (what CI runs)
 
 test-unit: $(STAMP) ## Domain logic, no AWS
 	$(PY) -m pytest -q tests/unit
@@ -42,8 +59,11 @@ test-functional: $(STAMP) ## Handlers driven by events/*.json against moto
 test-integration: install ## DynamoDB Local (real engine) + serialised moto server: concurrency, write counts
 	$(PY) -m pytest -q tests/integration
 
-test-template: $(STAMP) ## cfn-lint on template.yaml, plus template-driven checks
-	$(VENV)/bin/cfn-lint template.yaml
+test-e2e: install ## The local stack over HTTP (DynamoDB Local, moto, localstripe, the local gateway)
+	$(PY) -m pytest -q tests/e2e
+
+test-template: $(STAMP) $(SAM_STAMP) ## sam validate --lint, cfn-lint, and template-driven checks
+	AWS_DEFAULT_REGION=us-east-1 $(SAM) validate --lint --template template.yaml
 	$(PY) -m pytest -q tests/template
 
 openapi: $(STAMP) ## Regenerate the OpenAPI document served at /v1/openapi.json
@@ -52,11 +72,25 @@ openapi: $(STAMP) ## Regenerate the OpenAPI document served at /v1/openapi.json
 bench: install ## Requests, WCU, handler overhead, import times and cost per million debits
 	$(PY) scripts/bench.py
 
-build: ## sam build (needs aws-sam-cli and Python 3.12)
-	sam build
+build: $(SAM_STAMP) ## sam build with Python 3.12 (the functions' runtime)
+	@test -n "$(PY312)" || { echo "sam build needs Python 3.12 on PATH (e.g. pyenv install 3.12)"; exit 1; }
+	PATH="$(dir $(PY312)):$$PATH" $(SAM) build
 
-deploy: build ## sam deploy --guided
-	sam deploy --guided
+deploy: build ## sam deploy --guided (asks for JwtIssuer and JwtAudience)
+	$(SAM) deploy --guided
+
+dev: install ## Run Tollgate locally on 127.0.0.1:3000 (Ctrl-C stops everything)
+	$(LOCAL) dev
+
+token: $(STAMP) ## Print a signed dev JWT: make token SUB=alice ROLES=user (or ROLES="admin user")
+	@$(LOCAL) token --sub "$(SUB)" --roles "$(ROLES)"
+
+schedule: $(STAMP) ## Run a scheduled function now in the running make dev: make schedule NAME=HoldsSweeperFunction
+	@test -n "$(NAME)" || { echo "usage: make schedule NAME=<FunctionLogicalName>"; exit 2; }
+	@$(LOCAL) schedule "$(NAME)"
+
+reset: $(STAMP) ## Wipe local data (DynamoDB Local files, stream checkpoints)
+	$(LOCAL) reset
 
 clean: ## Remove build output and caches
 	rm -rf .aws-sam .pytest_cache .ruff_cache

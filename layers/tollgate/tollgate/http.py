@@ -17,7 +17,10 @@ from typing import Any, NoReturn
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from pydantic import BaseModel
 
 from tollgate.config import settings
@@ -59,6 +62,7 @@ _ERROR_DESCRIPTIONS = {
     404: "not_found: no such resource, or not the caller's",
     409: "idempotency_conflict / reservation_closed",
     413: "payload_too_large",
+    415: "unsupported_media_type: the body must be application/json",
     422: "validation_error: with the offending fields",
 }
 
@@ -80,6 +84,10 @@ def create_app() -> APIGatewayHttpResolver:
     @app.exception_handler(TollgateError)
     def _domain_error(exc: TollgateError) -> Response:
         return error_response(app, exc.status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported(exc: RequestUnsupportedContentType) -> Response:
+        return error_response(app, 415, "unsupported_media_type", "send the body as application/json")
 
     @app.exception_handler(RequestValidationError)
     def _validation_error(exc: RequestValidationError) -> Response:

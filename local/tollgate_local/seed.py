@@ -1,0 +1,56 @@
+"""The demo catalog (the seed documents' features and prices), loaded through the API itself."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+DEMO_FEATURES: dict[str, dict[str, Any]] = {
+    "ai-insight": {"name": "Simple AI Insight", "pricing": {"type": "per_call", "credits": "9"}},
+    "ai-analysis": {"name": "Advanced AI Analysis", "pricing": {"type": "per_call", "credits": "25"}},
+    "ai-report": {"name": "AI-Generated Report", "pricing": {"type": "per_call", "credits": "40"}},
+    "dashboard-refresh": {"name": "Real-time AI Dashboard (per refresh)", "pricing": {"type": "per_call", "credits": "3"}},
+    "plugin-generate": {
+        "name": "AI plugin generation",
+        "description": "Priced per token: 0.1 credit per input token, 0.2 per output token (or characters / 4).",
+        "pricing": {"type": "per_token", "input_credits": "0.1", "output_credits": "0.2"},
+        "developer_id": "dev:kodella",
+        "revenue_share_bps": 7000,
+    },
+}
+DEMO_GRANT = {"wallet_id": "user:alice", "amount": "100", "reason": "demo welcome credits"}
+
+
+def call(base: str, method: str, path: str, token: str, body: Any = None,
+         headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data, method=method, headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as err:
+        raw = err.read()
+        return err.code, json.loads(raw) if raw else None
+
+
+def seed_if_empty(base: str, admin_token: str) -> bool:
+    """Load the demo catalog and welcome credits once; False if the catalog already had features."""
+    status, listing = call(base, "GET", "/v1/admin/features", admin_token)
+    if status != 200:
+        raise RuntimeError(f"cannot list features: {status} {listing}")
+    if listing["data"]:
+        return False
+    for feature_id, body in DEMO_FEATURES.items():
+        status, reply = call(base, "PUT", f"/v1/admin/features/{feature_id}", admin_token, body)
+        if status != 200:
+            raise RuntimeError(f"seeding {feature_id}: {status} {reply}")
+    status, reply = call(base, "POST", f"/v1/admin/wallets/{DEMO_GRANT['wallet_id']}/adjustments", admin_token,
+                         {"amount": DEMO_GRANT["amount"], "reason": DEMO_GRANT["reason"]},
+                         {"Idempotency-Key": "demo-welcome-alice"})
+    if status != 201:
+        raise RuntimeError(f"seeding credits: {status} {reply}")
+    return True

@@ -1,0 +1,223 @@
+"""The whole local stack, from template.yaml: DynamoDB Local, moto, localstripe, the gateway,
+stream consumers and schedules. ``make dev`` runs it; the e2e tests start it on free ports.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tollgate_local import template, tokens
+from tollgate_local.dynamodb_local import DynamoDBLocal, DynamoDBLocalUnavailable, free_port, wait_for_port
+
+STATE_DIR = template.ROOT / ".dev"
+STRIPE_WEBHOOK_SECRET = "whsec_tollgate_local_dev"  # a local-only value shared with localstripe
+
+
+@dataclass
+class StackConfig:
+    state_dir: Path = STATE_DIR
+    gateway_port: int = 3000
+    dynamodb_port: int = 8000
+    moto_port: int = 5050
+    stripe_port: int = 8420
+    persist: bool = True
+    stripe: bool = True
+    schedules: bool = True
+    verbose: bool = False
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def ephemeral(cls, state_dir: Path) -> StackConfig:
+        """Everything on free ports, nothing kept: for tests."""
+        return cls(state_dir=state_dir, gateway_port=free_port(), dynamodb_port=free_port(),
+                   moto_port=free_port(), stripe_port=free_port(), persist=False, schedules=False)
+
+
+def parameters() -> dict[str, str]:
+    values = {name: str(p.get("Default", "")) for name, p in (template.load().get("Parameters") or {}).items()}
+    values.update({"Stage": "dev", "JwtIssuer": tokens.ISSUER, "JwtAudience": tokens.AUDIENCE, "JwksUrl": ""})
+    return values
+
+
+def resource_names() -> dict[str, str]:
+    return {name: f"tollgate-local-{name}" for name in template.load()["Resources"]}
+
+
+class LocalStack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.ddb: DynamoDBLocal | None = None
+        self.ddb_endpoint = ""
+        self.moto: Any = None
+        self.stripe_proc: subprocess.Popen | None = None
+        self.stripe_url = ""
+        self.registry: Any = None
+        self.poller: Any = None
+        self.scheduler: Any = None
+        self.gateway: Any = None
+        self.signer: tokens.LocalSigner | None = None
+        self.notes: list[str] = []
+
+    @property
+    def url(self) -> str:
+        return self.gateway.url
+
+    def start(self) -> LocalStack:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        import boto3
+
+        from tollgate_local.aws import LocalMotoServer
+        from tollgate_local.functions import FunctionRegistry
+        from tollgate_local.gateway import GatewayServer, LocalApi
+        from tollgate_local.schedules import Scheduler
+        from tollgate_local.streams import StreamPoller
+
+        cfg = self.config
+        cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        self.signer = tokens.LocalSigner(cfg.state_dir)
+        os.environ.update({
+            "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local",
+            "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+            "JWKS_JSON": __import__("json").dumps(self.signer.jwks()),
+            "POWERTOOLS_TRACE_DISABLED": "1", "POWERTOOLS_METRICS_DISABLED": "1",
+            **cfg.extra_env,
+        })
+        os.environ.pop("AWS_PROFILE", None)
+
+        self.registry = FunctionRegistry(parameters(), resource_names())
+        self.moto = LocalMotoServer(self.registry, cfg.moto_port).start()
+        os.environ["AWS_ENDPOINT_URL"] = self.moto.endpoint
+
+        try:
+            data_dir = cfg.state_dir / "dynamodb" if cfg.persist else None
+            self.ddb = DynamoDBLocal(port=cfg.dynamodb_port, data_dir=data_dir).start()
+            self.ddb_endpoint = self.ddb.endpoint
+        except DynamoDBLocalUnavailable as exc:
+            self.notes.append(f"DynamoDB Local unavailable ({exc}); using moto's DynamoDB (not kept across restarts)")
+            self.ddb_endpoint = self.moto.endpoint
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = self.ddb_endpoint
+        os.environ["AWS_ENDPOINT_URL_DYNAMODBSTREAMS"] = self.ddb_endpoint
+
+        self.registry.activate()
+        # Fresh clients and settings per stack: cached ones may point at a previous stack.
+        from tollgate import config, dynamo
+
+        dynamo.set_client(None)
+        config.settings.cache_clear()
+        ddb = boto3.client("dynamodb", endpoint_url=self.ddb_endpoint)
+        names = resource_names()
+        existing = set(ddb.list_tables()["TableNames"])
+        for logical in template.table_definitions():
+            if names[logical] not in existing:
+                template.create_table(ddb, logical, names[logical])
+        self._create_state_machines()
+        if cfg.stripe:
+            self._start_stripe()
+
+        self.poller = StreamPoller(
+            self.registry, boto3.client("dynamodbstreams", endpoint_url=self.ddb_endpoint), ddb,
+            {logical: names[logical] for logical in template.table_definitions()},
+            cfg.state_dir / "stream-checkpoints.json" if cfg.persist else None,
+        ).start()
+        self.scheduler = Scheduler(self.registry)
+        if cfg.schedules:
+            self.scheduler.start()
+        api = LocalApi(self.registry, self.signer, issuer=tokens.ISSUER, audience=tokens.AUDIENCE,
+                       control={"schedule": self.scheduler.run_now})
+        self.gateway = GatewayServer(api, cfg.gateway_port, verbose=cfg.verbose).start()
+
+    def _create_state_machines(self) -> None:
+        machines = template.resources("AWS::Serverless::StateMachine")
+        if not machines:
+            return
+        import boto3
+
+        sfn = boto3.client("stepfunctions", endpoint_url=self.moto.endpoint)
+        for logical, resource in machines.items():
+            props = resource["Properties"]
+            definition = (template.ROOT / props["DefinitionUri"]).read_text()
+            for key, value in (props.get("DefinitionSubstitutions") or {}).items():
+                definition = definition.replace("${" + key + "}", str(self.registry.resolver.value(value)))
+            sfn.create_state_machine(name=resource_names()[logical], definition=definition,
+                                     roleArn="arn:aws:iam::123456789012:role/local", type=props.get("Type", "STANDARD"))
+
+    def _start_stripe(self) -> None:
+        try:
+            import localstripe  # noqa: F401
+        except ImportError:
+            self.notes.append("localstripe is not installed; Stripe is not available locally")
+            return
+        port = self.config.stripe_port
+        code = (
+            "import sys\n"
+            "from aiohttp import web\n"
+            "from localstripe.server import app\n"
+            "from localstripe.resources import store\n"
+            + ("store.try_load_from_disk()\n" if self.config.persist else "")
+            + "web.run_app(app, host='127.0.0.1', port=int(sys.argv[1]), print=None)\n"
+        )
+        self.stripe_proc = subprocess.Popen(
+            [sys.executable, "-c", code, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        wait_for_port(port, proc=self.stripe_proc)
+        self.stripe_url = f"http://127.0.0.1:{port}"
+        if not self.config.persist:
+            urllib.request.urlopen(urllib.request.Request(f"{self.stripe_url}/_config/data", method="DELETE"),
+                                   timeout=10).read()
+        hook = urllib.parse.urlencode({
+            "url": f"http://127.0.0.1:{self.config.gateway_port}/v1/webhooks/stripe",
+            "secret": STRIPE_WEBHOOK_SECRET,
+        }).encode()
+        urllib.request.urlopen(urllib.request.Request(f"{self.stripe_url}/_config/webhooks/tollgate", data=hook,
+                                                      method="POST"), timeout=10).read()
+        os.environ.setdefault("STRIPE_API_BASE", self.stripe_url)
+        os.environ.setdefault("STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET)
+        os.environ.setdefault("STRIPE_SECRET_KEY", "sk_test_local")
+
+    def stop(self) -> None:
+        for part in (self.gateway, self.scheduler, self.poller):
+            if part is not None:
+                part.stop()
+        if self.stripe_proc is not None and self.stripe_proc.poll() is None:
+            self.stripe_proc.terminate()
+            try:
+                self.stripe_proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.stripe_proc.kill()
+        self.stripe_proc = None
+        if self.ddb is not None:
+            self.ddb.stop()
+        if self.moto is not None:
+            self.moto.stop()
+        self.gateway = self.scheduler = self.poller = self.moto = self.ddb = None
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def reset(state_dir: Path = STATE_DIR) -> None:
+    for name in ("dynamodb", "stream-checkpoints.json"):
+        target = state_dir / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
