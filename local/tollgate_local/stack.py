@@ -4,12 +4,14 @@ stream consumers and schedules. ``make dev`` runs it; the e2e tests start it on 
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
 import sys
 import urllib.parse
 import urllib.request
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,8 @@ class StackConfig:
     stripe: bool = True
     schedules: bool = True
     verbose: bool = False
+    # "local" (DynamoDB Local, needs Java) or "moto"; make dev honours TOLLGATE_DYNAMODB=moto.
+    dynamodb: str = field(default_factory=lambda: os.environ.get("TOLLGATE_DYNAMODB", "local"))
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -89,6 +93,11 @@ class LocalStack:
 
         cfg = self.config
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        if not cfg.verbose:
+            # Keep the terminal for what matters: no per-request lines from moto's server,
+            # no "no metrics to publish" warnings from routes that record none.
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)
+            warnings.filterwarnings("ignore", message="No application metrics to publish")
         self.signer = tokens.LocalSigner(cfg.state_dir)
         os.environ.update({
             "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local",
@@ -104,6 +113,8 @@ class LocalStack:
         os.environ["AWS_ENDPOINT_URL"] = self.moto.endpoint
 
         try:
+            if cfg.dynamodb == "moto":
+                raise DynamoDBLocalUnavailable("TOLLGATE_DYNAMODB=moto")
             data_dir = cfg.state_dir / "dynamodb" if cfg.persist else None
             self.ddb = DynamoDBLocal(port=cfg.dynamodb_port, data_dir=data_dir).start()
             self.ddb_endpoint = self.ddb.endpoint

@@ -63,6 +63,16 @@ class Client:
         return self.request("DELETE", path, **kw)
 
 
+def _restore(saved: dict[str, str]) -> None:
+    """A stack points the process at its own endpoints; put everything back afterwards."""
+    from tollgate import config, dynamo
+
+    os.environ.clear()
+    os.environ.update(saved)
+    dynamo.set_client(None)
+    config.settings.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     from tollgate_local.stack import LocalStack, StackConfig
@@ -74,12 +84,15 @@ def stack(tmp_path_factory):
         yield local
     finally:
         local.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-        from tollgate import config, dynamo
+        _restore(saved)
 
-        dynamo.set_client(None)
-        config.settings.cache_clear()
+
+@pytest.fixture
+def own_stack_env():
+    """For tests that start stacks of their own: restore the environment they change."""
+    saved = dict(os.environ)
+    yield
+    _restore(saved)
 
 
 @pytest.fixture(scope="session")

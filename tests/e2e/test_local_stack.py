@@ -196,3 +196,43 @@ def test_base64_and_cors(stack, api, tokens, catalog):
     assert reply.status == 415, reply
     assert reply.error_code == "unsupported_media_type"
     assert api.get("/v1/wallet", token=token).body["balance"] == "10"
+
+
+def test_data_survives_a_restart_and_reset_wipes_it(tmp_path, own_stack_env):
+    """make dev keeps DynamoDB Local's files under the state folder; make reset removes them."""
+    from tests.e2e.conftest import Client
+    from tollgate_local.dynamodb_local import free_port
+    from tollgate_local.stack import LocalStack, StackConfig, reset
+
+    def config():
+        return StackConfig(state_dir=tmp_path, gateway_port=free_port(), dynamodb_port=free_port(),
+                           moto_port=free_port(), stripe=False, schedules=False, persist=True)
+
+    with LocalStack(config()) as first:
+        admin = first.signer.token("admin", ["admin"])
+        fund(Client(first.url), {"admin": admin}, "user:keeper", "7")
+    with LocalStack(config()) as second:
+        token = second.signer.token("keeper", ["user"])
+        assert Client(second.url).get("/v1/wallet", token=token).body["balance"] == "7"
+    reset(tmp_path)
+    assert not (tmp_path / "dynamodb").exists()
+    with LocalStack(config()) as third:
+        token = third.signer.token("keeper", ["user"])
+        assert Client(third.url).get("/v1/wallet", token=token).body["balance"] == "0"
+
+
+def test_without_java_it_falls_back_to_motos_dynamodb(tmp_path, own_stack_env):
+    from tests.e2e.conftest import Client
+    from tollgate_local.stack import LocalStack, StackConfig
+
+    config = StackConfig.ephemeral(tmp_path)
+    config.stripe, config.dynamodb = False, "moto"
+    with LocalStack(config) as fallback:
+        assert fallback.ddb is None
+        assert any("moto" in note for note in fallback.notes)
+        client = Client(fallback.url)
+        admin = fallback.signer.token("admin", ["admin"])
+        fund(client, {"admin": admin}, "user:nojava", "12")
+        token = fallback.signer.token("nojava", ["user"])
+        assert client.get("/v1/wallet", token=token).body["balance"] == "12"
+        assert client.get("/v1/history", token=token).body["data"][0]["amount"] == "12"
