@@ -14,7 +14,8 @@ SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 SAM_STAMP := $(SAM_VENV)/.installed
 # sam build needs a Python matching the runtime (python3.12); pyenv provides it where present.
-PY312 ?= $(shell command -v python3.12 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | head -n1)
+# A real interpreter, not a pyenv shim (a shim for an inactive version hangs or fails).
+PY312 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12 2>/dev/null))
 LOCAL := PYTHONPATH=local $(PY) -m tollgate_local
 SUB ?= alice
 ROLES ?= user

@@ -75,7 +75,11 @@ class DynamoDBLocal:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        wait_for_port(self.port, proc=self.proc)
+        try:
+            wait_for_port(self.port, proc=self.proc)
+        except BaseException:
+            self.stop()  # never leave a half-started JVM behind
+            raise
         return self
 
     def stop(self) -> None:
