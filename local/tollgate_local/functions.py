@@ -128,14 +128,14 @@ class LocalContext:
 
 
 class LocalFunction:
-    def __init__(self, logical_name: str, properties: dict[str, Any]) -> None:
+    def __init__(self, logical_name: str, properties: dict[str, Any], lock: threading.Lock | None = None) -> None:
         self.name = logical_name
         self.properties = properties
         self.code_dir = template.ROOT / properties["CodeUri"]
         module_name, _, self.handler_name = properties["Handler"].rpartition(".")
         self.handler_file = self.code_dir / (module_name.replace(".", "/") + ".py")
         self._module: ModuleType | None = None
-        self._lock = threading.Lock()
+        self._lock = lock or threading.Lock()
 
     def module(self) -> ModuleType:
         if self._module is None:
@@ -162,9 +162,11 @@ class FunctionRegistry:
         self.functions: dict[str, LocalFunction] = {}
         self.environment: dict[str, str] = {}
         self.layer_paths: list[Path] = []
+        http_lock = threading.Lock()
         for name, resource in template.resources("AWS::Serverless::Function").items():
             props = {**globals_fn, **resource["Properties"]}
-            self.functions[name] = LocalFunction(name, props)
+            serves_http = any(e.get("Type") == "HttpApi" for e in (props.get("Events") or {}).values())
+            self.functions[name] = LocalFunction(name, props, http_lock if serves_http else None)
             self._merge_environment(name, globals_fn, resource["Properties"])
             for layer in props.get("Layers") or []:
                 path = self._layer_path(layer)

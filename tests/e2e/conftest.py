@@ -73,7 +73,8 @@ def _restore(saved: dict[str, str]) -> None:
     config.settings.cache_clear()
 
 
-@pytest.fixture(scope="session")
+# Module-scoped: the stack's environment is put back before any other tier's tests run.
+@pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     from tollgate_local.stack import LocalStack, StackConfig
 
@@ -95,12 +96,12 @@ def own_stack_env():
     _restore(saved)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def api(stack):
     return Client(stack.url)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def tokens(stack):
     signer = stack.signer
     return {
@@ -110,7 +111,7 @@ def tokens(stack):
     }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def catalog(stack, tokens):
     from tollgate_local.seed import seed_if_empty
 

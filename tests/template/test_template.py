@@ -98,7 +98,7 @@ def test_policies_are_least_privilege():
 
 def test_tables_declare_the_indexes_the_code_queries():
     table = template.table_definitions()["TollgateTable"]
-    assert {i["IndexName"] for i in table["LocalSecondaryIndexes"]} == {"LSI1", "LSI2"}
+    assert {i["IndexName"] for i in table["LocalSecondaryIndexes"]} == {"LSI1"}
     assert {i["IndexName"] for i in table["GlobalSecondaryIndexes"]} == {"GSI1"}
     props = template.resources("AWS::DynamoDB::Table")["TollgateTable"]["Properties"]
     assert props["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"

@@ -26,7 +26,6 @@ class TestKeys:
     def test_index_keys(self):
         created = "2026-01-01T00:00:00.000Z"
         assert keys.entry_lsi1sk(created, "tx_1") == "2026-01-01T00:00:00.000Z#tx_1"
-        assert keys.entry_lsi2sk("usage", created, "tx_1") == "usage#2026-01-01T00:00:00.000Z#tx_1"
 
     def test_lsi1_sorts_by_time(self):
         a = keys.entry_lsi1sk("2026-01-01T00:00:00.999Z", "tx_z")

@@ -15,9 +15,8 @@ API key                       ``APIKEY#<key_id>`` ``APIKEY``
 Indexes:
 
 * ``LSI1`` (``PK``, ``LSI1SK`` = ``<created_at>#<tx>``): a wallet's history, newest first,
-  strongly consistent (a debit shows up in the very next history read).
-* ``LSI2`` (``PK``, ``LSI2SK`` = ``<type>#<created_at>#<tx>``): the same, filtered by type
-  without a filter expression, so a filtered page is still one query.
+  strongly consistent (a debit shows up in the very next history read). It is the only
+  index a ledger entry writes: each index write on the debit path costs write units.
 * ``GSI1`` (``GSI1PK``, ``GSI1SK``), sparse and overloaded: open holds by expiry, sharded
   (``HOLDS#<n>``) so reservations never share one hot partition; API keys (``APIKEYS``).
 """
@@ -58,10 +57,6 @@ def entry(wallet_id: str, transaction_id: str) -> Key:
 
 def entry_lsi1sk(created_at: str, transaction_id: str) -> str:
     return f"{created_at}#{transaction_id}"
-
-
-def entry_lsi2sk(entry_type: str, created_at: str, transaction_id: str) -> str:
-    return f"{entry_type}#{created_at}#{transaction_id}"
 
 
 def reservation(reservation_id: str) -> Key:

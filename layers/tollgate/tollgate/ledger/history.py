@@ -20,6 +20,8 @@ from tollgate.ledger.exceptions import InvalidCursor
 from tollgate.ledger.schemas import EntryOut, HistoryPage
 
 _HIGH = "~"  # sorts after every digit and letter used in index keys
+_SK = "LSI1SK"
+_FILTER_LOOKAHEAD = 100
 
 
 def entry_view(item: Item) -> EntryOut:
@@ -38,22 +40,22 @@ def entry_view(item: Item) -> EntryOut:
 
 def history(wallet_id: str, *, limit: int, cursor: str | None, entry_type: str | None,
             since_ms: int | None, until_ms: int | None) -> HistoryPage:
-    since = clock.iso(since_ms) if since_ms is not None else ""
-    until = clock.iso(until_ms) + "#" + _HIGH if until_ms is not None else _HIGH
-    if entry_type:
-        index, sk_name = "LSI2", "LSI2SK"
-        low, high = f"{entry_type}#{since}", f"{entry_type}#{until}"
-    else:
-        index, sk_name = "LSI1", "LSI1SK"
-        low, high = since or "0", until
+    low = clock.iso(since_ms) if since_ms is not None else "0"
+    high = clock.iso(until_ms) + "#" + _HIGH if until_ms is not None else _HIGH
     fingerprint = _fingerprint(entry_type, since_ms, until_ms)
-    start = _decode_cursor(cursor, wallet_id, sk_name, fingerprint) if cursor else None
+    start = _decode_cursor(cursor, wallet_id, _SK, fingerprint) if cursor else None
+    # A type filter is applied after DynamoDB's Limit, so a filtered page looks further
+    # ahead (still one query) and stops at `limit` matches; it may hold fewer than `limit`.
     items, last = repository.query_entries(
-        wallet_id, index=index, sk_name=sk_name, low=low, high=high, limit=limit, start_key=start
+        wallet_id, low=low, high=high, limit=_FILTER_LOOKAHEAD if entry_type else limit, start_key=start,
+        entry_type=entry_type,
     )
+    if len(items) > limit:
+        items = items[:limit]
+        last = {name: {"S": items[-1][name]} for name in ("PK", "SK", _SK)}
     return HistoryPage(
         data=[entry_view(i) for i in items],
-        next_cursor=_encode_cursor(last, sk_name, fingerprint) if last else None,
+        next_cursor=_encode_cursor(last, _SK, fingerprint) if last else None,
     )
 
 

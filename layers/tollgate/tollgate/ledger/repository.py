@@ -31,7 +31,6 @@ def entry_put(entry: dict[str, Any]) -> TransactItem:
                 **entry,
                 "entity": "ledger_entry",
                 "LSI1SK": keys.entry_lsi1sk(entry["created_at"], tx),
-                "LSI2SK": keys.entry_lsi2sk(entry["type"], entry["created_at"], tx),
             }
         ),
     }
@@ -160,17 +159,21 @@ def get_entry(wallet_id: str, transaction_id: str) -> Item | None:
     return dynamo.get(keys.entry(wallet_id, transaction_id))
 
 
-def query_entries(wallet_id: str, *, index: str, sk_name: str, low: str, high: str, limit: int,
-                  start_key: dict[str, Any] | None) -> tuple[list[Item], dict[str, Any] | None]:
+def query_entries(wallet_id: str, *, low: str, high: str, limit: int, start_key: dict[str, Any] | None,
+                  entry_type: str | None = None) -> tuple[list[Item], dict[str, Any] | None]:
+    """One strongly consistent query of a wallet's history index, newest first."""
     kwargs: dict[str, Any] = {
-        "IndexName": index,
-        "KeyConditionExpression": "PK = :pk AND #sk BETWEEN :low AND :high",
-        "ExpressionAttributeNames": {"#sk": sk_name},
+        "IndexName": "LSI1",
+        "KeyConditionExpression": "PK = :pk AND LSI1SK BETWEEN :low AND :high",
         "ExpressionAttributeValues": dynamo.values(pk=keys.wallet_pk(wallet_id), low=low, high=high),
         "ScanIndexForward": False,
         "Limit": limit,
         "ConsistentRead": True,
     }
+    if entry_type:
+        kwargs["FilterExpression"] = "#type = :type"
+        kwargs["ExpressionAttributeNames"] = {"#type": "type"}
+        kwargs["ExpressionAttributeValues"].update(dynamo.values(type=entry_type))
     if start_key:
         kwargs["ExclusiveStartKey"] = start_key
     return dynamo.query(**kwargs)
