@@ -1,20 +1,23 @@
 """The DynamoDB client, attribute (de)serialisation and transaction retries.
 
-Only the low-level client is used: it imports and runs faster than the resource layer,
-and the transaction error surface (``CancellationReasons`` with the old item) is what the
-domain needs to turn a failed condition into a named error without an extra read.
+Only botocore's low-level client is used, created from a botocore session: importing
+boto3 would also import s3transfer and the resource layer (tens of milliseconds of cold
+start that no function here uses). Attribute values are (de)serialised by the few lines
+below, which also keep numbers exact (``int`` or ``Decimal``, never ``float``). The
+transaction error surface (``CancellationReasons`` with the old item) is what the domain
+needs to turn a failed condition into a named error without an extra read.
 """
 
 from __future__ import annotations
 
+import decimal
 import random
 import time
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -24,8 +27,9 @@ Item = dict[str, Any]
 T = TypeVar("T")
 
 _client: Any = None
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+# DynamoDB keeps 38 significant digits; anything that would round is refused, not stored wrong.
+_NUMBER_CONTEXT = decimal.Context(prec=38, Emin=-128, Emax=126, traps=[decimal.Inexact, decimal.Rounded,
+                                                                     decimal.Overflow, decimal.Underflow])
 
 # Concurrent transactions on one item may be cancelled with TransactionConflict; those
 # are retried with full-jitter backoff. A failed condition is never retried.
@@ -37,7 +41,7 @@ _CONFLICT_CAP_S = 0.2
 def client() -> Any:
     global _client
     if _client is None:
-        _client = boto3.client(
+        _client = botocore.session.get_session().create_client(
             "dynamodb",
             config=Config(
                 retries={"mode": "standard", "max_attempts": 4},
@@ -61,35 +65,77 @@ def table_name() -> str:
 
 
 def to_attr(value: Any) -> dict[str, Any]:
-    return _serializer.serialize(value)
+    """A Python value as a DynamoDB attribute value (floats refused: they are not exact)."""
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, int):
+        return {"N": str(value)}
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise TypeError("DynamoDB numbers must be finite")
+        return {"N": str(_NUMBER_CONTEXT.create_decimal(value))}
+    if isinstance(value, Mapping):
+        return {"M": {str(k): to_attr(v) for k, v in value.items()}}
+    if isinstance(value, (list, tuple)):
+        return {"L": [to_attr(v) for v in value]}
+    if isinstance(value, (bytes, bytearray)):
+        return {"B": bytes(value)}
+    raise TypeError(f"cannot store a {type(value).__name__} in DynamoDB")
+
+
+def from_attr(attr: Mapping[str, Any]) -> Any:
+    """A DynamoDB attribute value as Python: numbers as int when integral, else Decimal."""
+    if not attr:
+        return {}  # DynamoDB Local renders an empty map in stream images as {}
+    ((kind, raw),) = attr.items()
+    if kind == "S":
+        return raw
+    if kind == "N":
+        return _number(raw)
+    if kind == "M":
+        return {k: from_attr(v) for k, v in raw.items()}
+    if kind == "L":
+        return [from_attr(v) for v in raw]
+    if kind == "BOOL":
+        return bool(raw)
+    if kind == "NULL":
+        return None
+    if kind == "SS":
+        return set(raw)
+    if kind == "NS":
+        return {_number(v) for v in raw}
+    if kind == "B":
+        return raw
+    if kind == "BS":
+        return set(raw)
+    raise TypeError(f"unknown DynamoDB type {kind}")
+
+
+def _number(raw: str) -> int | Decimal:
+    # Amounts are integers: keep them exact ints; anything else stays an exact Decimal.
+    if raw.lstrip("-").isdigit():
+        return int(raw)
+    number = Decimal(raw)
+    return int(number) if number == number.to_integral_value() else number
 
 
 def to_item(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
+    return {k: to_attr(v) for k, v in values.items() if v is not None}
 
 
 def from_item(item: Mapping[str, Any] | None) -> Item | None:
     if not item:
         return None
-    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
-
-
-def _plain(value: Any) -> Any:
-    # DynamoDB numbers come back as Decimal; amounts are integers, keep them exact ints.
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else value
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, set):
-        return {_plain(v) for v in value}
-    return value
+    return {k: from_attr(v) for k, v in item.items()}
 
 
 def values(**named: Any) -> dict[str, Any]:
     """ExpressionAttributeValues from keyword arguments: values(cost=5) -> {":cost": {"N": "5"}}."""
-    return {f":{k}": _serializer.serialize(v) for k, v in named.items()}
+    return {f":{k}": to_attr(v) for k, v in named.items()}
 
 
 class TransactionCancelled(Exception):

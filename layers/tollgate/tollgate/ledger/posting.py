@@ -40,7 +40,6 @@ def new_entry(*, wallet_id: str, transaction_id: str, entry_type: str, amount: i
         "type": entry_type,
         "amount": amount,
         "created_at": clock.iso(now_ms),
-        "created_at_ms": now_ms,
         "request_hash": request_hash,
         "actor": actor,
         **{k: v for k, v in fields.items() if v is not None},
