@@ -25,9 +25,11 @@ from tollgate import __version__  # noqa: E402
 from tollgate_local.template import http_routes  # noqa: E402
 
 OUTPUT = ROOT / "layers" / "tollgate" / "tollgate" / "openapi.json"
-HTTP_FUNCTIONS = {"DeductionFunction": "deduction", "HistoryFunction": "history", "AdminFunction": "admin"}
+HTTP_FUNCTIONS = {"DeductionFunction": "deduction", "HistoryFunction": "history", "AdminFunction": "admin",
+                  "CheckoutFunction": "checkout", "WebhooksFunction": "webhooks"}
 # Routes that move money take an Idempotency-Key (required for server API keys on usage/reservations).
-IDEMPOTENT = {("post", "/v1/usage"), ("post", "/v1/reservations"), ("post", "/v1/admin/wallets/{wallet_id}/adjustments")}
+IDEMPOTENT = {("post", "/v1/usage"), ("post", "/v1/reservations"), ("post", "/v1/admin/wallets/{wallet_id}/adjustments"),
+              ("post", "/v1/checkout")}
 IDEMPOTENCY_HEADER = {
     "name": "Idempotency-Key", "in": "header", "required": False,
     "description": "1-255 visible ASCII characters. A replay returns the first result; reuse with a different body is 409.",
@@ -70,8 +72,9 @@ def build() -> dict:
     }
     for route in http_routes():
         operation = document["paths"].get(route.path, {}).get(route.method.lower())
-        if operation is not None and route.authorizer:
-            operation["security"] = SECURITY[route.authorizer]
+        if operation is not None:
+            # Webhooks carry no credentials: their gateway signature is checked instead.
+            operation["security"] = SECURITY[route.authorizer] if route.authorizer else []
     for method, path in IDEMPOTENT:
         document["paths"][path][method].setdefault("parameters", []).append(IDEMPOTENCY_HEADER)
     document["paths"] = dict(sorted(document["paths"].items()))

@@ -56,6 +56,7 @@ class Caller:
     roles: tuple[str, ...] = ("user",)
     service_key: str | None = None
     via_lambda_authorizer: bool = False
+    email: str | None = None
 
     def authorizer(self) -> dict[str, Any]:
         if self.service_key:
@@ -63,18 +64,21 @@ class Caller:
                                "key_id": self.service_key, "email": ""}}
         if self.via_lambda_authorizer:
             return {"lambda": {"principal_type": "user", "sub": self.sub, "roles": " ".join(self.roles),
-                               "key_id": "", "email": ""}}
+                               "key_id": "", "email": self.email or ""}}
         # The HTTP API JWT authorizer flattens array claims into "[a b]".
-        return {"jwt": {"claims": {"sub": self.sub, "roles": "[" + " ".join(self.roles) + "]",
-                                   "iss": "https://auth.example.com/", "aud": "tollgate"}, "scopes": None}}
+        claims = {"sub": self.sub, "roles": "[" + " ".join(self.roles) + "]",
+                  "iss": "https://auth.example.com/", "aud": "tollgate"}
+        if self.email:
+            claims["email"] = self.email
+        return {"jwt": {"claims": claims, "scopes": None}}
 
     @property
     def wallet_id(self) -> str:
         return f"user:{self.sub}"
 
 
-ALICE = Caller("alice")
-BOB = Caller("bob")
+ALICE = Caller("alice", email="alice@example.com")
+BOB = Caller("bob", email="bob@example.com")
 ADMIN = Caller("root", roles=("admin", "user"))
 SERVICE = Caller("svc", service_key="aaaaaaaaaaaaaaaa")
 
@@ -91,7 +95,8 @@ class Reply:
 
 
 # Which function serves which sample event, by the file-name prefix.
-_FUNCTION_OF = {"deduction": "deduction", "history": "history", "admin": "admin"}
+_FUNCTION_OF = {"deduction": "deduction", "history": "history", "admin": "admin", "checkout": "checkout",
+               "webhooks": "webhooks"}
 
 
 def invoke(sample: str, *, caller: Caller | None = ALICE, body: Any = ..., raw_body: str | None = None,
@@ -107,7 +112,8 @@ def invoke(sample: str, *, caller: Caller | None = ALICE, body: Any = ..., raw_b
         # Routes on the Lambda authorizer get its context; the rest get JWT claims.
         uses_lambda = "lambda" in (event["requestContext"].get("authorizer") or {})
         c = caller if not uses_lambda or caller.service_key else Caller(caller.sub, caller.roles,
-                                                                           via_lambda_authorizer=True)
+                                                                           via_lambda_authorizer=True,
+                                                                           email=caller.email)
         event["requestContext"]["authorizer"] = c.authorizer()
     if raw_body is not None:
         event["body"] = raw_body

@@ -19,6 +19,8 @@ from tollgate.apikeys.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyList
 from tollgate.ledger.schemas import AdjustmentIn, AdjustmentOut, ReconciliationOut, WalletOut
 from tollgate.pricing.schemas import FeatureIn, FeatureList, FeatureOut
 from tollgate.principal import Principal, validate_wallet_id
+from tollgate.purchases import catalog
+from tollgate.purchases.schemas import PackageIn, PackageList, PackageOut, SettingsIn, SettingsOut
 
 logger = Logger()
 metrics = Metrics()
@@ -99,6 +101,37 @@ def delete_api_key(key_id: Annotated[str, Path(min_length=1, max_length=64)]) ->
     _admin()
     apikeys.revoke(key_id)
     return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")
+
+
+PackageIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+
+
+@app.put("/v1/admin/packages/<package_id>", summary="Create or update a credit package", tags=["admin"],
+         responses=http.responses(200, PackageOut, 403, 413))
+def put_package(package_id: PackageIdPath, body: PackageIn) -> PackageOut:
+    _admin()
+    return catalog.put_package(package_id, body)
+
+
+@app.get("/v1/admin/packages", summary="Every package, inactive ones included", tags=["admin"],
+         responses=http.responses(200, PackageList, 403))
+def list_packages() -> PackageList:
+    _admin()
+    return PackageList(data=catalog.list_packages(include_inactive=True))
+
+
+@app.get("/v1/admin/settings", summary="Checkout settings", tags=["admin"],
+         responses=http.responses(200, SettingsOut, 403))
+def get_settings() -> SettingsOut:
+    _admin()
+    return catalog.get_settings_view()
+
+
+@app.put("/v1/admin/settings", summary="Replace checkout settings", tags=["admin"],
+         responses=http.responses(200, SettingsOut, 403, 413))
+def put_settings(body: SettingsIn) -> SettingsOut:
+    _admin()
+    return catalog.put_settings(body)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -61,6 +61,9 @@ _ERROR_DESCRIPTIONS = {
     403: "forbidden: the caller's role does not allow this",
     404: "not_found: no such resource, or not the caller's",
     409: "idempotency_conflict / reservation_closed",
+    429: "rate_limited: too many checkouts; retry later",
+    502: "gateway_error: the payment gateway refused or failed the call",
+    400: "invalid_signature: the webhook's signature, secret or timestamp does not verify",
     413: "payload_too_large",
     415: "unsupported_media_type: the body must be application/json",
     422: "validation_error: with the offending fields",
@@ -161,16 +164,19 @@ def idempotency_key(app: APIGatewayHttpResolver, *, required: bool) -> str | Non
     return key
 
 
-def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any, *, public: bool = False
+            ) -> dict[str, Any]:
     """Resolve an HTTP API event: 401 without a principal and 413 for an oversized body, first.
 
     API Gateway's authorizers already stop unauthenticated calls; checking again here keeps a
     misrouted or direct invocation from reaching validation (which would answer 422) or a service.
+    ``public`` routes (webhooks: their signature is their authentication) skip the first check.
     """
-    try:
-        from_request_context(event.get("requestContext") or {}, settings().roles_claim)
-    except Unauthorized as exc:
-        return _early_error(event, exc)
+    if not public:
+        try:
+            from_request_context(event.get("requestContext") or {}, settings().roles_claim)
+        except Unauthorized as exc:
+            return _early_error(event, exc)
     body = event.get("body")
     if body:
         size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())

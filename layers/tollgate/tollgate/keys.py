@@ -10,6 +10,12 @@ ledger entry                  ``WALLET#<id>``     ``TX#<transaction_id>``
 reservation                   ``RES#<id>``        ``RES``
 feature                       ``CATALOG``         ``FEATURE#<feature_id>``
 API key                       ``APIKEY#<key_id>`` ``APIKEY``
+credit package                ``CATALOG``         ``PACKAGE#<package_id>``
+checkout settings             ``CONFIG``          ``SETTINGS``
+purchase                      ``PURCHASE#<id>``   ``PURCHASE``
+gateway reference -> purchase ``GWREF#<gw>#<ref>`` ``GWREF``
+webhook event (dedupe, TTL)   ``WEBHOOK#<gw>#<id>`` ``WEBHOOK``
+rate-limit counter (TTL)      ``RATE#<what>#<who>`` ``<window>``
 ============================  ==================  ===========================================
 
 Indexes:
@@ -18,7 +24,10 @@ Indexes:
   strongly consistent (a debit shows up in the very next history read). It is the only
   index a ledger entry writes: each index write on the debit path costs write units.
 * ``GSI1`` (``GSI1PK``, ``GSI1SK``), sparse and overloaded: open holds by expiry, sharded
-  (``HOLDS#<n>``) so reservations never share one hot partition; API keys (``APIKEYS``).
+  (``HOLDS#<n>``) so reservations never share one hot partition; API keys (``APIKEYS``);
+  a wallet's purchases (``PURCHASES#<wallet_id>``).
+* ``GSI2`` (``GSI2PK``, ``GSI2SK``), sparse: every purchase, newest first, for admins
+  (``PURCHASES``; purchases arrive far below one partition's write rate).
 """
 
 from __future__ import annotations
@@ -82,3 +91,37 @@ def feature(feature_id: str) -> Key:
 
 def api_key(key_id: str) -> Key:
     return _key(f"APIKEY#{key_id}", APIKEY_SK)
+
+
+PACKAGE_PREFIX = "PACKAGE#"
+CONFIG_PK = "CONFIG"
+SETTINGS_SK = "SETTINGS"
+ALL_PURCHASES_GSI2PK = "PURCHASES"
+
+
+def package(package_id: str) -> Key:
+    return _key(CATALOG_PK, f"{PACKAGE_PREFIX}{package_id}")
+
+
+def settings() -> Key:
+    return _key(CONFIG_PK, SETTINGS_SK)
+
+
+def purchase(purchase_id: str) -> Key:
+    return _key(f"PURCHASE#{purchase_id}", "PURCHASE")
+
+
+def wallet_purchases_gsi1pk(wallet_id: str) -> str:
+    return f"PURCHASES#{wallet_id}"
+
+
+def gateway_reference(gateway: str, reference: str) -> Key:
+    return _key(f"GWREF#{gateway}#{reference}", "GWREF")
+
+
+def webhook_event(gateway: str, event_id: str) -> Key:
+    return _key(f"WEBHOOK#{gateway}#{event_id}", "WEBHOOK")
+
+
+def rate_counter(what: str, who: str, window: str) -> Key:
+    return _key(f"RATE#{what}#{who}", window)

@@ -15,7 +15,9 @@ from tollgate.schemas import (
     WalletId,
 )
 
-EntryType = Literal["usage", "adjustment", "purchase", "refund", "allocation", "expiry", "payout", "reversal"]
+EntryType = Literal[
+    "usage", "adjustment", "purchase", "refund", "chargeback", "reversal", "allocation", "expiry", "payout"
+]
 ENTRY_TYPES: tuple[str, ...] = EntryType.__args__  # type: ignore[attr-defined]
 
 Metadata = Annotated[dict[str, Any] | None, AfterValidator(validate_metadata)]

@@ -1,0 +1,94 @@
+"""One small interface for payment gateways; Stripe and Paystack are adapters behind it.
+
+Amounts are integer minor units (cents, kobo) with an upper-case ISO currency. Every
+outgoing call carries an idempotency key (where the gateway supports one) and a timeout.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Literal
+
+EventKind = Literal["payment_succeeded", "payment_failed", "refund", "dispute_opened", "dispute_closed", "ignored"]
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    purchase_id: str
+    amount: int  # minor units
+    currency: str  # ISO 4217, upper case
+    description: str
+    email: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)  # always includes purchase_id and wallet_id
+    hosted: bool = False  # Stripe: a hosted Checkout Session instead of a bare PaymentIntent
+    success_url: str | None = None
+    cancel_url: str | None = None
+    callback_url: str | None = None  # Paystack: where the payer returns
+
+
+@dataclass(frozen=True)
+class PaymentSession:
+    """What the frontend needs to take the payment."""
+
+    reference: str  # Stripe: PaymentIntent id (pi_...); Paystack: the transaction reference
+    client_secret: str | None = None  # Stripe
+    checkout_url: str | None = None  # Stripe hosted Checkout Session
+    checkout_session_id: str | None = None
+    authorization_url: str | None = None  # Paystack
+    access_code: str | None = None  # Paystack
+
+
+@dataclass(frozen=True)
+class Refund:
+    refund_id: str
+    amount: int  # minor units refunded by this refund
+
+
+@dataclass(frozen=True)
+class GatewayEvent:
+    """A verified webhook, normalised. ``kind == "ignored"`` is acknowledged and dropped."""
+
+    event_id: str
+    kind: EventKind
+    raw_type: str
+    purchase_id: str | None = None
+    reference: str | None = None
+    amount: int | None = None  # what was paid (minor units), for payment events
+    currency: str | None = None
+    refunds: tuple[Refund, ...] = ()  # for refund events: each refund, by its own id
+    dispute_id: str | None = None
+    dispute_status: str | None = None  # for dispute_closed: "won" or "lost"
+    dispute_amount: int | None = None
+
+
+@dataclass(frozen=True)
+class PaymentStatus:
+    """A payment as the gateway reports it when asked (Paystack verify, Stripe retrieve)."""
+
+    reference: str
+    succeeded: bool
+    status: str
+    amount: int
+    currency: str
+    purchase_id: str | None = None
+
+
+class PaymentGateway(ABC):
+    name: str
+
+    @abstractmethod
+    def create_payment(self, request: PaymentRequest, *, idempotency_key: str) -> PaymentSession:
+        """Start a payment; replaying the same idempotency key returns the same payment."""
+
+    @abstractmethod
+    def parse_webhook(self, raw_body: bytes, headers: dict[str, str]) -> GatewayEvent:
+        """Verify the signature over the raw body and normalise the event (InvalidSignature if not)."""
+
+    @abstractmethod
+    def verify_payment(self, reference: str) -> PaymentStatus:
+        """Ask the gateway for the payment's current state."""
+
+    @abstractmethod
+    def refund(self, reference: str, amount: int | None, *, idempotency_key: str) -> Refund:
+        """Refund ``amount`` minor units (None: all) of a payment."""

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tollgate.schemas import CreditsOut, PositiveCredits
+
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217, upper case")]
+MinorUnits = Annotated[int, Field(strict=True, ge=1, le=100_000_000_000, description="Minor units (cents, kobo)")]
+PackageId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+GatewayName = Literal["stripe", "paystack"]
+PurchaseStatus = Literal["pending", "paid", "failed", "refunded", "partially_refunded", "disputed"]
+Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PackageIn(_Strict):
+    name: str = Field(min_length=1, max_length=100)
+    description: str | None = Field(default=None, max_length=500)
+    credits: PositiveCredits
+    prices: dict[Currency, MinorUnits] = Field(min_length=1, description='e.g. {"USD": 1000, "NGN": 1500000}')
+    active: bool = True
+
+
+class PackageOut(BaseModel):
+    package_id: str
+    name: str
+    description: str | None = None
+    credits: CreditsOut
+    prices: dict[str, int]
+    active: bool
+    created_at: str
+    updated_at: str
+
+
+class PackageList(BaseModel):
+    data: list[PackageOut]
+
+
+class SettingsIn(_Strict):
+    price_per_credit: dict[Currency, MinorUnits] = Field(
+        default_factory=dict, description='Minor units per credit for custom amounts, e.g. {"USD": 10}'
+    )
+    min_credits: PositiveCredits = Field(default=1000, description="Smallest custom checkout, in credits")
+    max_credits: PositiveCredits = Field(default=1_000_000_000, description="Largest checkout, in credits")
+    checkouts_per_hour: int = Field(default=20, strict=True, ge=1, le=10_000, description="Per user")
+    stripe_hosted_checkout: bool = Field(default=False, description="Stripe: hosted Checkout Session URL too")
+    success_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://")
+    cancel_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://")
+    paystack_callback_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://")
+
+    @model_validator(mode="after")
+    def _limits(self) -> SettingsIn:
+        if self.min_credits > self.max_credits:
+            raise ValueError("min_credits must not exceed max_credits")
+        return self
+
+
+class SettingsOut(BaseModel):
+    price_per_credit: dict[str, int]
+    min_credits: CreditsOut
+    max_credits: CreditsOut
+    checkouts_per_hour: int
+    stripe_hosted_checkout: bool
+    success_url: str | None = None
+    cancel_url: str | None = None
+    paystack_callback_url: str | None = None
+    updated_at: str | None = None
+
+
+class CheckoutIn(_Strict):
+    package_id: PackageId | None = None
+    credits: PositiveCredits | None = None
+    gateway: GatewayName
+    currency: Currency
+    email: Email | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> CheckoutIn:
+        if (self.package_id is None) == (self.credits is None):
+            raise ValueError("give package_id or credits (exactly one)")
+        return self
+
+
+class PurchaseOut(BaseModel):
+    purchase_id: str
+    status: PurchaseStatus
+    gateway: str
+    amount: int = Field(description="Minor units")
+    currency: str
+    credits: CreditsOut
+    wallet_id: str
+    package_id: str | None = None
+    created_at: str
+    paid_at: str | None = None
+    reference: str | None = None
+    client_secret: str | None = Field(default=None, description="Stripe: confirm the PaymentIntent with Stripe.js")
+    checkout_url: str | None = Field(default=None, description="Stripe: hosted Checkout Session (if enabled)")
+    authorization_url: str | None = Field(default=None, description="Paystack: redirect the payer here")
+    refunded_amount: int = 0
+    credits_clawed_back: CreditsOut = 0
+    credits_unrecovered: CreditsOut = 0
+    flagged: str | None = Field(default=None, description="Why a payment event was not applied (admins)")
+    failure_reason: str | None = None
+
+
+class PurchaseList(BaseModel):
+    data: list[PurchaseOut]
+    next_cursor: str | None = None
+
+
