@@ -18,7 +18,7 @@ def _dev(args: argparse.Namespace) -> int:
     from tollgate_local.seed import seed_if_empty
 
     config = StackConfig(gateway_port=args.port, dynamodb_port=args.dynamodb_port, moto_port=args.moto_port,
-                         stripe_port=args.stripe_port, verbose=args.verbose)
+                         stripe_port=args.stripe_port, paystack_port=args.paystack_port, verbose=args.verbose)
     stack = LocalStack(config)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
@@ -38,6 +38,8 @@ def _dev(args: argparse.Namespace) -> int:
         ]
         if stack.stripe_url:
             lines.append(f"  localstripe     {stack.stripe_url}          (webhooks -> {stack.url}/v1/webhooks/stripe)")
+        if stack.paystack is not None:
+            lines.append(f"  fake Paystack   {stack.paystack.endpoint}          (webhooks -> {stack.url}/v1/webhooks/paystack)")
         lines += [f"  note: {n}" for n in stack.notes]
         lines += [
             "  demo catalog and 100 credits for user:alice loaded"
@@ -92,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--dynamodb-port", type=int, default=8000)
     dev.add_argument("--moto-port", type=int, default=5050)
     dev.add_argument("--stripe-port", type=int, default=8420)
+    dev.add_argument("--paystack-port", type=int, default=8430)
     dev.add_argument("--verbose", action="store_true")
     token = sub.add_parser("token", help="print a signed JWT for the local gateway")
     token.add_argument("--sub", default="alice")

@@ -69,6 +69,10 @@ class LocalApi:
         self.cors = self._cors()
         self.control = control or {}
         self.last_event: dict[str, Any] | None = None
+        # Every answered request, in order, for tests that wait on an asynchronous caller
+        # (a gateway's webhook) instead of sleeping.
+        self.answered: list[tuple[str, str, int]] = []
+        self._answered_cond = threading.Condition()
 
     def _http_api(self) -> dict[str, Any]:
         apis = template.resources("AWS::Serverless::HttpApi")
@@ -84,6 +88,24 @@ class LocalApi:
 
     def handle(self, method: str, raw_url: str, headers: dict[str, str], body: bytes, source_ip: str
                ) -> tuple[int, dict[str, str], list[str], bytes]:
+        result = self._handle(method, raw_url, headers, body, source_ip)
+        with self._answered_cond:
+            self.answered.append((method, urlsplit(raw_url).path, result[0]))
+            self._answered_cond.notify_all()
+        return result
+
+    def wait_for(self, method: str, path: str, *, after: int = 0, timeout_s: float = 15.0) -> tuple[str, str, int]:
+        """Block until request number > ``after`` matching method and path has been answered."""
+        def found() -> tuple[str, str, int] | None:
+            return next((a for a in self.answered[after:] if a[0] == method and a[1] == path), None)
+
+        with self._answered_cond:
+            if not self._answered_cond.wait_for(lambda: found() is not None, timeout=timeout_s):
+                raise TimeoutError(f"no {method} {path} within {timeout_s}s")
+            return found()  # type: ignore[return-value]
+
+    def _handle(self, method: str, raw_url: str, headers: dict[str, str], body: bytes, source_ip: str
+                ) -> tuple[int, dict[str, str], list[str], bytes]:
         url = urlsplit(raw_url)
         path = url.path or "/"
         if path.startswith("/_local/"):

@@ -1,4 +1,5 @@
-"""The demo catalog (the seed documents' features and prices), loaded through the API itself."""
+"""The demo catalog (the seed documents' features and prices, two credit packages and custom
+amount pricing), loaded through the API itself."""
 
 from __future__ import annotations
 
@@ -20,6 +21,12 @@ DEMO_FEATURES: dict[str, dict[str, Any]] = {
         "revenue_share_bps": 7000,
     },
 }
+DEMO_PACKAGES: dict[str, dict[str, Any]] = {
+    "starter": {"name": "Starter", "credits": "100", "prices": {"USD": 1000, "NGN": 1500000}},
+    "growth": {"name": "Growth", "credits": "500", "prices": {"USD": 4500, "NGN": 6750000}},
+}
+DEMO_SETTINGS = {"price_per_credit": {"USD": 10, "NGN": 1500}, "min_credits": "10", "max_credits": "100000",
+                 "checkouts_per_hour": 30}
 DEMO_GRANT = {"wallet_id": "user:alice", "amount": "100", "reason": "demo welcome credits"}
 
 
@@ -48,6 +55,13 @@ def seed_if_empty(base: str, admin_token: str) -> bool:
         status, reply = call(base, "PUT", f"/v1/admin/features/{feature_id}", admin_token, body)
         if status != 200:
             raise RuntimeError(f"seeding {feature_id}: {status} {reply}")
+    for package_id, body in DEMO_PACKAGES.items():
+        status, reply = call(base, "PUT", f"/v1/admin/packages/{package_id}", admin_token, body)
+        if status != 200:
+            raise RuntimeError(f"seeding package {package_id}: {status} {reply}")
+    status, reply = call(base, "PUT", "/v1/admin/settings", admin_token, DEMO_SETTINGS)
+    if status != 200:
+        raise RuntimeError(f"seeding settings: {status} {reply}")
     status, reply = call(base, "POST", f"/v1/admin/wallets/{DEMO_GRANT['wallet_id']}/adjustments", admin_token,
                          {"amount": DEMO_GRANT["amount"], "reason": DEMO_GRANT["reason"]},
                          {"Idempotency-Key": "demo-welcome-alice"})

@@ -21,6 +21,7 @@ from tollgate_local.dynamodb_local import DynamoDBLocal, DynamoDBLocalUnavailabl
 
 STATE_DIR = template.ROOT / ".dev"
 STRIPE_WEBHOOK_SECRET = "whsec_tollgate_local_dev"  # a local-only value shared with localstripe
+STRIPE_LOCAL_KEY = "sk_test_tollgate_local"  # localstripe accepts any sk_test_ key
 
 
 @dataclass
@@ -30,6 +31,7 @@ class StackConfig:
     dynamodb_port: int = 8000
     moto_port: int = 5050
     stripe_port: int = 8420
+    paystack_port: int = 8430
     persist: bool = True
     stripe: bool = True
     schedules: bool = True
@@ -42,7 +44,8 @@ class StackConfig:
     def ephemeral(cls, state_dir: Path) -> StackConfig:
         """Everything on free ports, nothing kept: for tests."""
         return cls(state_dir=state_dir, gateway_port=free_port(), dynamodb_port=free_port(),
-                   moto_port=free_port(), stripe_port=free_port(), persist=False, schedules=False)
+                   moto_port=free_port(), stripe_port=free_port(), paystack_port=free_port(), persist=False,
+                   schedules=False)
 
 
 def parameters() -> dict[str, str]:
@@ -63,6 +66,7 @@ class LocalStack:
         self.moto: Any = None
         self.stripe_proc: subprocess.Popen | None = None
         self.stripe_url = ""
+        self.paystack: Any = None
         self.registry: Any = None
         self.poller: Any = None
         self.scheduler: Any = None
@@ -108,7 +112,16 @@ class LocalStack:
         })
         os.environ.pop("AWS_PROFILE", None)
 
-        self.registry = FunctionRegistry(parameters(), resource_names())
+        params = parameters()
+        if cfg.stripe:
+            # The functions reach the local gateways through their template parameters.
+            params["StripeApiBase"] = f"http://127.0.0.1:{cfg.stripe_port}"
+            from tollgate_local.fake_paystack import FakePaystack
+
+            self.paystack = FakePaystack(port=cfg.paystack_port,
+                                         webhook_url=f"http://127.0.0.1:{cfg.gateway_port}/v1/webhooks/paystack").start()
+            params["PaystackApiBase"] = self.paystack.endpoint
+        self.registry = FunctionRegistry(params, resource_names())
         self.moto = LocalMotoServer(self.registry, cfg.moto_port).start()
         os.environ["AWS_ENDPOINT_URL"] = self.moto.endpoint
 
@@ -126,10 +139,12 @@ class LocalStack:
 
         self.registry.activate()
         # Fresh clients and settings per stack: cached ones may point at a previous stack.
-        from tollgate import config, dynamo
+        from tollgate import config, dynamo, gateways
 
         dynamo.set_client(None)
         config.settings.cache_clear()
+        for name in gateways.GATEWAYS:
+            gateways.set_gateway(name, None)
         ddb = boto3.client("dynamodb", endpoint_url=self.ddb_endpoint)
         names = resource_names()
         existing = set(ddb.list_tables()["TableNames"])
@@ -139,6 +154,7 @@ class LocalStack:
         self._create_state_machines()
         if cfg.stripe:
             self._start_stripe()
+            os.environ["PAYSTACK_SECRET_KEY"] = self.paystack.secret_key
 
         self.poller = StreamPoller(
             self.registry, boto3.client("dynamodbstreams", endpoint_url=self.ddb_endpoint), ddb,
@@ -174,16 +190,29 @@ class LocalStack:
             self.notes.append("localstripe is not installed; Stripe is not available locally")
             return
         port = self.config.stripe_port
+        # localstripe pickles its store to /tmp after every write; keep it under the state
+        # folder instead (make reset wipes it), or in memory only for ephemeral stacks.
+        store_file = self.config.state_dir / "localstripe.pickle"
         code = (
-            "import sys\n"
+            "import pickle, sys\n"
             "from aiohttp import web\n"
+            "from localstripe.resources import Store, store\n"
             "from localstripe.server import app\n"
-            "from localstripe.resources import store\n"
-            + ("store.try_load_from_disk()\n" if self.config.persist else "")
-            + "web.run_app(app, host='127.0.0.1', port=int(sys.argv[1]), print=None)\n"
+            "path = sys.argv[2]\n"
+            "def dump(self):\n"
+            "    if path:\n"
+            "        with open(path, 'wb') as f: pickle.dump(dict(self), f)\n"
+            "Store.dump_to_disk = dump\n"
+            "if path:\n"
+            "    try:\n"
+            "        with open(path, 'rb') as f: dict.update(store, pickle.load(f))\n"
+            "    except FileNotFoundError:\n"
+            "        pass\n"
+            "web.run_app(app, host='127.0.0.1', port=int(sys.argv[1]), print=None)\n"
         )
         self.stripe_proc = subprocess.Popen(
-            [sys.executable, "-c", code, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [sys.executable, "-c", code, str(port), str(store_file) if self.config.persist else ""],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
         wait_for_port(port, proc=self.stripe_proc)
@@ -197,12 +226,12 @@ class LocalStack:
         }).encode()
         urllib.request.urlopen(urllib.request.Request(f"{self.stripe_url}/_config/webhooks/tollgate", data=hook,
                                                       method="POST"), timeout=10).read()
-        os.environ.setdefault("STRIPE_API_BASE", self.stripe_url)
-        os.environ.setdefault("STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET)
-        os.environ.setdefault("STRIPE_SECRET_KEY", "sk_test_local")
+        # Local-only values (env wins over the SSM parameters the template names).
+        os.environ["STRIPE_WEBHOOK_SECRET"] = STRIPE_WEBHOOK_SECRET
+        os.environ["STRIPE_SECRET_KEY"] = STRIPE_LOCAL_KEY
 
     def stop(self) -> None:
-        for part in (self.gateway, self.scheduler, self.poller):
+        for part in (self.gateway, self.scheduler, self.poller, self.paystack):
             if part is not None:
                 part.stop()
         if self.stripe_proc is not None and self.stripe_proc.poll() is None:
@@ -216,7 +245,7 @@ class LocalStack:
             self.ddb.stop()
         if self.moto is not None:
             self.moto.stop()
-        self.gateway = self.scheduler = self.poller = self.moto = self.ddb = None
+        self.gateway = self.scheduler = self.poller = self.moto = self.ddb = self.paystack = None
 
     def __enter__(self) -> LocalStack:
         return self.start()
@@ -226,7 +255,7 @@ class LocalStack:
 
 
 def reset(state_dir: Path = STATE_DIR) -> None:
-    for name in ("dynamodb", "stream-checkpoints.json"):
+    for name in ("dynamodb", "stream-checkpoints.json", "localstripe.pickle"):
         target = state_dir / name
         if target.is_dir():
             shutil.rmtree(target)

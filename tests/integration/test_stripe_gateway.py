@@ -1,0 +1,561 @@
+"""StripeGateway against localstripe (a stateful fake Stripe server) and a tiny fake Stripe API.
+
+localstripe runs in a subprocess on a free 127.0.0.1 port (as local/tollgate_local/stack.py
+starts it, but with its pickle-to-/tmp persistence switched off so these tests never touch
+a running local stack's state). What it can and cannot do, as found here with stripe 16.1.0:
+
+- PaymentIntents: create, update, confirm, retrieve; ``confirm`` with a ``payment_method``
+  answers 500 "Not implemented", so the tests attach the card with ``update`` first.
+- It rejects ``description`` and ``receipt_email`` on a PaymentIntent ("400 Unexpected
+  description, receipt_email"): the gateway leaves them out for a loopback API base.
+- Card 4000000000000341 (or ``pm_card_chargeCustomerFail``) is declined at confirmation (402).
+- PaymentIntents carry no ``amount_received``; refunds work (partial and full; a "full"
+  refund after a partial one refunds the whole charge again, unlike Stripe).
+- It ignores idempotency keys: a replay creates a second PaymentIntent. So the tests check
+  that the key is sent (each request is recorded by the HTTP client), not that it is honoured.
+- It sends signed ``payment_intent.succeeded`` / ``payment_intent.payment_failed`` webhooks
+  (about a second after the change) to every URL registered at ``/_config/webhooks/{id}``.
+- It has no Checkout Sessions: the hosted path is checked against a fake Stripe API
+  server (below) that records the form-encoded requests.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+import stripe
+
+from tollgate.gateways import GatewayError, GatewayNotConfigured, PaymentRequest, PaymentSession, Refund
+from tollgate.gateways.stripe import StripeGateway
+
+API_KEY = "sk_test_tollgate_dummy_4eC39HqLyjWDarjtT1zdp7dc"
+WEBHOOK_SECRET = "whsec_tollgate_it_9d2f4b6a8c0e1f3a5b7c9d1e"
+DELIVERY_TIMEOUT_S = 10
+
+_LOCALSTRIPE = (
+    "import sys\n"
+    "from aiohttp import web\n"
+    "from localstripe.resources import Store\n"
+    "from localstripe.server import app\n"
+    # localstripe pickles its whole store to /tmp/localstripe.pickle after every write;
+    # keep this instance in memory only.
+    "Store.dump_to_disk = lambda self: None\n"
+    "web.run_app(app, host='127.0.0.1', port=int(sys.argv[1]), print=None)\n"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 15) -> None:
+    for _ in range(int(timeout / 0.05)):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            try:
+                proc.wait(timeout=0.05)  # doubles as the pause between attempts
+            except subprocess.TimeoutExpired:
+                continue
+            raise RuntimeError(f"localstripe exited with {proc.returncode}") from None
+    raise RuntimeError("localstripe did not start")
+
+
+def _post_form(url: str, fields: dict[str, str] | None = None, method: str = "POST") -> None:
+    data = urllib.parse.urlencode(fields).encode() if fields is not None else None
+    urllib.request.urlopen(urllib.request.Request(url, data=data, method=method), timeout=10).read()
+
+
+# ---------------------------------------------------------------------------------------
+# Servers: localstripe, a webhook receiver, a fake Stripe API
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Delivery:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def event(self) -> dict[str, Any]:
+        return json.loads(self.body)
+
+
+class Receiver:
+    """Collects webhook deliveries; ``wait_for`` blocks on a condition, not a sleep."""
+
+    def __init__(self) -> None:
+        self.deliveries: list[Delivery] = []
+        self._arrived = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                with receiver._arrived:
+                    receiver.deliveries.append(Delivery(self.path, dict(self.headers.items()), body))
+                    receiver._arrived.notify_all()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1/webhooks/stripe"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def wait_for(self, event_type: str, object_id: str) -> Delivery:
+        def found() -> Delivery | None:
+            for delivery in self.deliveries:
+                event = delivery.event
+                if event.get("type") == event_type and event["data"]["object"].get("id") == object_id:
+                    return delivery
+            return None
+
+        with self._arrived:
+            delivery = self._arrived.wait_for(found, timeout=DELIVERY_TIMEOUT_S)
+        assert delivery is not None, f"no {event_type} webhook for {object_id} within {DELIVERY_TIMEOUT_S}s"
+        return delivery
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    rec = Receiver()
+    rec.thread.start()
+    try:
+        yield rec
+    finally:
+        rec.server.shutdown()
+        rec.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def localstripe(receiver) -> Iterator[str]:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-c", _LOCALSTRIPE, str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_for_port(port, proc)
+        base = f"http://127.0.0.1:{port}"
+        _post_form(f"{base}/_config/data", method="DELETE")
+        _post_form(f"{base}/_config/webhooks/test", {"url": receiver.url, "secret": WEBHOOK_SECRET})
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@dataclass
+class Sent:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: str | None
+
+    @property
+    def form(self) -> dict[str, str]:
+        return dict(urllib.parse.parse_qsl(self.body or "", keep_blank_values=True))
+
+
+class RecordingClient(stripe.RequestsClient):
+    """The Stripe library's own HTTP client, remembering each request it sends."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=10)
+        self.sent: list[Sent] = []
+
+    def request(self, method, url, headers, post_data=None):
+        self.sent.append(Sent(method, url, dict(headers or {}), post_data))
+        return super().request(method, url, headers, post_data)
+
+
+@pytest.fixture
+def recorder() -> RecordingClient:
+    return RecordingClient()
+
+
+@pytest.fixture
+def gateway(localstripe, recorder, monkeypatch) -> StripeGateway:
+    """Configured as a deployment is: env vars, read by from_config."""
+    monkeypatch.setenv("STRIPE_SECRET_KEY", API_KEY)
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+    monkeypatch.setenv("STRIPE_API_BASE", localstripe)
+    return StripeGateway.from_config(http_client=recorder)
+
+
+@pytest.fixture
+def stripe_api(localstripe) -> Any:
+    """What the payer's side does (confirming with a card), through the official client."""
+    return stripe.StripeClient(API_KEY, base_addresses={"api": localstripe}, http_client=stripe.RequestsClient(timeout=10))
+
+
+def purchase(amount: int = 1234, currency: str = "USD", **changes: Any) -> PaymentRequest:
+    purchase_id = f"pur_{uuid.uuid4().hex[:26]}"
+    fields: dict[str, Any] = {
+        "purchase_id": purchase_id, "amount": amount, "currency": currency,
+        "description": "Tollgate credits: Starter (1,000 credits)", "email": "ada@example.com",
+        "metadata": {"purchase_id": purchase_id, "wallet_id": "usr_8f14e45fceea167a"},
+    }
+    fields.update(changes)
+    return PaymentRequest(**fields)
+
+
+def pay(stripe_api: Any, reference: str, payment_method: str = "pm_card_visa") -> Any:
+    # localstripe's confirm refuses a payment_method (500 "Not implemented"): attach it first.
+    stripe_api.v1.payment_intents.update(reference, params={"payment_method": payment_method})
+    return stripe_api.v1.payment_intents.confirm(reference)
+
+
+def declining_card(stripe_api: Any) -> str:
+    pm = stripe_api.v1.payment_methods.create(params={
+        "type": "card", "card": {"number": "4000000000000341", "exp_month": 12, "exp_year": 2034, "cvc": "123"}})
+    return pm.id
+
+
+# ---------------------------------------------------------------------------------------
+# Against localstripe
+# ---------------------------------------------------------------------------------------
+
+
+def test_payment_succeeds_verifies_and_its_signed_webhook_maps(gateway, stripe_api, recorder, receiver):
+    request = purchase(amount=1234, currency="USD")
+    session = gateway.create_payment(request, idempotency_key="checkout-key-1")
+
+    assert session.reference.startswith("pi_")
+    assert session.client_secret.startswith(f"{session.reference}_secret_")
+    assert (session.checkout_url, session.checkout_session_id) == (None, None)
+    [sent] = recorder.sent
+    assert (sent.method, sent.url) == ("post", gateway.api_base + "/v1/payment_intents")
+    assert sent.headers["Idempotency-Key"] == "checkout-key-1"
+    assert sent.headers["Authorization"] == f"Bearer {API_KEY}"
+    assert sent.form == {
+        "amount": "1234", "currency": "usd", "payment_method_types[0]": "card",
+        "metadata[purchase_id]": request.purchase_id, "metadata[wallet_id]": "usr_8f14e45fceea167a",
+    }  # no description / receipt_email: localstripe refuses them (see test_real_stripe_gets_...)
+
+    before = gateway.verify_payment(session.reference)
+    assert (before.succeeded, before.status) == (False, "requires_payment_method")
+
+    assert pay(stripe_api, session.reference).status == "succeeded"
+
+    status = gateway.verify_payment(session.reference)
+    assert status.succeeded is True
+    assert (status.reference, status.status, status.amount, status.currency, status.purchase_id) == (
+        session.reference, "succeeded", 1234, "USD", request.purchase_id)
+
+    delivery = receiver.wait_for("payment_intent.succeeded", session.reference)
+    event = gateway.parse_webhook(delivery.body, delivery.headers)
+    assert event.kind == "payment_succeeded"
+    assert event.event_id == delivery.event["id"] and event.event_id.startswith("evt_")
+    assert (event.raw_type, event.reference, event.purchase_id, event.amount, event.currency) == (
+        "payment_intent.succeeded", session.reference, request.purchase_id, 1234, "USD")
+
+
+def test_declined_card_fails_and_its_signed_webhook_maps(gateway, stripe_api, receiver):
+    request = purchase(amount=4999, currency="EUR")
+    session = gateway.create_payment(request, idempotency_key="checkout-key-2")
+
+    with pytest.raises(stripe.CardError) as declined:
+        pay(stripe_api, session.reference, declining_card(stripe_api))
+    assert declined.value.code == "card_declined"
+
+    status = gateway.verify_payment(session.reference)
+    assert status.succeeded is False
+    assert (status.status, status.amount, status.currency, status.purchase_id) == (
+        "requires_payment_method", 4999, "EUR", request.purchase_id)
+
+    delivery = receiver.wait_for("payment_intent.payment_failed", session.reference)
+    event = gateway.parse_webhook(delivery.body, delivery.headers)
+    assert event.kind == "payment_failed"
+    assert (event.reference, event.purchase_id, event.amount, event.currency) == (
+        session.reference, request.purchase_id, 4999, "EUR")
+
+    # The real delivery, tampered with or checked against another secret, does not verify.
+    from tollgate.gateways import InvalidSignature
+
+    with pytest.raises(InvalidSignature):
+        gateway.parse_webhook(delivery.body.replace(b"4999", b"9999"), delivery.headers)
+    with pytest.raises(InvalidSignature):
+        StripeGateway(webhook_secret="whsec_other").parse_webhook(delivery.body, delivery.headers)
+
+
+def test_refunds(gateway, stripe_api, recorder):
+    first = gateway.create_payment(purchase(amount=2000), idempotency_key="checkout-key-3")
+    pay(stripe_api, first.reference)
+
+    partial = gateway.refund(first.reference, 500, idempotency_key="refund-key-1")
+    assert partial.refund_id.startswith("re_") and partial.amount == 500
+    sent = recorder.sent[-1]
+    assert sent.url.endswith("/v1/refunds")
+    assert sent.form == {"payment_intent": first.reference, "amount": "500"}
+    assert sent.headers["Idempotency-Key"] == "refund-key-1"
+
+    second = gateway.create_payment(purchase(amount=750), idempotency_key="checkout-key-4")
+    pay(stripe_api, second.reference)
+    full = gateway.refund(second.reference, None, idempotency_key="refund-key-2")
+    assert full.refund_id.startswith("re_") and full.amount == 750
+    assert recorder.sent[-1].form == {"payment_intent": second.reference}
+
+    listed = stripe_api.v1.refunds.list(params={"payment_intent": first.reference})
+    assert [(r.id, r.amount) for r in listed.data] == [(partial.refund_id, 500)]
+
+    with pytest.raises(ValueError):
+        gateway.refund(first.reference, 0, idempotency_key="refund-key-3")
+
+
+def test_refunding_a_failed_payment_is_a_gateway_error(gateway, stripe_api):
+    session = gateway.create_payment(purchase(), idempotency_key="checkout-key-5")
+    with pytest.raises(stripe.CardError):
+        pay(stripe_api, session.reference, declining_card(stripe_api))
+    with pytest.raises(GatewayError) as info:
+        gateway.refund(session.reference, None, idempotency_key="refund-key-4")
+    assert info.value.status == 502
+    assert "Cannot refund a failed payment" in info.value.message
+
+
+def test_a_replay_sends_the_same_idempotency_key(gateway, recorder):
+    request = purchase()
+    first = gateway.create_payment(request, idempotency_key="checkout-replay")
+    again = gateway.create_payment(request, idempotency_key="checkout-replay")
+    assert [s.headers["Idempotency-Key"] for s in recorder.sent] == ["checkout-replay", "checkout-replay"]
+    assert recorder.sent[0].form == recorder.sent[1].form
+    # Stripe would return the same PaymentIntent; localstripe ignores the key and makes a second one.
+    assert first.reference.startswith("pi_") and again.reference.startswith("pi_")
+
+
+def test_an_unknown_payment_is_a_gateway_error(gateway):
+    with pytest.raises(GatewayError) as info:
+        gateway.verify_payment("pi_doesnotexist000")
+    assert info.value.status == 502
+    assert "Stripe" in info.value.message
+    assert API_KEY not in info.value.message
+
+
+def test_missing_key_is_reported_at_call_time(monkeypatch, localstripe):
+    for name in ("STRIPE_SECRET_KEY", "STRIPE_SECRET_KEY_PARAM", "STRIPE_SECRET_KEY_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("STRIPE_API_BASE", localstripe)
+    gateway = StripeGateway.from_config()  # constructing needs no key
+    calls: list[Callable[[], Any]] = [
+        lambda: gateway.create_payment(purchase(), idempotency_key="k"),
+        lambda: gateway.verify_payment("pi_x"),
+        lambda: gateway.refund("pi_x", None, idempotency_key="k"),
+    ]
+    for call in calls:
+        with pytest.raises(GatewayNotConfigured) as info:
+            call()
+        assert info.value.status == 503
+    monkeypatch.setenv("STRIPE_SECRET_KEY", API_KEY)  # configured later: picked up without a new gateway
+    assert gateway.create_payment(purchase(), idempotency_key="k").reference.startswith("pi_")
+
+
+def test_network_errors_are_gateway_errors(monkeypatch):
+    gateway = StripeGateway(API_KEY, api_base=f"http://127.0.0.1:{_free_port()}", max_network_retries=0)
+    with pytest.raises(GatewayError) as info:
+        gateway.verify_payment("pi_3PqL7vH5Yb2fGk1T0aBcDeFg")
+    assert info.value.message == "Could not reach Stripe to look up the payment (network error or timeout)"
+    assert API_KEY not in str(info.value)
+
+
+# ---------------------------------------------------------------------------------------
+# Against a fake Stripe API: Checkout Sessions (localstripe has none) and error replies
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class FakeStripe:
+    url: str
+    replies: dict[tuple[str, str], tuple[int, dict[str, Any]]]
+    requests: list[Sent] = field(default_factory=list)
+
+
+@pytest.fixture
+def fake_stripe() -> Iterator[FakeStripe]:
+    fake = FakeStripe(url="", replies={})
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length).decode() if length else None
+            path = urllib.parse.urlsplit(self.path).path
+            fake.requests.append(Sent(self.command, path, dict(self.headers.items()), body))
+            status, reply = fake.replies.get((self.command, path), (404, {"error": {
+                "type": "invalid_request_error", "message": f"Unrecognized request URL ({self.command}: {path})."}}))
+            payload = json.dumps(reply).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Request-Id", "req_fake123")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def _session(session_id: str, **fields: Any) -> dict[str, Any]:
+    return {"id": session_id, "object": "checkout.session", "mode": "payment", "payment_intent": None,
+            "url": f"https://checkout.stripe.com/c/pay/{session_id}#fidkdWxOYHwnPyd1blpxYHZxWjA0", "status": "open",
+            "payment_status": "unpaid", "amount_total": 9900, "currency": "eur", "client_reference_id": None,
+            "metadata": {}, **fields}
+
+
+def test_hosted_checkout_request_shape(fake_stripe):
+    session_id = "cs_test_a1Yb2Zc3Xd4We5Vf6Ug7Th8Si9Rj0Qk1Pl2Om3Nn4Mo5Lp6Kq7Jr8Is9"
+    fake_stripe.replies[("POST", "/v1/checkout/sessions")] = (200, _session(session_id))
+    gateway = StripeGateway(API_KEY, api_base=fake_stripe.url, max_network_retries=0)
+    request = purchase(amount=9900, currency="EUR", hosted=True, description="Tollgate credits: Team (10,000 credits)",
+                       email="grace@example.com", success_url="https://app.example.com/credits?checkout=success",
+                       cancel_url="https://app.example.com/credits?checkout=cancelled")
+
+    session = gateway.create_payment(request, idempotency_key="checkout-hosted-1")
+
+    assert session == PaymentSession(
+        reference=session_id, checkout_session_id=session_id,
+        checkout_url=f"https://checkout.stripe.com/c/pay/{session_id}#fidkdWxOYHwnPyd1blpxYHZxWjA0")
+    [sent] = fake_stripe.requests
+    assert (sent.method, sent.url) == ("POST", "/v1/checkout/sessions")
+    assert sent.headers["Authorization"] == f"Bearer {API_KEY}"
+    assert sent.headers["Idempotency-Key"] == "checkout-hosted-1"
+    assert sent.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert sent.form == {
+        "mode": "payment",
+        "line_items[0][price_data][currency]": "eur",
+        "line_items[0][price_data][unit_amount]": "9900",
+        "line_items[0][price_data][product_data][name]": "Tollgate credits: Team (10,000 credits)",
+        "line_items[0][quantity]": "1",
+        "success_url": "https://app.example.com/credits?checkout=success",
+        "cancel_url": "https://app.example.com/credits?checkout=cancelled",
+        "client_reference_id": request.purchase_id,
+        "customer_email": "grace@example.com",
+        "metadata[purchase_id]": request.purchase_id,
+        "metadata[wallet_id]": "usr_8f14e45fceea167a",
+        "payment_intent_data[metadata][purchase_id]": request.purchase_id,
+        "payment_intent_data[metadata][wallet_id]": "usr_8f14e45fceea167a",
+    }
+
+    # A session that already has its PaymentIntent (older API versions) is referenced by it.
+    fake_stripe.replies[("POST", "/v1/checkout/sessions")] = (200, _session(session_id, payment_intent="pi_3PqLC4H5Y"))
+    assert gateway.create_payment(request, idempotency_key="checkout-hosted-2").reference == "pi_3PqLC4H5Y"
+
+
+def test_hosted_checkout_needs_a_success_url(fake_stripe):
+    gateway = StripeGateway(API_KEY, api_base=fake_stripe.url, max_network_retries=0)
+    with pytest.raises(GatewayError):
+        gateway.create_payment(purchase(hosted=True), idempotency_key="k")
+    assert fake_stripe.requests == []
+
+
+def test_checkout_session_references_verify_and_refund(fake_stripe):
+    gateway = StripeGateway(API_KEY, api_base=fake_stripe.url, max_network_retries=0)
+    fake_stripe.replies[("GET", "/v1/checkout/sessions/cs_test_open")] = (
+        200, _session("cs_test_open", client_reference_id="pur_open"))
+    status = gateway.verify_payment("cs_test_open")
+    assert (status.succeeded, status.status, status.amount, status.currency, status.purchase_id) == (
+        False, "open", 9900, "EUR", "pur_open")
+
+    fake_stripe.replies[("GET", "/v1/checkout/sessions/cs_test_paid")] = (200, _session(
+        "cs_test_paid", status="complete", payment_status="paid", payment_intent="pi_paid", client_reference_id="pur_p"))
+    fake_stripe.replies[("GET", "/v1/payment_intents/pi_paid")] = (200, {
+        "id": "pi_paid", "object": "payment_intent", "amount": 9900, "amount_received": 9900, "currency": "eur",
+        "status": "succeeded", "metadata": {"purchase_id": "pur_p"}})
+    status = gateway.verify_payment("cs_test_paid")
+    assert (status.reference, status.succeeded, status.amount, status.currency, status.purchase_id) == (
+        "pi_paid", True, 9900, "EUR", "pur_p")
+
+    fake_stripe.replies[("POST", "/v1/refunds")] = (200, {
+        "id": "re_fake1", "object": "refund", "amount": 9900, "payment_intent": "pi_paid", "status": "succeeded"})
+    assert gateway.refund("cs_test_paid", None, idempotency_key="refund-cs") == Refund("re_fake1", 9900)
+    assert fake_stripe.requests[-1].form == {"payment_intent": "pi_paid"}
+    assert fake_stripe.requests[-1].headers["Idempotency-Key"] == "refund-cs"
+
+
+def test_real_stripe_gets_description_and_receipt_email(fake_stripe):
+    fake_stripe.replies[("POST", "/v1/payment_intents")] = (200, {
+        "id": "pi_fake", "object": "payment_intent", "client_secret": "pi_fake_secret_x", "status": "requires_payment_method"})
+    gateway = StripeGateway(API_KEY, api_base=fake_stripe.url, max_network_retries=0, localstripe_compat=False)
+    request = purchase(amount=500, currency="GBP")
+    assert gateway.create_payment(request, idempotency_key="k1") == PaymentSession("pi_fake", client_secret="pi_fake_secret_x")
+    assert fake_stripe.requests[-1].form == {
+        "amount": "500", "currency": "gbp", "payment_method_types[0]": "card",
+        "description": "Tollgate credits: Starter (1,000 credits)", "receipt_email": "ada@example.com",
+        "metadata[purchase_id]": request.purchase_id, "metadata[wallet_id]": "usr_8f14e45fceea167a",
+    }
+    # Without an e-mail there is no receipt_email; a loopback base defaults to the localstripe subset.
+    gateway.create_payment(purchase(email=None), idempotency_key="k2")
+    assert "receipt_email" not in fake_stripe.requests[-1].form
+    assert StripeGateway(API_KEY, api_base=fake_stripe.url).localstripe_compat is True
+    assert StripeGateway(API_KEY).localstripe_compat is False
+
+
+@pytest.mark.parametrize(("status", "error", "expected", "details"), [
+    (402, {"type": "card_error", "code": "card_declined", "decline_code": "insufficient_funds",
+           "message": "Your card has insufficient funds."},
+     "Stripe declined the card (create the payment): Your card has insufficient funds.",
+     {"gateway_code": "card_declined", "decline_code": "insufficient_funds"}),
+    (401, {"type": "invalid_request_error", "message": f"Invalid API Key provided: {API_KEY[:8]}****p7dc"},
+     "Stripe refused our credentials (create the payment)", {}),
+    (400, {"type": "idempotency_error", "message": "Keys for idempotent requests can only be used with the same "
+                                                   "parameters they were first used with."},
+     "Stripe refused to create the payment: the idempotency key was used with different parameters", {}),
+    (400, {"type": "invalid_request_error", "code": "parameter_invalid_integer", "param": "amount",
+           "message": "Invalid integer: 12.5 (the key sk_test_abc should never leak)"},
+     "Stripe rejected the request to create the payment: Invalid integer: 12.5 (the key [redacted] should never leak)",
+     {"gateway_code": "parameter_invalid_integer"}),
+    (429, {"type": "invalid_request_error", "code": "rate_limit", "message": "Too many requests"},
+     "Stripe is rate limiting us (create the payment); try again shortly", {}),
+    (500, {"type": "api_error", "message": "Something went wrong on Stripe's end."},
+     "Stripe failed to create the payment (HTTP 500): Something went wrong on Stripe's end.", {}),
+])
+def test_stripe_errors_become_gateway_errors(fake_stripe, status, error, expected, details):
+    fake_stripe.replies[("POST", "/v1/payment_intents")] = (status, {"error": error})
+    gateway = StripeGateway(API_KEY, api_base=fake_stripe.url, max_network_retries=0)
+    with pytest.raises(GatewayError) as info:
+        gateway.create_payment(purchase(), idempotency_key="k")
+    assert info.value.status == 502
+    assert info.value.message == expected
+    assert info.value.details == details
+    assert API_KEY not in info.value.message and "Traceback" not in info.value.message
+
+
+def test_server_errors_are_retried_with_the_same_idempotency_key(fake_stripe):
+    fake_stripe.replies[("POST", "/v1/refunds")] = (503, {"error": {"type": "api_error", "message": "busy"}})
+    gateway = StripeGateway(API_KEY, api_base=fake_stripe.url, max_network_retries=1)
+    with pytest.raises(GatewayError):
+        gateway.refund("pi_x", 100, idempotency_key="refund-retry")
+    assert [r.headers["Idempotency-Key"] for r in fake_stripe.requests] == ["refund-retry", "refund-retry"]
