@@ -85,7 +85,7 @@ def test_two_different_webhooks_for_one_payment_grant_once(stripe_shop):
 def test_bad_signatures_grant_nothing(stripe_shop, case):
     payload = intent_succeeded(stripe_shop)
     signature = {
-        "forged signature": "t=%d,v1=%s" % (int(time.time()), "ab" * 32),
+        "forged signature": f"t={int(time.time())},v1={'ab' * 32}",
         "wrong secret": sign(payload, secret="whsec_someone_else"),
         "stale timestamp": sign(payload, at=int(time.time()) - 301),
         "tampered body": sign(payload),
