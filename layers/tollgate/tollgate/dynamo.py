@@ -13,7 +13,7 @@ from __future__ import annotations
 import decimal
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -241,3 +241,13 @@ def query(**kwargs: Any) -> tuple[list[Item], dict[str, Any] | None]:
     result = client().query(TableName=table_name(), **kwargs)
     items = [from_item(i) or {} for i in result.get("Items", [])]
     return items, result.get("LastEvaluatedKey")
+
+
+def query_all(**kwargs: Any) -> Iterator[Item]:
+    """Every item a query matches, page after page (for small partitions and admin lists)."""
+    start: dict[str, Any] | None = None
+    while True:
+        page, start = query(**kwargs, **({"ExclusiveStartKey": start} if start else {}))
+        yield from page
+        if not start:
+            return

@@ -28,18 +28,9 @@ def revoke(key_id: str, now: str) -> None:
 
 
 def list_all() -> list[Item]:
-    items: list[Item] = []
-    start: dict[str, Any] | None = None
-    while True:
-        kwargs: dict[str, Any] = {
-            "IndexName": "GSI1",
-            "KeyConditionExpression": "GSI1PK = :pk",
-            "ExpressionAttributeValues": dynamo.values(pk=keys.APIKEYS_GSI1PK),
-            "ScanIndexForward": False,
-        }
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        page, start = dynamo.query(**kwargs)
-        items.extend(page)
-        if not start:
-            return items
+    return list(dynamo.query_all(
+        IndexName="GSI1",
+        KeyConditionExpression="GSI1PK = :pk",
+        ExpressionAttributeValues=dynamo.values(pk=keys.APIKEYS_GSI1PK),
+        ScanIndexForward=False,
+    ))

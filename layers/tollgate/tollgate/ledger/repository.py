@@ -180,21 +180,13 @@ def query_entries(wallet_id: str, *, low: str, high: str, limit: int, start_key:
 
 
 def iter_entry_amounts(wallet_id: str) -> Iterator[int]:
-    start: dict[str, Any] | None = None
-    while True:
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :tx)",
-            "ExpressionAttributeValues": dynamo.values(pk=keys.wallet_pk(wallet_id), tx="TX#"),
-            "ProjectionExpression": "amount",
-            "ConsistentRead": True,
-        }
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        items, start = dynamo.query(**kwargs)
-        for item in items:
-            yield int(item["amount"])
-        if not start:
-            return
+    for item in dynamo.query_all(
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :tx)",
+        ExpressionAttributeValues=dynamo.values(pk=keys.wallet_pk(wallet_id), tx="TX#"),
+        ProjectionExpression="amount",
+        ConsistentRead=True,
+    ):
+        yield int(item["amount"])
 
 
 def stamp_balance_after(wallet_id: str, transaction_id: str, balance_after: int) -> bool:

@@ -17,17 +17,8 @@ def get_feature(feature_id: str) -> Item | None:
 
 
 def list_features() -> list[Item]:
-    items: list[Item] = []
-    start: dict[str, Any] | None = None
-    while True:
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
-            "ExpressionAttributeValues": dynamo.values(pk=keys.CATALOG_PK, prefix="FEATURE#"),
-            "ConsistentRead": True,
-        }
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        page, start = dynamo.query(**kwargs)
-        items.extend(page)
-        if not start:
-            return items
+    return list(dynamo.query_all(
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+        ExpressionAttributeValues=dynamo.values(pk=keys.CATALOG_PK, prefix="FEATURE#"),
+        ConsistentRead=True,
+    ))

@@ -21,19 +21,11 @@ def get_package(package_id: str) -> Item | None:
 
 
 def list_packages() -> list[Item]:
-    items, start = [], None
-    while True:
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
-            "ExpressionAttributeValues": dynamo.values(pk=keys.CATALOG_PK, prefix=keys.PACKAGE_PREFIX),
-            "ConsistentRead": True,
-        }
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        page, start = dynamo.query(**kwargs)
-        items.extend(page)
-        if not start:
-            return items
+    return list(dynamo.query_all(
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+        ExpressionAttributeValues=dynamo.values(pk=keys.CATALOG_PK, prefix=keys.PACKAGE_PREFIX),
+        ConsistentRead=True,
+    ))
 
 
 def get_settings() -> Item | None:
