@@ -38,6 +38,9 @@ class FakeGateway(PaymentGateway):
             raise GatewayError("the gateway is down")
         self.created.append((request, idempotency_key))
         ref = f"pi_fake_{request.purchase_id}" if self.name == "stripe" else request.purchase_id
+        if self.name == "stripe" and request.hosted:
+            return PaymentSession(reference=f"cs_fake_{request.purchase_id}", checkout_session_id="cs_1",
+                                  checkout_url=f"https://checkout.example/c/{request.purchase_id}")
         if self.name == "stripe":
             return PaymentSession(reference=ref, client_secret=f"{ref}_secret_x")
         return PaymentSession(reference=ref, authorization_url=f"https://checkout.example/{ref}", access_code="ac_1")

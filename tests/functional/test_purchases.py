@@ -112,6 +112,20 @@ def test_stripe_checkout_creates_a_pending_purchase_and_a_payment_intent(shop):
     assert ledger_state("user:alice")["balance"] == 0  # nothing granted until the payment succeeds
 
 
+def test_hosted_stripe_checkout_behind_a_setting(shop):
+    invoke("admin_put_settings.json", caller=ADMIN, body={"price_per_credit": {"USD": 10}, "stripe_hosted_checkout": True,
+                                                         "success_url": "https://app.example/ok",
+                                                         "cancel_url": "https://app.example/cancel"})
+    body = buy(shop)
+    assert body["checkout_url"].startswith("https://")
+    request, _ = shop["stripe"].created[0]
+    assert (request.hosted, request.success_url, request.cancel_url) == (True, "https://app.example/ok",
+                                                                         "https://app.example/cancel")
+    # Its webhook names the purchase in metadata: the session id is no obstacle to the grant.
+    assert paid(body, event_id="evt_hosted").body["outcome"] == "granted"
+    assert assert_ledger_invariant("user:alice")["balance"] == 100_000
+
+
 def test_paystack_checkout_in_kobo_with_the_jwt_email(shop):
     body = buy(shop, gateway="paystack", currency="NGN")
     assert (body["amount"], body["currency"]) == (1500000, "NGN")
