@@ -364,3 +364,26 @@ def test_a_stripe_event_cannot_pay_a_paystack_purchase(shop):
                     amount=1500000, currency="NGN")
     assert reply.body["outcome"] == "unknown_purchase"
     assert ledger_state("user:alice")["balance"] == 0
+
+
+def test_a_refund_that_cannot_be_applied_now_is_503_and_applies_on_redelivery(shop, monkeypatch):
+    from tollgate.dynamo import TransactionCancelled
+    from tollgate.purchases import settlement
+
+    purchase = buy(shop)
+    paid(purchase)
+    real = settlement._apply_claw_back
+
+    def always_conflicting(*args, **kwargs):
+        raise TransactionCancelled([{"Code": "ConditionalCheckFailed"}])
+
+    monkeypatch.setattr(settlement, "_apply_claw_back", always_conflicting)
+    refund = dict(event_id="r-busy", kind="refund", reference=purchase["reference"], refunds=[Refund("re_b", 500)])
+    busy = webhook("stripe", **refund)
+    assert busy.status == 503
+    assert busy.error_code == "try_again"
+    assert ledger_state("user:alice")["balance"] == 100_000
+    monkeypatch.setattr(settlement, "_apply_claw_back", real)
+    again = webhook("stripe", **refund)  # the gateway delivers it again: not a "duplicate"
+    assert (again.status, again.body["outcome"]) == (200, "clawed_back")
+    assert assert_ledger_invariant("user:alice")["balance"] == 50_000

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from tollgate.errors import NotFound, RateLimited, ValidationFailed
+from tollgate.errors import NotFound, RateLimited, TollgateError, ValidationFailed
 
 
 class PackageNotFound(NotFound):
@@ -19,4 +19,11 @@ class CheckoutRateLimited(RateLimited):
     pass
 
 
-__all__ = ["CheckoutNotAllowed", "CheckoutRateLimited", "PackageNotFound", "PurchaseNotFound"]
+class SettlementBusy(TollgateError):
+    """A webhook's effect could not be applied now; the gateway should deliver it again."""
+
+    status = 503
+    code = "try_again"
+
+
+__all__ = ["CheckoutNotAllowed", "CheckoutRateLimited", "PackageNotFound", "PurchaseNotFound", "SettlementBusy"]

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from tollgate import clock, dynamo, ids
+from tollgate import clock, dynamo, ids, keys
 from tollgate.dynamo import Item, TransactionCancelled
 from tollgate.gateways import GatewayEvent, get_gateway
 from tollgate.ledger import posting
 from tollgate.ledger.exceptions import InsufficientCredits
 from tollgate.purchases import repository
+from tollgate.purchases.exceptions import SettlementBusy
 
 _PAID_STATES = ("paid", "partially_refunded", "refunded", "disputed")
 
@@ -46,6 +47,10 @@ def handle(gateway: str, event: GatewayEvent) -> str:
                              dispute=True)
     else:
         outcome = _dispute_closed(purchase, event)
+    if "retry_later" in outcome:
+        # Not applied (the wallet kept changing under us): no dedupe record, and a 503 so
+        # the gateway delivers it again.
+        raise SettlementBusy("the event could not be applied yet; deliver it again")
     repository.record_webhook(gateway, event.event_id, {
         "kind": event.kind, "raw_type": event.raw_type, "purchase_id": purchase["purchase_id"] if purchase else None,
         "outcome": outcome, "received_at": clock.iso(clock.now_ms()),
@@ -118,7 +123,7 @@ def grant(purchase_id: str, amount: int | None, currency: str | None, reference:
 def _failed(purchase: Item, event: GatewayEvent) -> str:
     try:
         dynamo.update(
-            Key={"PK": {"S": f"PURCHASE#{purchase['purchase_id']}"}, "SK": {"S": "PURCHASE"}},
+            Key=keys.purchase(purchase["purchase_id"]),
             UpdateExpression="SET #st = :failed, failure_reason = :why",
             ConditionExpression="#st = :pending",
             ExpressionAttributeNames={"#st": "status"},
