@@ -236,3 +236,16 @@ def test_without_java_it_falls_back_to_motos_dynamodb(tmp_path, own_stack_env):
         token = fallback.signer.token("nojava", ["user"])
         assert client.get("/v1/wallet", token=token).body["balance"] == "12"
         assert client.get("/v1/history", token=token).body["data"][0]["amount"] == "12"
+
+
+def test_lambda_invocations_run_the_real_handlers_in_process(stack):
+    """What Step Functions' Lambda tasks do: moto's Invoke API answers with the real handler."""
+    import boto3
+
+    client = boto3.client("lambda", endpoint_url=stack.moto.endpoint, region_name="us-east-1")
+    result = client.invoke(FunctionName="HoldsSweeperFunction", Payload=json.dumps({}).encode())
+    assert result["StatusCode"] == 200
+    assert set(json.loads(result["Payload"].read())) == {"expired", "already_closed"}
+    arn = client.invoke(FunctionName="arn:aws:lambda:us-east-1:123456789012:function:HoldsSweeperFunction",
+                        Payload=b"{}")
+    assert arn["StatusCode"] == 200
