@@ -22,7 +22,7 @@ from tollgate.ledger.service import canonical, check_replay
 from tollgate.principal import Principal
 from tollgate.purchases import catalog, repository
 from tollgate.purchases.exceptions import CheckoutNotAllowed, CheckoutRateLimited, PurchaseNotFound
-from tollgate.purchases.schemas import CheckoutIn, PurchaseList, PurchaseOut
+from tollgate.purchases.schemas import CheckoutIn, PurchaseList, PurchaseOut, SettingsIn
 
 _SESSION_FIELDS = ("reference", "client_secret", "checkout_url", "checkout_session_id", "authorization_url",
                    "access_code")
@@ -52,9 +52,8 @@ def purchase_view(item: Item, *, with_secrets: bool = False) -> PurchaseOut:
     )
 
 
-def _price(body: CheckoutIn) -> tuple[int, int, str | None]:
+def _price(body: CheckoutIn, settings: SettingsIn) -> tuple[int, int, str | None]:
     """(credits_mc, amount in minor units, package_id), all computed here, never by the client."""
-    settings = catalog.settings()
     if body.package_id is not None:
         package = catalog.get_package(body.package_id)
         if not package.get("active", True):
@@ -85,7 +84,8 @@ def checkout(principal: Principal, body: CheckoutIn, idempotency_key: str | None
     email = principal.email or body.email
     if body.gateway == "paystack" and not email:
         raise CheckoutNotAllowed("Paystack needs the payer's email: sign in with one or send email", field="email")
-    credits_mc, amount, package_id = _price(body)
+    settings = catalog.settings()
+    credits_mc, amount, package_id = _price(body, settings)
     request_hash = ids.request_hash(canonical({"op": "checkout", "wallet": wallet_id, "body": body.model_dump(),
                                                "amount": amount}))
     purchase_id = (ids.derived_id("pur", wallet_id, "checkout", idempotency_key) if idempotency_key
@@ -112,7 +112,7 @@ def checkout(principal: Principal, body: CheckoutIn, idempotency_key: str | None
     # and it does not count against the rate limit.
     existing = repository.get_purchase(purchase_id) if idempotency_key else None
     if existing is None:
-        _count_checkout(wallet_id, now_ms)
+        _count_checkout(wallet_id, now_ms, settings)
         try:
             repository.put_purchase(item)
         except dynamo.ConditionFailed as raced:
@@ -122,11 +122,10 @@ def checkout(principal: Principal, body: CheckoutIn, idempotency_key: str | None
         if existing.get("reference"):
             return purchase_view(existing, with_secrets=True)
         item = existing
-    return _start_payment(item, email)
+    return _start_payment(item, email, settings)
 
 
-def _count_checkout(wallet_id: str, now_ms: int) -> None:
-    settings = catalog.settings()
+def _count_checkout(wallet_id: str, now_ms: int, settings: SettingsIn) -> None:
     window = clock.iso(now_ms)[:13]  # one window per hour: "2026-11-21T06"
     if not repository.count_checkout(wallet_id, window, settings.checkouts_per_hour, now_ms // 1000 + 7200):
         raise CheckoutRateLimited(
@@ -134,8 +133,7 @@ def _count_checkout(wallet_id: str, now_ms: int) -> None:
         )
 
 
-def _start_payment(item: dict[str, Any], email: str | None) -> PurchaseOut:
-    settings = catalog.settings()
+def _start_payment(item: dict[str, Any], email: str | None, settings: SettingsIn) -> PurchaseOut:
     gateway = get_gateway(item["gateway"])
     credits_text = format_credits(int(item["credits_mc"]))
     request = PaymentRequest(
