@@ -152,16 +152,14 @@ def test_sweeper_marks_expired_and_tidies_the_wallet(catalog, fund):
     rid = reserve({"feature": "ai-report", "ttl_seconds": 2}).body["reservation_id"]
     kept = reserve({"feature": "ai-report", "ttl_seconds": 3600}, key="kept").body["reservation_id"]
     clock.advance(2_500)
-    result = load_function("holds").lambda_handler(__import__("tests.support", fromlist=["sample_event"])
-                                                   .sample_event("holds_schedule.json"), _ctx())
+    result = load_function("holds").lambda_handler(sample_event("holds_schedule.json"), _ctx())
     assert result == {"expired": 1, "already_closed": 0}
     state = ledger_state("user:alice")
     assert list(state["holds"]) == [kept]
     assert state["reserved"] == 40_000
-    from tests.support import ALICE as caller
     from tollgate.principal import Principal
 
-    principal = Principal(type="user", sub=caller.sub)
+    principal = Principal(type="user", sub=ALICE.sub)
     assert get(principal, rid).status == "expired"
     assert get(principal, kept).status == "open"
     assert_ledger_invariant("user:alice")
@@ -182,8 +180,6 @@ def test_sweeper_closes_records_a_debit_already_freed(catalog, fund):
 
 
 def _ctx():
-    from tests.support import LambdaContext
-
     return LambdaContext()
 
 
