@@ -181,9 +181,6 @@ def test_cognito_style_groups_claim(aws, monkeypatch):
     monkeypatch.setenv("ROLES_CLAIM", "cognito:groups")
     config.settings.cache_clear()
     try:
-        event_caller = Caller("root", roles=("admin",))
-        from tests.support import LambdaContext, load_function, sample_event
-
         event = sample_event("admin_list_features.json")
         event["requestContext"]["authorizer"] = {"jwt": {"claims": {"sub": "root", "cognito:groups": "[admin]"}}}
         assert load_function("admin").lambda_handler(event, LambdaContext())["statusCode"] == 200
@@ -195,7 +192,6 @@ def test_cognito_style_groups_claim(aws, monkeypatch):
 
 
 def test_api_key_lifecycle(aws):
-
     created = invoke("admin_post_api_key.json", caller=ADMIN, body={"name": "insight-backend"})
     assert created.status == 201
     key, key_id = created.body["key"], created.body["key_id"]

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import ALICE, BOB, SERVICE, assert_ledger_invariant, invoke, ledger_state, load_function
+from tests.support import (
+    ALICE,
+    BOB,
+    SERVICE,
+    LambdaContext,
+    assert_ledger_invariant,
+    invoke,
+    ledger_state,
+    load_function,
+    sample_event,
+)
 
 
 def reserve(body, *, caller=ALICE, key="r-1"):
