@@ -6,11 +6,12 @@ import json
 import os
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support import Reply
 
 _HERE = Path(__file__).resolve().parent
 
@@ -21,23 +22,12 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.e2e)
 
 
-@dataclass
-class HttpReply:
-    status: int
-    body: Any
-    headers: dict[str, str]
-
-    @property
-    def error_code(self) -> str | None:
-        return (self.body or {}).get("error", {}).get("code") if isinstance(self.body, dict) else None
-
-
 class Client:
     def __init__(self, base: str) -> None:
         self.base = base
 
     def request(self, method: str, path: str, *, token: str | None = None, body: Any = None,
-                raw: bytes | None = None, headers: dict[str, str] | None = None) -> HttpReply:
+                raw: bytes | None = None, headers: dict[str, str] | None = None) -> Reply:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         hdrs = {"Content-Type": "application/json", **(headers or {})}
         if token:
@@ -48,18 +38,18 @@ class Client:
                 payload, status, out = response.read(), response.status, dict(response.headers.items())
         except urllib.error.HTTPError as err:
             payload, status, out = err.read(), err.code, dict(err.headers.items())
-        return HttpReply(status, json.loads(payload) if payload else None, {k.lower(): v for k, v in out.items()})
+        return Reply(status, json.loads(payload) if payload else None, {k.lower(): v for k, v in out.items()})
 
-    def get(self, path: str, **kw: Any) -> HttpReply:
+    def get(self, path: str, **kw: Any) -> Reply:
         return self.request("GET", path, **kw)
 
-    def post(self, path: str, **kw: Any) -> HttpReply:
+    def post(self, path: str, **kw: Any) -> Reply:
         return self.request("POST", path, **kw)
 
-    def put(self, path: str, **kw: Any) -> HttpReply:
+    def put(self, path: str, **kw: Any) -> Reply:
         return self.request("PUT", path, **kw)
 
-    def delete(self, path: str, **kw: Any) -> HttpReply:
+    def delete(self, path: str, **kw: Any) -> Reply:
         return self.request("DELETE", path, **kw)
 
 
