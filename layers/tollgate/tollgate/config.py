@@ -17,14 +17,27 @@ class Settings:
     max_body_bytes: int
 
 
-@lru_cache(maxsize=1)
+_VARIABLES = ("TABLE_NAME", "ROLES_CLAIM", "CATALOG_CACHE_SECONDS", "MAX_OPEN_HOLDS", "DEFAULT_HOLD_TTL_SECONDS",
+              "MAX_BODY_BYTES")
+
+
 def settings() -> Settings:
-    env = os.environ
+    """The settings for the environment as it is now (parsed once per distinct environment)."""
+    return _parse(tuple(os.environ.get(name) for name in _VARIABLES))
+
+
+@lru_cache(maxsize=8)
+def _parse(values: tuple[str | None, ...]) -> Settings:
+    env = dict(zip(_VARIABLES, values, strict=True))
     return Settings(
-        table_name=env.get("TABLE_NAME", "tollgate"),
-        roles_claim=env.get("ROLES_CLAIM", "roles"),
-        catalog_cache_seconds=int(env.get("CATALOG_CACHE_SECONDS", "30")),
-        max_open_holds=int(env.get("MAX_OPEN_HOLDS", "100")),
-        default_hold_ttl_seconds=int(env.get("DEFAULT_HOLD_TTL_SECONDS", "300")),
-        max_body_bytes=int(env.get("MAX_BODY_BYTES", "16384")),
+        table_name=env["TABLE_NAME"] or "tollgate",
+        roles_claim=env["ROLES_CLAIM"] or "roles",
+        catalog_cache_seconds=int(env["CATALOG_CACHE_SECONDS"] or "30"),
+        max_open_holds=int(env["MAX_OPEN_HOLDS"] or "100"),
+        default_hold_ttl_seconds=int(env["DEFAULT_HOLD_TTL_SECONDS"] or "300"),
+        max_body_bytes=int(env["MAX_BODY_BYTES"] or "16384"),
     )
+
+
+# Kept for callers that reset configuration explicitly (tests, the local stack).
+settings.cache_clear = _parse.cache_clear  # type: ignore[attr-defined]

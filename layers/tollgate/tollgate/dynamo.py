@@ -11,6 +11,7 @@ needs to turn a failed condition into a named error without an extra read.
 from __future__ import annotations
 
 import decimal
+import os
 import random
 import time
 from collections.abc import Iterator, Mapping
@@ -27,6 +28,8 @@ Item = dict[str, Any]
 T = TypeVar("T")
 
 _client: Any = None
+_client_env: tuple[str | None, ...] | None = None
+_override: Any = None
 # DynamoDB keeps 38 significant digits; anything that would round is refused, not stored wrong.
 _NUMBER_CONTEXT = decimal.Context(prec=38, Emin=-128, Emax=126, traps=[decimal.Inexact, decimal.Rounded,
                                                                      decimal.Overflow, decimal.Underflow])
@@ -39,8 +42,13 @@ _CONFLICT_CAP_S = 0.2
 
 
 def client() -> Any:
-    global _client
-    if _client is None:
+    """The DynamoDB client: one per endpoint/region the environment names (usually just one)."""
+    global _client, _client_env
+    if _override is not None:
+        return _override
+    env = (os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"), os.environ.get("AWS_ENDPOINT_URL"),
+           os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+    if _client is None or env != _client_env:
         _client = botocore.session.get_session().create_client(
             "dynamodb",
             config=Config(
@@ -51,13 +59,16 @@ def client() -> Any:
                 max_pool_connections=50,
             ),
         )
+        _client_env = env
     return _client
 
 
 def set_client(new_client: Any) -> None:
-    """Test hook: use another client (a moto server, DynamoDB Local, a counting wrapper)."""
-    global _client
-    _client = new_client
+    """Test hook: use another client (a moto server, DynamoDB Local, a counting wrapper);
+    None goes back to the environment's."""
+    global _override, _client
+    _override = new_client
+    _client = None
 
 
 def table_name() -> str:
