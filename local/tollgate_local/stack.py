@@ -124,6 +124,8 @@ class LocalStack:
         self.registry = FunctionRegistry(params, resource_names())
         self.moto = LocalMotoServer(self.registry, cfg.moto_port).start()
         os.environ["AWS_ENDPOINT_URL"] = self.moto.endpoint
+        # moto's Step Functions send their Lambda tasks to localhost:$MOTO_PORT.
+        os.environ["MOTO_PORT"] = str(self.moto.port)
 
         try:
             if cfg.dynamodb == "moto":
