@@ -39,14 +39,14 @@ def post_checkout(body: CheckoutIn) -> Response[PurchaseOut]:
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=purchase)
 
 
-@app.get("/v1/purchases", summary="The caller's purchases (admins: all=true for everyone's)", tags=["purchases"],
-         responses=http.responses(200, PurchaseList, 403))
+@app.get("/v1/purchases", summary="The caller's purchases; admins: everyone's (or one wallet's)", tags=["purchases"],
+         responses=http.responses(200, PurchaseList, 404))
 def get_purchases(
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
-    all: Annotated[bool, Query(description="Admins: every wallet's purchases")] = False,  # noqa: A002 - query name
+    wallet_id: Annotated[str | None, Query(max_length=145, description="Admins: one wallet's purchases")] = None,
 ) -> PurchaseList:
-    return service.list_purchases(http.principal(app), limit=limit, cursor=cursor, all_wallets=all)
+    return service.list_purchases(http.principal(app), limit=limit, cursor=cursor, wallet_id=wallet_id)
 
 
 @app.get("/v1/purchases/<purchase_id>", summary="One purchase", tags=["purchases"],

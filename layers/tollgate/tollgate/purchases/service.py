@@ -19,7 +19,7 @@ from tollgate.errors import Forbidden
 from tollgate.gateways import PaymentRequest, get_gateway
 from tollgate.ledger.exceptions import InvalidCursor
 from tollgate.ledger.service import canonical, check_replay
-from tollgate.principal import Principal
+from tollgate.principal import Principal, validate_wallet_id
 from tollgate.purchases import catalog, repository
 from tollgate.purchases.exceptions import CheckoutNotAllowed, CheckoutRateLimited, PurchaseNotFound
 from tollgate.purchases.schemas import CheckoutIn, PurchaseList, PurchaseOut, SettingsIn
@@ -164,10 +164,12 @@ def get_purchase(principal: Principal, purchase_id: str) -> PurchaseOut:
     return purchase_view(item, with_secrets=item["wallet_id"] == principal.own_wallet_id)
 
 
-def list_purchases(principal: Principal, *, limit: int, cursor: str | None, all_wallets: bool) -> PurchaseList:
-    if all_wallets and not principal.is_admin:
-        raise Forbidden("listing every purchase needs the admin role")
-    wallet_id = None if all_wallets else principal.own_wallet_id
+def list_purchases(principal: Principal, *, limit: int, cursor: str | None, wallet_id: str | None) -> PurchaseList:
+    """A person sees their own purchases; an admin sees everyone's (or one wallet's)."""
+    if principal.is_admin:
+        wallet_id = validate_wallet_id(wallet_id) if wallet_id is not None else None
+    else:
+        wallet_id = principal.wallet_for_reading(wallet_id)
     scope = "all" if wallet_id is None else wallet_id
     start = _decode(cursor, scope) if cursor else None
     items, last = repository.list_purchases(wallet_id=wallet_id, limit=limit, start=start)
