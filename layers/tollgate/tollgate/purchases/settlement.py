@@ -71,7 +71,8 @@ def _succeeded(gateway: str, purchase: Item, event: GatewayEvent) -> str:
     amount, currency = event.amount, event.currency
     if gateway == "paystack":
         # Paystack's webhook is confirmed with its verify endpoint before anything is granted.
-        status = get_gateway("paystack").verify_payment(event.reference or purchase["purchase_id"])
+        status = get_gateway("paystack").verify_payment(event.reference or purchase.get("reference")
+                                                        or purchase["purchase_id"])
         if not status.succeeded:
             return "not_confirmed"
         amount, currency = status.amount, status.currency
