@@ -11,14 +11,16 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
 
-from tollgate import clock, http, ledger, pricing
+from tollgate import __version__, clock, http, ledger, pricing
 from tollgate.errors import ValidationFailed
 from tollgate.ledger.schemas import EntryType, HistoryPage, WalletOut
 from tollgate.pricing.schemas import FeatureList
 
 logger = Logger()
 app = http.create_app()
+PUBLIC_ROUTES = frozenset({"GET /v1/health"})
 
 OPENAPI_PATH = Path(http.__file__).with_name("openapi.json")
 
@@ -80,6 +82,16 @@ def _openapi_document() -> dict:
     return json.loads(OPENAPI_PATH.read_text())
 
 
+class Health(BaseModel):
+    status: str
+    version: str
+
+
+@app.get("/v1/health", summary="Liveness (no authentication)", tags=["meta"], responses=http.responses(200, Health))
+def get_health() -> Health:
+    return Health(status="ok", version=__version__)
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return http.resolve(app, event, context)
+    return http.resolve(app, event, context, public_routes=PUBLIC_ROUTES)

@@ -21,6 +21,8 @@ from tollgate.purchases import settlement
 logger = Logger()
 metrics = Metrics()
 app = http.create_app()
+# No authorizer on these routes (template.yaml): the gateway's signature is checked instead.
+PUBLIC_ROUTES = frozenset({"POST /v1/webhooks/stripe", "POST /v1/webhooks/paystack"})
 
 
 class WebhookReceived(BaseModel):
@@ -57,4 +59,4 @@ def post_paystack() -> WebhookReceived:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return http.resolve(app, event, context, public=True)
+    return http.resolve(app, event, context, public_routes=PUBLIC_ROUTES)

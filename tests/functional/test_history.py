@@ -182,3 +182,11 @@ def test_openapi_document_is_served(aws):
                  "/v1/history", "/v1/features", "/v1/admin/features/{feature_id}",
                  "/v1/admin/wallets/{wallet_id}/adjustments", "/v1/admin/api-keys"):
         assert path in paths, path
+
+
+def test_health_needs_no_credentials(aws):
+    reply = invoke("history_get_health.json", caller=None)
+    assert reply.status == 200
+    assert reply.body["status"] == "ok"
+    # Only that route is public: the same function's other routes still need a principal.
+    assert invoke("history_get_wallet.json", caller=None).status == 401

@@ -164,15 +164,16 @@ def idempotency_key(app: APIGatewayHttpResolver, *, required: bool) -> str | Non
     return key
 
 
-def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any, *, public: bool = False
-            ) -> dict[str, Any]:
+def resolve(app: APIGatewayHttpResolver, event: dict[str, Any], context: Any, *,
+            public_routes: frozenset[str] = frozenset()) -> dict[str, Any]:
     """Resolve an HTTP API event: 401 without a principal and 413 for an oversized body, first.
 
     API Gateway's authorizers already stop unauthenticated calls; checking again here keeps a
     misrouted or direct invocation from reaching validation (which would answer 422) or a service.
-    ``public`` routes (webhooks: their signature is their authentication) skip the first check.
+    ``public_routes`` (route keys such as ``"GET /v1/health"``; webhooks, whose signature is
+    their authentication) skip the first check.
     """
-    if not public:
+    if event.get("routeKey") not in public_routes:
         try:
             from_request_context(event.get("requestContext") or {}, settings().roles_claim)
         except Unauthorized as exc:
