@@ -47,6 +47,18 @@ def wait_for_port(port: int, timeout_s: float = 30.0, proc: subprocess.Popen | N
     raise DynamoDBLocalUnavailable(f"nothing listening on 127.0.0.1:{port} after {timeout_s}s")
 
 
+def stop_process(proc: subprocess.Popen | None) -> None:
+    """Stop a process we started, by its own handle: politely, then for sure."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class DynamoDBLocal:
     """``with DynamoDBLocal() as ddb: ddb.endpoint`` - in memory unless ``data_dir`` is given."""
 
@@ -83,13 +95,7 @@ class DynamoDBLocal:
         return self
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
     def __enter__(self) -> DynamoDBLocal:

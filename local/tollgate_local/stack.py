@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from tollgate_local import template, tokens
-from tollgate_local.dynamodb_local import DynamoDBLocal, DynamoDBLocalUnavailable, free_port, wait_for_port
+from tollgate_local.dynamodb_local import (
+    DynamoDBLocal,
+    DynamoDBLocalUnavailable,
+    free_port,
+    stop_process,
+    wait_for_port,
+)
 
 STATE_DIR = template.ROOT / ".dev"
 STRIPE_WEBHOOK_SECRET = "whsec_tollgate_local_dev"  # a local-only value shared with localstripe
@@ -236,12 +242,7 @@ class LocalStack:
         for part in (self.gateway, self.scheduler, self.poller, self.paystack):
             if part is not None:
                 part.stop()
-        if self.stripe_proc is not None and self.stripe_proc.poll() is None:
-            self.stripe_proc.terminate()
-            try:
-                self.stripe_proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.stripe_proc.kill()
+        stop_process(self.stripe_proc)
         self.stripe_proc = None
         if self.ddb is not None:
             self.ddb.stop()
