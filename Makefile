@@ -20,7 +20,7 @@ LOCAL := PYTHONPATH=local $(PY) -m tollgate_local
 SUB ?= alice
 ROLES ?= user
 
-.PHONY: help install test test-unit test-functional test-integration test-e2e test-template lint format openapi bench \
+.PHONY: help install test test-unit test-functional test-integration test-e2e test-fuzz test-template lint format openapi bench \
 	build deploy dev token schedule reset clean
 
 help: ## Show the targets
@@ -49,7 +49,7 @@ lint: $(STAMP) ## ruff
 format: $(STAMP) ## ruff format + fixes
 	$(VENV)/bin/ruff check --fix .
 
-test: install lint test-unit test-functional test-integration test-e2e test-template ## Every tier (what CI runs)
+test: install lint test-unit test-functional test-integration test-e2e test-fuzz test-template ## Every tier (what CI runs)
 
 test-unit: $(STAMP) ## Domain logic, no AWS
 	$(PY) -m pytest -q tests/unit
@@ -62,6 +62,9 @@ test-integration: install ## DynamoDB Local (real engine) + serialised moto serv
 
 test-e2e: install ## The local stack over HTTP (DynamoDB Local, moto, localstripe, the local gateway)
 	$(PY) -m pytest -q tests/e2e
+
+test-fuzz: install ## Schemathesis against the local stack: every operation, a user, an admin and an API key
+	$(PY) -m pytest -q -s tests/fuzz
 
 test-template: $(STAMP) $(SAM_STAMP) ## sam validate --lint, cfn-lint, and template-driven checks
 	AWS_DEFAULT_REGION=us-east-1 $(SAM) validate --lint --template template.yaml

@@ -1,136 +1,113 @@
-"""AdminFunction: feature catalog, wallet adjustments and inspection, server API keys.
+"""AdminFunction: feature catalog, packages, settings, wallet adjustments and inspection, server API keys.
 
-Every route needs the admin role; the check runs before any input is used.
+Every route needs the admin role: the edge checks it (``required_role``) before any input is read,
+so a caller without it gets 403 whatever they send.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tollgate import apikeys, http, ledger, pricing
 from tollgate.apikeys.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyList
+from tollgate.http.params import IdPath, SlugPath, WalletIdPath
 from tollgate.ledger.schemas import AdjustmentIn, AdjustmentOut, ReconciliationOut, WalletOut
 from tollgate.pricing.schemas import FeatureIn, FeatureList, FeatureOut
-from tollgate.principal import Principal, validate_wallet_id
+from tollgate.principal import ADMIN
 from tollgate.purchases import catalog
 from tollgate.purchases.schemas import PackageIn, PackageList, PackageOut, SettingsIn, SettingsOut
 
 logger = Logger()
 metrics = Metrics()
-app = http.create_app()
+app = http.create_app(required_role=ADMIN)
 
-FeatureIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
-WalletIdPath = Annotated[str, Path(min_length=3, max_length=145)]
-
-
-def _admin() -> Principal:
-    principal = http.principal(app)
-    principal.require_admin()
-    return principal
 
 
 @app.put("/v1/admin/features/<feature_id>", summary="Create or update a feature and its price", tags=["admin"],
-         responses=http.responses(200, FeatureOut, 403, 413))
-def put_feature(feature_id: FeatureIdPath, body: FeatureIn) -> FeatureOut:
-    _admin()
+         responses=http.responses(200, FeatureOut))
+def put_feature(feature_id: SlugPath, body: FeatureIn) -> FeatureOut:
     return pricing.put_feature(feature_id, body).view(internal=True)
 
 
 @app.get("/v1/admin/features", summary="Every feature, inactive ones included", tags=["admin"],
-         responses=http.responses(200, FeatureList, 403))
+         responses=http.responses(200, FeatureList))
 def list_features() -> FeatureList:
-    _admin()
     return FeatureList(data=[f.view(internal=True) for f in pricing.list_features(include_inactive=True)])
 
 
 @app.get("/v1/admin/features/<feature_id>", summary="One feature", tags=["admin"],
-         responses=http.responses(200, FeatureOut, 403, 404))
-def get_feature(feature_id: FeatureIdPath) -> FeatureOut:
-    _admin()
+         responses=http.responses(200, FeatureOut, 404))
+def get_feature(feature_id: SlugPath) -> FeatureOut:
     return pricing.get_feature(feature_id).view(internal=True)
 
 
 @app.post("/v1/admin/wallets/<wallet_id>/adjustments", summary="Credit or debit a wallet", tags=["admin"],
-          responses=http.responses(201, AdjustmentOut, 402, 403, 409, 413))
+          responses=http.responses(201, AdjustmentOut, 402, 409))
 def post_adjustment(wallet_id: WalletIdPath, body: AdjustmentIn) -> Response[AdjustmentOut]:
-    principal = _admin()
-    result = ledger.adjust(principal, validate_wallet_id(wallet_id), body, http.idempotency_key(app, required=False))
+    principal = http.principal(app)
+    result = ledger.adjust(principal, wallet_id, body, http.idempotency_key(app, required=False))
     metrics.add_metric(name="WalletAdjusted", unit=MetricUnit.Count, value=1)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=result)
 
 
 @app.get("/v1/admin/wallets/<wallet_id>", summary="A wallet", tags=["admin"],
-         responses=http.responses(200, WalletOut, 403, 404))
+         responses=http.responses(200, WalletOut, 404))
 def get_wallet(wallet_id: WalletIdPath) -> WalletOut:
-    _admin()
-    return ledger.wallet_view(validate_wallet_id(wallet_id), must_exist=True)
+    return ledger.wallet_view(wallet_id, must_exist=True)
 
 
 @app.get("/v1/admin/wallets/<wallet_id>/reconciliation", summary="Prove sum(entries) == balance",
-         tags=["admin"], responses=http.responses(200, ReconciliationOut, 403, 404))
+         tags=["admin"], responses=http.responses(200, ReconciliationOut, 404))
 def get_reconciliation(wallet_id: WalletIdPath) -> ReconciliationOut:
-    _admin()
-    return ledger.reconcile(validate_wallet_id(wallet_id))
+    return ledger.reconcile(wallet_id)
 
 
 @app.post("/v1/admin/api-keys", summary="Create a server API key (shown once)", tags=["admin"],
-          responses=http.responses(201, ApiKeyCreated, 403))
+          responses=http.responses(201, ApiKeyCreated))
 def post_api_key(body: ApiKeyIn) -> Response[ApiKeyCreated]:
-    principal = _admin()
+    principal = http.principal(app)
     created = apikeys.create(body.name, principal.actor)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created)
 
 
 @app.get("/v1/admin/api-keys", summary="Server API keys (no secrets)", tags=["admin"],
-         responses=http.responses(200, ApiKeyList, 403))
+         responses=http.responses(200, ApiKeyList))
 def list_api_keys() -> ApiKeyList:
-    _admin()
     return ApiKeyList(data=apikeys.list_keys())
 
 
 @app.delete("/v1/admin/api-keys/<key_id>", summary="Revoke a server API key", tags=["admin"],
-            responses=http.responses(204, None, 403, 404))
-def delete_api_key(key_id: Annotated[str, Path(min_length=1, max_length=64)]) -> Response[None]:
-    _admin()
+            responses=http.responses(204, None, 404))
+def delete_api_key(key_id: IdPath) -> Response[None]:
     apikeys.revoke(key_id)
-    return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")
-
-
-PackageIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+    return Response(status_code=204)
 
 
 @app.put("/v1/admin/packages/<package_id>", summary="Create or update a credit package", tags=["admin"],
-         responses=http.responses(200, PackageOut, 403, 413))
-def put_package(package_id: PackageIdPath, body: PackageIn) -> PackageOut:
-    _admin()
+         responses=http.responses(200, PackageOut))
+def put_package(package_id: SlugPath, body: PackageIn) -> PackageOut:
     return catalog.put_package(package_id, body)
 
 
 @app.get("/v1/admin/packages", summary="Every package, inactive ones included", tags=["admin"],
-         responses=http.responses(200, PackageList, 403))
+         responses=http.responses(200, PackageList))
 def list_packages() -> PackageList:
-    _admin()
     return PackageList(data=catalog.list_packages(include_inactive=True))
 
 
 @app.get("/v1/admin/settings", summary="Checkout settings", tags=["admin"],
-         responses=http.responses(200, SettingsOut, 403))
+         responses=http.responses(200, SettingsOut))
 def get_settings() -> SettingsOut:
-    _admin()
     return catalog.get_settings_view()
 
 
 @app.put("/v1/admin/settings", summary="Replace checkout settings", tags=["admin"],
-         responses=http.responses(200, SettingsOut, 403, 413))
+         responses=http.responses(200, SettingsOut))
 def put_settings(body: SettingsIn) -> SettingsOut:
-    _admin()
     return catalog.put_settings(body)
 
 

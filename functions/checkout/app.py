@@ -5,16 +5,14 @@ The Stripe SDK is imported only when a Stripe checkout happens (the gateway adap
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tollgate import http
+from tollgate.http.params import Cursor, IdPath, Limit, WalletIdQuery
 from tollgate.purchases import catalog, service
 from tollgate.purchases.schemas import CheckoutIn, PackageList, PurchaseList, PurchaseOut
 
@@ -31,7 +29,7 @@ def get_packages() -> PackageList:
 
 
 @app.post("/v1/checkout", summary="Start buying credits (Stripe or Paystack)", tags=["purchases"],
-          responses=http.responses(201, PurchaseOut, 403, 404, 409, 413, 429, 502))
+          responses=http.responses(201, PurchaseOut, 403, 404, 409, 429, 502, 503))
 def post_checkout(body: CheckoutIn) -> Response[PurchaseOut]:
     principal = http.principal(app)
     purchase = service.checkout(principal, body, http.idempotency_key(app, required=False))
@@ -42,16 +40,16 @@ def post_checkout(body: CheckoutIn) -> Response[PurchaseOut]:
 @app.get("/v1/purchases", summary="The caller's purchases; admins: everyone's (or one wallet's)", tags=["purchases"],
          responses=http.responses(200, PurchaseList, 404))
 def get_purchases(
-    limit: Annotated[int, Query(ge=1, le=100)] = 25,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
-    wallet_id: Annotated[str | None, Query(max_length=145, description="Admins: one wallet's purchases")] = None,
+    limit: Limit = 25,
+    cursor: Cursor = None,
+    wallet_id: WalletIdQuery = None,
 ) -> PurchaseList:
     return service.list_purchases(http.principal(app), limit=limit, cursor=cursor, wallet_id=wallet_id)
 
 
 @app.get("/v1/purchases/<purchase_id>", summary="One purchase", tags=["purchases"],
          responses=http.responses(200, PurchaseOut, 404))
-def get_purchase(purchase_id: str) -> PurchaseOut:
+def get_purchase(purchase_id: IdPath) -> PurchaseOut:
     return service.get_purchase(http.principal(app), purchase_id)
 
 

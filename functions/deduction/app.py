@@ -12,6 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tollgate import http, ledger, reservations
+from tollgate.http.params import IdPath
 from tollgate.ledger.schemas import UsageIn, UsageOut
 from tollgate.reservations.schemas import (
     ReleaseOut,
@@ -26,9 +27,16 @@ logger = Logger()
 metrics = Metrics()
 app = http.create_app()
 
+# Server API keys must send an Idempotency-Key on money calls: a retry after a timeout must not charge twice.
+IDEMPOTENCY_KEY_REQUIRED = {422: {"idempotency_key_required": {
+    "summary": "A server API key sent no Idempotency-Key",
+    "value": {"error": {"code": "validation_error", "message": "the Idempotency-Key header is required",
+                        "request_id": "c0ffee00", "field": "Idempotency-Key"}},
+}}}
+
 
 @app.post("/v1/usage", summary="Debit credits for one AI call", tags=["usage"],
-          responses=http.responses(201, UsageOut, 402, 403, 404, 409, 413))
+          responses=http.responses(201, UsageOut, 402, 403, 404, 409, examples=IDEMPOTENCY_KEY_REQUIRED))
 def post_usage(body: UsageIn) -> Response[UsageOut]:
     principal = http.principal(app)
     key = http.idempotency_key(app, required=principal.is_service)
@@ -38,7 +46,8 @@ def post_usage(body: UsageIn) -> Response[UsageOut]:
 
 
 @app.post("/v1/reservations", summary="Hold credits before an AI call", tags=["reservations"],
-          responses=http.responses(201, ReservationOut, 402, 403, 404, 409, 413))
+          responses=http.responses(201, ReservationOut, 402, 403, 404, 409,
+                                   examples=IDEMPOTENCY_KEY_REQUIRED))
 def post_reservation(body: ReservationIn) -> Response[ReservationOut]:
     principal = http.principal(app)
     key = http.idempotency_key(app, required=principal.is_service)
@@ -48,22 +57,22 @@ def post_reservation(body: ReservationIn) -> Response[ReservationOut]:
 
 
 @app.get("/v1/reservations/<reservation_id>", summary="A reservation", tags=["reservations"],
-         responses=http.responses(200, ReservationView, 404))
-def get_reservation(reservation_id: str) -> ReservationView:
+         responses=http.responses(200, ReservationView, 403, 404))
+def get_reservation(reservation_id: IdPath) -> ReservationView:
     return reservations.get(http.principal(app), reservation_id)
 
 
 @app.post("/v1/reservations/<reservation_id>/settle", summary="Charge the actual cost of a held call",
-          tags=["reservations"], responses=http.responses(200, SettleOut, 403, 404, 409, 413))
-def post_settle(reservation_id: str, body: SettleIn) -> SettleOut:
+          tags=["reservations"], responses=http.responses(200, SettleOut, 403, 404, 409))
+def post_settle(reservation_id: IdPath, body: SettleIn) -> SettleOut:
     result = reservations.settle(http.principal(app), reservation_id, body)
     metrics.add_metric(name="ReservationSettled", unit=MetricUnit.Count, value=1)
     return result
 
 
 @app.post("/v1/reservations/<reservation_id>/release", summary="Free a hold without charging",
-          tags=["reservations"], responses=http.responses(200, ReleaseOut, 404, 409))
-def post_release(reservation_id: str) -> ReleaseOut:
+          tags=["reservations"], responses=http.responses(200, ReleaseOut, 403, 404, 409))
+def post_release(reservation_id: IdPath) -> ReleaseOut:
     return reservations.release(http.principal(app), reservation_id)
 
 

@@ -5,29 +5,30 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
+import tollgate
 from tollgate import __version__, clock, http, ledger, pricing
 from tollgate.errors import ValidationFailed
+from tollgate.http.params import Cursor, Limit, Timestamp, WalletIdQuery
 from tollgate.ledger.schemas import EntryType, HistoryPage, WalletOut
 from tollgate.pricing.schemas import FeatureList
 
 logger = Logger()
-app = http.create_app()
-PUBLIC_ROUTES = frozenset({"GET /v1/health"})
+app = http.create_app(public_routes=frozenset({"GET /v1/health", "GET /v1/openapi.json"}))
 
-OPENAPI_PATH = Path(http.__file__).with_name("openapi.json")
+OPENAPI_PATH = Path(tollgate.__file__).with_name("openapi.json")
 
 
 @app.get("/v1/wallet", summary="Balance, reserved and available credits", tags=["wallet"],
          responses=http.responses(200, WalletOut, 404))
-def get_wallet(wallet_id: Annotated[str | None, Query(max_length=145)] = None) -> WalletOut:
+def get_wallet(wallet_id: WalletIdQuery = None) -> WalletOut:
     principal = http.principal(app)
     return ledger.wallet_view(principal.wallet_for_reading(wallet_id))
 
@@ -35,12 +36,12 @@ def get_wallet(wallet_id: Annotated[str | None, Query(max_length=145)] = None) -
 @app.get("/v1/history", summary="Ledger entries, newest first", tags=["wallet"],
          responses=http.responses(200, HistoryPage, 404))
 def get_history(
-    wallet_id: Annotated[str | None, Query(max_length=145)] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 25,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
-    type: Annotated[EntryType | None, Query()] = None,
-    since: Annotated[str | None, Query(max_length=40, description="ISO-8601, inclusive")] = None,
-    until: Annotated[str | None, Query(max_length=40, description="ISO-8601, inclusive")] = None,
+    wallet_id: WalletIdQuery = None,
+    limit: Limit = 25,
+    cursor: Cursor = None,
+    type: Annotated[EntryType, Query(description="Only entries of this type")] = None,
+    since: Timestamp = None,
+    until: Timestamp = None,
 ) -> HistoryPage:
     principal = http.principal(app)
     since_ms, until_ms = _timestamp(since, "since"), _timestamp(until, "until")
@@ -60,9 +61,10 @@ def _timestamp(value: str | None, field: str) -> int | None:
     if value is None:
         return None
     try:
-        return clock.parse_iso(value)
+        return clock.parse_rfc3339(value)
     except ValueError:
-        raise ValidationFailed(f"{field} must be an ISO-8601 timestamp", field=field) from None
+        raise ValidationFailed(f"{field} must be an RFC 3339 date-time, e.g. 2026-11-01T00:00:00Z",
+                               field=field) from None
 
 
 @app.get("/v1/features", summary="Active AI features and their prices", tags=["catalog"],
@@ -72,19 +74,36 @@ def get_features() -> FeatureList:
     return FeatureList(data=[f.view(internal=principal.is_admin) for f in pricing.list_features()])
 
 
-@app.get("/v1/openapi.json", summary="This API's OpenAPI document", tags=["meta"], include_in_schema=False)
-def get_openapi() -> dict:
-    return _openapi_document()
+class OpenApiDocument(BaseModel):
+    model_config = ConfigDict(extra="allow")
 
-
-@lru_cache(maxsize=1)
-def _openapi_document() -> dict:
-    return json.loads(OPENAPI_PATH.read_text())
+    openapi: str
+    info: dict[str, Any]
+    servers: list[dict[str, Any]]
+    paths: dict[str, Any]
 
 
 class Health(BaseModel):
     status: str
     version: str
+
+
+@app.get("/v1/openapi.json", summary="This API's OpenAPI document (no authentication)", tags=["meta"],
+         responses=http.responses(200, OpenApiDocument))
+def get_openapi() -> dict:
+    document = _openapi_document()
+    domain = (app.current_event.raw_event.get("requestContext") or {}).get("domainName")
+    if not domain:
+        return document
+    # The API that served the document comes first, so a client generated from it calls this API.
+    proto = (app.current_event.headers.get("x-forwarded-proto") or "https").split(",")[0].strip()
+    return {**document, "servers": [{"url": f"{proto}://{domain}", "description": "this API"},
+                                    *document.get("servers", [])]}
+
+
+@lru_cache(maxsize=1)
+def _openapi_document() -> dict:
+    return json.loads(OPENAPI_PATH.read_text())
 
 
 @app.get("/v1/health", summary="Liveness (no authentication)", tags=["meta"], responses=http.responses(200, Health))
@@ -94,4 +113,4 @@ def get_health() -> Health:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return http.resolve(app, event, context, public_routes=PUBLIC_ROUTES)
+    return http.resolve(app, event, context)

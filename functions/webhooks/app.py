@@ -20,9 +20,8 @@ from tollgate.purchases import settlement
 
 logger = Logger()
 metrics = Metrics()
-app = http.create_app()
 # No authorizer on these routes (template.yaml): the gateway's signature is checked instead.
-PUBLIC_ROUTES = frozenset({"POST /v1/webhooks/stripe", "POST /v1/webhooks/paystack"})
+app = http.create_app(public_routes=frozenset({"POST /v1/webhooks/stripe", "POST /v1/webhooks/paystack"}))
 
 
 class WebhookReceived(BaseModel):
@@ -45,13 +44,13 @@ def _receive(gateway_name: str) -> WebhookReceived:
 
 
 @app.post("/v1/webhooks/stripe", summary="Stripe webhook (Stripe-Signature)", tags=["webhooks"],
-          responses=http.responses(200, WebhookReceived, 400, 413))
+          responses=http.responses(200, WebhookReceived, 400, 503))
 def post_stripe() -> WebhookReceived:
     return _receive("stripe")
 
 
 @app.post("/v1/webhooks/paystack", summary="Paystack webhook (x-paystack-signature)", tags=["webhooks"],
-          responses=http.responses(200, WebhookReceived, 400, 413))
+          responses=http.responses(200, WebhookReceived, 400, 503))
 def post_paystack() -> WebhookReceived:
     return _receive("paystack")
 
@@ -59,4 +58,4 @@ def post_paystack() -> WebhookReceived:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return http.resolve(app, event, context, public_routes=PUBLIC_ROUTES)
+    return http.resolve(app, event, context)

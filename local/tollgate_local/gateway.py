@@ -152,6 +152,10 @@ class LocalApi:
             k = key.lower()
             lowered[k] = f"{lowered[k]},{value}" if k in lowered else value
         cookies = [c.strip() for c in lowered.pop("cookie", "").split(";") if c.strip()]
+        # API Gateway sets these itself, whatever the client sent (here the scheme is http).
+        host = lowered.get("host", "127.0.0.1")
+        lowered.update({"x-forwarded-for": source_ip, "x-forwarded-proto": "http",
+                        "x-forwarded-port": host.rpartition(":")[2] if ":" in host else "80"})
         query_params: dict[str, str] = {}
         for key, value in parse_qsl(query, keep_blank_values=True):
             query_params[key] = f"{query_params[key]},{value}" if key in query_params else value
@@ -271,30 +275,62 @@ class LocalApi:
 
     @staticmethod
     def _message(status: int, message: str) -> tuple[int, dict[str, str], list[str], bytes]:
-        return status, {"content-type": "application/json"}, [], json.dumps({"message": message}).encode()
+        """API Gateway's own answer, byte for byte: {"message":"Not Found"}."""
+        return status, {"content-type": "application/json"}, [], json.dumps({"message": message},
+                                                                           separators=(",", ":")).encode()
 
 
 class _Handler(BaseHTTPRequestHandler):
+    """Answers every method as API Gateway does: a route, or a JSON 404 (never a 501 page)."""
+
     api: LocalApi
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY a keep-alive client waits
+    # ~40 ms on every response for Nagle's algorithm and the peer's delayed ACK.
+    disable_nagle_algorithm = True
+
+    def __getattr__(self, name: str) -> Any:
+        # BaseHTTPRequestHandler answers 501 for a method without a do_<METHOD>; API Gateway
+        # routes every method (TRACE, CONNECT, PROPFIND, ...) and answers 404 where none matches.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("content-length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
 
     def _serve(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        body = self.rfile.read(length) if length else b""
-        status, headers, cookies, payload = self.api.handle(
-            self.command, self.path, dict(self.headers.items()), body, self.client_address[0]
+        body = self._read_body()
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "transfer-encoding"}
+        status, out_headers, cookies, payload = self.api.handle(
+            self.command, self.path, headers, body, self.client_address[0]
         )
         self.send_response(status)
-        for key, value in headers.items():
+        for key, value in out_headers.items():
             if key.lower() not in ("content-length", "connection"):
                 self.send_header(key, value)
         for cookie in cookies:
             self.send_header("set-cookie", cookie)
-        self.send_header("content-length", str(len(payload)))
+        # A 204 or 304 has no body, and a HEAD answer none on the wire: a stray byte would be
+        # read as the start of the next response on a keep-alive connection.
+        if status in (204, 304):
+            payload = b""
+        if status != 204:
+            self.send_header("content-length", str(len(payload)))
         self.end_headers()
-        self.wfile.write(payload)
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve
+        if self.command != "HEAD":
+            self.wfile.write(payload)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
         if getattr(self.server, "verbose", False):

@@ -157,6 +157,9 @@ def test_gateway_and_direct_handler_give_the_same_response(stack, api, tokens, c
     sub, token = person(stack)
     fund(api, tokens, f"user:{sub}", "50")
     api.post("/v1/usage", token=token, body={"feature": "ai-insight"}, headers={"Idempotency-Key": "same-1"})
+    # History shows balance_after once the stream has stamped it: let that happen before comparing.
+    assert stack.poller.wait_idle(15)
+    assert stack.poller.wait_idle(15)
     cases = [
         ("GET", "/v1/wallet", None, {}),
         ("GET", "/v1/history?limit=5", None, {}),

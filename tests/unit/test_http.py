@@ -10,7 +10,8 @@ import pytest
 
 from tollgate import errors
 from tollgate.config import settings
-from tollgate.http import _problem, error_response, idempotency_key, parse_json, resolve
+from tollgate.http import TollgateResolver, error_response, idempotency_key, parse_json, resolve
+from tollgate.http import problem as _problem
 from tollgate.ledger.exceptions import InsufficientCredits, InvalidCursor, LedgerIdempotencyConflict, WalletNotFound
 from tollgate.pricing.exceptions import FeatureNotFound, InvalidUsage, UnknownFeature
 from tollgate.reservations.exceptions import ReservationClosed, ReservationNotFound
@@ -86,6 +87,12 @@ class TestProblem:
         problem = _problem({"loc": ("body", 12), "msg": "JSON decode error", "type": "json_invalid"})
         assert problem == {"field": "body", "message": "body is not valid JSON", "type": "json_invalid"}
 
+    def test_invalid_json_says_why(self):
+        problem = _problem({"loc": ("body", 0), "msg": "JSON decode error", "type": "json_invalid",
+                            "ctx": {"error": "JSON may nest at most 32 levels"}})
+        assert problem == {"field": "body", "message": "body is not valid JSON: JSON may nest at most 32 levels",
+                           "type": "json_invalid"}
+
 
 def app_with_headers(headers):
     return SimpleNamespace(current_event=SimpleNamespace(headers=headers))
@@ -99,7 +106,7 @@ class TestIdempotencyKey:
         assert idempotency_key(app_with_headers({"Idempotency-Key": "k-2"}), required=True) == "k-2"
         assert idempotency_key(app_with_headers({"IDEMPOTENCY-KEY": "k-3"}), required=False) == "k-3"
 
-    @pytest.mark.parametrize("headers", [{}, {"idempotency-key": ""}, {"other": "x"}])
+    @pytest.mark.parametrize("headers", [{}, {"other": "x"}])
     def test_missing(self, headers):
         assert idempotency_key(app_with_headers(headers), required=False) is None
         with pytest.raises(errors.ValidationFailed) as info:
@@ -110,7 +117,7 @@ class TestIdempotencyKey:
     def test_valid(self, key):
         assert idempotency_key(app_with_headers({"idempotency-key": key}), required=True) == key
 
-    @pytest.mark.parametrize("key", ["x" * 256, "has space", "tab\there", "caf\u00e9", "nul\x00", "del\x7f", " lead"])
+    @pytest.mark.parametrize("key", ["", "x" * 256, "has space", "tab\there", "caf\u00e9", "nul\x00", "del\x7f", " lead"])
     def test_invalid(self, key):
         with pytest.raises(errors.ValidationFailed):
             idempotency_key(app_with_headers({"idempotency-key": key}), required=False)
@@ -144,22 +151,23 @@ _SIGNED_IN = {"authorizer": {"jwt": {"claims": {"sub": "alice"}}}}
 
 class TestBodyLimit:
     def test_missing_principal_is_401_before_anything_parses(self):
-        class Exploding:
+        class Exploding(TollgateResolver):
             def resolve(self, event, context):
                 raise AssertionError("an unauthenticated request must not reach the resolver")
 
-        reply = resolve(Exploding(), {"body": "{not json", "requestContext": {"requestId": "req-1"}}, None)
+        event = {"routeKey": "POST /v1/x", "body": "{not json", "requestContext": {"requestId": "req-1"}}
+        reply = resolve(Exploding(), event, None)
         assert reply["statusCode"] == 401
         assert json.loads(reply["body"])["error"] == {"code": "unauthorized", "message": "missing or invalid credentials",
                                                       "request_id": "req-1"}
 
     def test_oversized_body_is_refused_before_parsing(self):
-        class Exploding:
+        class Exploding(TollgateResolver):
             def resolve(self, event, context):
                 raise AssertionError("an oversized body must not reach the resolver")
 
         limit = settings().max_body_bytes
-        event = {"body": "x" * (limit + 1), "requestContext": {"requestId": "req-9", **_SIGNED_IN}}
+        event = {"routeKey": "POST /v1/x", "body": "x" * (limit + 1), "requestContext": {"requestId": "req-9", **_SIGNED_IN}}
         reply = resolve(Exploding(), event, None)
         assert reply["statusCode"] == 413
         body = json.loads(reply["body"])
@@ -167,35 +175,37 @@ class TestBodyLimit:
         assert body["error"]["request_id"] == "req-9"
 
     def test_multibyte_characters_count_as_bytes(self):
-        class Exploding:
+        class Exploding(TollgateResolver):
             def resolve(self, event, context):
                 raise AssertionError("an oversized body must not reach the resolver")
 
         limit = settings().max_body_bytes
-        reply = resolve(Exploding(), {"body": "\u00e9" * (limit // 2 + 1), "requestContext": _SIGNED_IN}, None)
+        event = {"routeKey": "POST /v1/x", "body": "\u00e9" * (limit // 2 + 1), "requestContext": _SIGNED_IN}
+        reply = resolve(Exploding(), event, None)
         assert reply["statusCode"] == 413
 
     def test_base64_body_counts_decoded_bytes(self):
         import base64
 
-        class Exploding:
+        class Exploding(TollgateResolver):
             def resolve(self, event, context):
                 raise AssertionError("an oversized body must not reach the resolver")
 
         limit = settings().max_body_bytes
         body = base64.b64encode(b"x" * (limit + 3)).decode()
-        event = {"body": body, "isBase64Encoded": True, "requestContext": _SIGNED_IN}
+        event = {"routeKey": "POST /v1/x", "body": body, "isBase64Encoded": True, "requestContext": _SIGNED_IN}
         assert resolve(Exploding(), event, None)["statusCode"] == 413
 
     def test_body_at_the_limit_passes_through(self):
-        class Recording:
+        class Recording(TollgateResolver):
             def resolve(self, event, context):
                 return {"statusCode": 200, "seen": len(event.get("body") or "")}
 
         limit = settings().max_body_bytes
-        event = {"body": "x" * limit, "requestContext": _SIGNED_IN}
+        event = {"routeKey": "POST /v1/x", "body": "x" * limit, "requestContext": _SIGNED_IN}
         assert resolve(Recording(), event, None) == {"statusCode": 200, "seen": limit}
-        assert resolve(Recording(), {"body": None, "requestContext": _SIGNED_IN}, None)["statusCode"] == 200
+        empty = {"routeKey": "POST /v1/x", "body": None, "requestContext": _SIGNED_IN}
+        assert resolve(Recording(), empty, None)["statusCode"] == 200
 
 
 @pytest.mark.parametrize(

@@ -77,11 +77,18 @@ def test_size_counts_bytes_not_characters():
 @pytest.mark.parametrize(
     "number",
     [Decimal("NaN"), Decimal("sNaN"), Decimal("Infinity"), Decimal("-Infinity"), Decimal("1E+200"),
-     Decimal("1E-200"), Decimal("1E+999999999"), Decimal("1" * 39), 10**38, -(10**38)],
+     Decimal("1E-200"), Decimal("1E+999999999"), Decimal("1" * 39), int("1" * 39), 10**120, -(10**120),
+     Decimal("1E-120"), Decimal("-1E+120")],
 )
 def test_rejects_unstorable_numbers(number):
     with pytest.raises(ValueError, match="numbers"):
         validate_metadata({"k": number})
+
+
+@pytest.mark.parametrize("number", [10**38, -(10**38), Decimal("1" * 38), Decimal("1E-119"), Decimal("-9.9E+119"), 0,
+                                    Decimal("0E-999999999")])
+def test_accepts_storable_numbers(number):
+    assert validate_metadata({"k": number}) == {"k": number}
 
 
 @pytest.mark.parametrize("number", [1.5, float("nan"), float("inf")])

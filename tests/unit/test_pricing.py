@@ -313,7 +313,7 @@ class TestUsageMeasure:
             {"input_chars": False},
             {"input_tokens": "10"},
             {"input_tokens": 1.0},
-            {"input_tokens": Decimal(1)},
+            {"input_tokens": Decimal("1.5")},
             {"input_tokens": 1_000_000_001},
             {"input_tokens": None, "output_tokens": None},
             {"tokens": 5},

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from decimal import Decimal
+from fractions import Fraction
 
+import jsonschema_rs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from tollgate.amounts import MAX_CREDITS_MC
@@ -88,10 +93,11 @@ class TestPositiveCredits:
         with pytest.raises(ValidationError):
             Positive.model_validate_json('{"amount": 1.5}')
 
-    def test_json_schema_says_decimal_string(self):
+    def test_json_schema_is_a_string_or_a_number(self):
         schema = Positive.model_json_schema()["properties"]["amount"]
-        assert schema["type"] == "string"
-        assert schema["pattern"] == r"^-?\d+(\.\d{1,3})?$"
+        text, number = schema["anyOf"]
+        assert text["type"] == "string"
+        assert number == {"type": "number", "multipleOf": 0.001, "exclusiveMinimum": 0, "maximum": 1_000_000_000}
 
 
 class TestNonNegativeCredits:
@@ -149,9 +155,17 @@ class TestCounts:
         ta = TypeAdapter(StrictCount)
         assert ta.validate_python(0) == 0
         assert ta.validate_python(1_000_000_000) == 1_000_000_000
-        for bad in (-1, 1_000_000_001, True, "5", 5.0, Decimal(5), None):
+        for bad in (-1, 1_000_000_001, True, "5", 5.0, Decimal("5.5"), Decimal("1E+999999999"), Decimal("NaN"), None):
             with pytest.raises(ValidationError):
                 ta.validate_python(bad)
+
+    def test_a_whole_json_number_is_an_integer(self):
+        # JSON Schema counts 5.0 (and 5e0) as an integer; the body parser reads them as Decimals.
+        ta = TypeAdapter(StrictCount)
+        assert ta.validate_python(Decimal("5")) == 5
+        assert ta.validate_python(Decimal("5.000")) == 5
+        assert ta.validate_python(Decimal("5E+2")) == 500
+        assert type(ta.validate_python(Decimal("5.0"))) is int
 
     def test_strict_positive_count(self):
         ta = TypeAdapter(StrictPositiveCount)
@@ -234,3 +248,64 @@ class TestLedgerSchemas:
         assert dumped["balance_after"] is None
         stamped = entry.model_copy(update={"balance_after": 91_000}).model_dump(mode="json")
         assert stamped["balance_after"] == "91"
+
+
+# The document promises exactly what each parser accepts: a client generated from it sends nothing
+# the server refuses, and nothing the server accepts is left out (a fuzzer checks both ways).
+_CREDIT_MODELS = {"positive": Positive, "non_negative": NonNegative, "signed": Signed}
+_STRING_ALPHABET = "0123456789.-+eE _"
+
+
+@functools.cache
+def _amount_schema(kind: str) -> dict:
+    return _CREDIT_MODELS[kind].model_json_schema()["properties"]["amount"]
+
+
+@functools.cache
+def _amount_validator(kind: str):
+    return jsonschema_rs.validator_for(_amount_schema(kind))
+
+
+def _accepts(model, value) -> bool:
+    try:
+        model(amount=value)
+    except ValidationError:
+        return False
+    return True
+
+
+def _schema_accepts_number(schema: dict, value: Decimal) -> bool:
+    number = schema["anyOf"][1]
+    exact = Fraction(value)
+    if exact % Fraction(str(number["multipleOf"])) != 0:
+        return False
+    if "minimum" in number and exact < number["minimum"]:
+        return False
+    if "exclusiveMinimum" in number and exact <= number["exclusiveMinimum"]:
+        return False
+    if exact > number["maximum"]:
+        return False
+    return not ("not" in number and exact == number["not"]["const"])
+
+
+@pytest.mark.parametrize("kind", list(_CREDIT_MODELS))
+class TestPublishedAmountSchemas:
+    @settings(max_examples=800, derandomize=True, database=None, deadline=None)
+    @given(text=st.one_of(
+        st.text(alphabet=_STRING_ALPHABET, max_size=16),
+        st.from_regex(r"-?(0|[1-9][0-9]{0,10})(\.[0-9]{0,6})?", fullmatch=True),
+        st.decimals(min_value=-2_000_000_000, max_value=2_000_000_000, places=4).map(str),
+    ))
+    def test_strings(self, kind, text):
+        assert _amount_validator(kind).is_valid(text) == _accepts(_CREDIT_MODELS[kind], text), text
+
+    @settings(max_examples=800, derandomize=True, database=None, deadline=None)
+    @given(value=st.one_of(
+        st.decimals(min_value=-2_000_000_000, max_value=2_000_000_000, places=4, allow_nan=False),
+        st.integers(min_value=-2_000_000_000, max_value=2_000_000_000).map(Decimal),
+        st.sampled_from([Decimal("0"), Decimal("-0.0"), Decimal("1E+3"), Decimal("1000000000.000"), Decimal("1E+9")]),
+    ))
+    def test_numbers(self, kind, value):
+        # As the body parser reads a JSON number: an int when it has no point or exponent, else a Decimal.
+        parsed = parse_json(f'{{"amount": {value}}}')["amount"]
+        assert _schema_accepts_number(_amount_schema(kind), value) == _accepts(_CREDIT_MODELS[kind], parsed), value

@@ -15,10 +15,10 @@ MC_PER_CREDIT = 1000
 # A sane ceiling for any single amount: one billion credits.
 MAX_CREDITS_MC = 1_000_000_000 * MC_PER_CREDIT
 
-# ASCII digits only: \d would also take other scripts' digits, which int() accepts.
-_CREDITS_RE = re.compile(r"-?(0|[1-9][0-9]{0,11})(\.[0-9]{1,3})?")
-# Trailing zeros carry no precision ("1.500" is 1.5); they are dropped before the check.
-_TRAILING_ZEROS_RE = re.compile(r"(\.[0-9]*?)0+$")
+# The whole string, exactly: ASCII digits (\d would take other scripts' digits, which int()
+# accepts), no sign but "-", no spaces, at most 3 fractional digits plus any trailing zeros
+# (they carry no precision: "1.500" is 1.5). The OpenAPI document publishes the same rule.
+_CREDITS_RE = re.compile(r"(-?)(0|[1-9][0-9]{0,9})(?:\.([0-9]{1,3})0*)?")
 
 
 class AmountError(ValueError):
@@ -46,7 +46,8 @@ def parse_credits(
         raise AmountError(f"{field} must be a decimal string or number")
     if abs(mc) > MAX_CREDITS_MC:
         raise AmountError(f"{field} exceeds the maximum of {format_credits(MAX_CREDITS_MC)} credits")
-    if mc < 0 and not allow_negative:
+    # "-0" is zero, but a non-negative amount is written without a sign (as the document says).
+    if (mc < 0 or (isinstance(value, str) and value.startswith("-"))) and not allow_negative:
         raise AmountError(f"{field} must not be negative")
     if mc == 0 and not allow_zero:
         raise AmountError(f"{field} must not be zero")
@@ -54,12 +55,12 @@ def parse_credits(
 
 
 def _text_to_mc(value: str, field: str) -> int:
-    text = _TRAILING_ZEROS_RE.sub(r"\1", value.strip()).rstrip(".")
-    if not _CREDITS_RE.fullmatch(text):
+    match = _CREDITS_RE.fullmatch(value)
+    if match is None:
         raise AmountError(f"{field} must be a decimal with at most 3 fractional digits")
-    whole, _, frac = text.lstrip("-").partition(".")
-    mc = int(whole) * MC_PER_CREDIT + int((frac + "000")[:3])
-    return -mc if text.startswith("-") else mc
+    sign, whole, frac = match.groups()
+    mc = int(whole) * MC_PER_CREDIT + int((frac or "").ljust(3, "0"))
+    return -mc if sign else mc
 
 
 def _decimal_to_mc(value: Decimal, field: str) -> int:

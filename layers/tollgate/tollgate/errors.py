@@ -50,6 +50,11 @@ class PayloadTooLarge(TollgateError):
     code = "payload_too_large"
 
 
+class UnsupportedMediaType(TollgateError):
+    status = 415
+    code = "unsupported_media_type"
+
+
 class RateLimited(TollgateError):
     status = 429
     code = "rate_limited"

@@ -22,7 +22,9 @@ ADMIN = "admin"
 DEVELOPER = "developer"
 SERVICE = "service"
 
-_WALLET_ID_RE = re.compile(r"[a-z][a-z0-9_-]{0,15}:[A-Za-z0-9._:@|+=-]{1,128}")
+# A wallet is "<kind>:<id>": "user:<sub>" for a person (later "org:<id>").
+WALLET_ID_PATTERN = r"^[a-z][a-z0-9_-]{0,15}:[A-Za-z0-9._:@|+=-]{1,128}$"
+_WALLET_ID_RE = re.compile(WALLET_ID_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -50,9 +52,12 @@ class Principal:
     def own_wallet_id(self) -> str | None:
         return None if self.is_service else f"user:{self.sub}"
 
+    def require_role(self, role: str) -> None:
+        if role not in self.roles:
+            raise Forbidden(f"this route needs the {role} role")
+
     def require_admin(self) -> None:
-        if not self.is_admin:
-            raise Forbidden("this route needs the admin role")
+        self.require_role(ADMIN)
 
     def wallet_for_spending(self, requested: str | None) -> str:
         """The wallet this caller may debit: a person their own, a server key any."""

@@ -40,8 +40,9 @@ def entry_view(item: Item) -> EntryOut:
 
 def history(wallet_id: str, *, limit: int, cursor: str | None, entry_type: str | None,
             since_ms: int | None, until_ms: int | None) -> HistoryPage:
-    low = clock.iso(since_ms) if since_ms is not None else "0"
-    high = clock.iso(until_ms) + "#" + _HIGH if until_ms is not None else _HIGH
+    # Entry keys start with clock.iso(): clamp the bounds into the range it writes.
+    low = clock.iso(min(max(since_ms, 0), clock.MAX_ISO_MS)) if since_ms is not None else "0"
+    high = clock.iso(min(max(until_ms, 0), clock.MAX_ISO_MS)) + "#" + _HIGH if until_ms is not None else _HIGH
     fingerprint = _fingerprint(entry_type, since_ms, until_ms)
     start = _decode_cursor(cursor, wallet_id, _SK, fingerprint) if cursor else None
     # A type filter is applied after DynamoDB's Limit, so a filtered page looks further

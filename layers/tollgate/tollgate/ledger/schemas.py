@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
+from tollgate.metadata import json_schema as metadata_schema
 from tollgate.metadata import validate_metadata
 from tollgate.pricing.schemas import Quantity, UsageMeasure
 from tollgate.schemas import (
@@ -11,8 +12,10 @@ from tollgate.schemas import (
     FeatureId,
     OptionalCreditsOut,
     PositiveCredits,
+    RequestModel,
     SignedCredits,
     WalletId,
+    at_most_one,
 )
 
 EntryType = Literal[
@@ -20,14 +23,13 @@ EntryType = Literal[
 ]
 ENTRY_TYPES: tuple[str, ...] = EntryType.__args__  # type: ignore[attr-defined]
 
-Metadata = Annotated[dict[str, Any] | None, AfterValidator(validate_metadata)]
+Metadata = Annotated[dict[str, Any] | None, AfterValidator(validate_metadata),
+                     WithJsonSchema({"anyOf": [metadata_schema(), {"type": "null"}]}, mode="validation")]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UsageIn(RequestModel):
+    model_config = ConfigDict(json_schema_extra=at_most_one("quantity", "usage"))
 
-
-class UsageIn(_Strict):
     feature: FeatureId
     wallet_id: WalletId | None = None
     quantity: Quantity | None = None
@@ -47,7 +49,7 @@ class UsageOut(BaseModel):
     available: CreditsOut
 
 
-class AdjustmentIn(_Strict):
+class AdjustmentIn(RequestModel):
     amount: SignedCredits
     reason: str = Field(min_length=1, max_length=500)
     metadata: Metadata = None

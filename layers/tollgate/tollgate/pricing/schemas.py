@@ -6,24 +6,28 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tollgate.pricing.exceptions import InvalidUsage
 from tollgate.pricing.rules import Measurement, PricingRule
-from tollgate.schemas import CreditsOut, NonNegativeCredits, StrictCount, StrictPositiveCount
+from tollgate.schemas import (
+    CreditsOut,
+    NonNegativeCredits,
+    RequestModel,
+    StrictCount,
+    StrictPositiveCount,
+    exactly_one_group,
+    integer,
+)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class PerCallPricing(_Strict):
+class PerCallPricing(RequestModel):
     type: Literal["per_call"]
     credits: NonNegativeCredits
 
 
-class PerUnitPricing(_Strict):
+class PerUnitPricing(RequestModel):
     type: Literal["per_unit"]
     credits: NonNegativeCredits
 
 
-class PerTokenPricing(_Strict):
+class PerTokenPricing(RequestModel):
     type: Literal["per_token"]
     input_credits: NonNegativeCredits
     output_credits: NonNegativeCredits
@@ -38,12 +42,18 @@ def rule_from_schema(p: PerCallPricing | PerUnitPricing | PerTokenPricing) -> Pr
     return PricingRule(type=p.type, credits_mc=p.credits)
 
 
-class FeatureIn(_Strict):
+class FeatureIn(RequestModel):
+    # A revenue share is paid to someone: revenue_share_bps above 0 needs a developer_id.
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"properties": {"revenue_share_bps": {"const": 0}}},
+        {"required": ["developer_id"], "properties": {"developer_id": {"type": "string"}}},
+    ]})
+
     name: str = Field(min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=500)
     pricing: PricingIn
     developer_id: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@|+=-]+$")
-    revenue_share_bps: int = Field(default=0, ge=0, le=10_000, strict=True)
+    revenue_share_bps: integer(0, 10_000) = 0
     active: bool = True
 
     @model_validator(mode="after")
@@ -76,8 +86,11 @@ class FeatureList(BaseModel):
     data: list[FeatureOut]
 
 
-class UsageMeasure(_Strict):
+class UsageMeasure(RequestModel):
     """Token usage, given as tokens or as characters (4 per token); never both."""
+
+    model_config = ConfigDict(json_schema_extra=exactly_one_group(("input_tokens", "output_tokens"),
+                                                                  ("input_chars", "output_chars")))
 
     input_tokens: StrictCount | None = None
     output_tokens: StrictCount | None = None

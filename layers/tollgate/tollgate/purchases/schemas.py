@@ -1,28 +1,38 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
-from tollgate.schemas import CreditsOut, PositiveCredits
+from tollgate.schemas import SLUG_PATTERN, CreditsOut, PositiveCredits, RequestModel, exactly_one_group, integer
 
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217, upper case")]
-MinorUnits = Annotated[int, Field(strict=True, ge=1, le=100_000_000_000, description="Minor units (cents, kobo)")]
-PackageId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+CURRENCY_PATTERN = r"^[A-Z]{3}$"
+Currency = Annotated[str, Field(pattern=CURRENCY_PATTERN, description="ISO 4217, upper case")]
+MinorUnits = integer(1, 100_000_000_000, description="Minor units (cents, kobo)")
+
+
+def currency_amounts(*, min_currencies: int) -> Any:
+    """``{"USD": 1000, "NGN": 1500000}``: minor units by ISO 4217 currency.
+
+    Published as exactly that (pydantic's own schema would admit any other key with any value).
+    """
+    schema = {
+        "type": "object", "minProperties": min_currencies, "propertyNames": {"pattern": CURRENCY_PATTERN},
+        "additionalProperties": {"type": "integer", "minimum": 1, "maximum": 100_000_000_000},
+    }
+    return Annotated[dict[Currency, MinorUnits], Field(min_length=min_currencies),
+                     WithJsonSchema(schema, mode="validation")]
+PackageId = Annotated[str, Field(min_length=1, max_length=64, pattern=SLUG_PATTERN)]
 GatewayName = Literal["stripe", "paystack"]
 PurchaseStatus = Literal["pending", "paid", "failed", "refunded", "partially_refunded", "disputed"]
 Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class PackageIn(_Strict):
+class PackageIn(RequestModel):
     name: str = Field(min_length=1, max_length=100)
     description: str | None = Field(default=None, max_length=500)
     credits: PositiveCredits
-    prices: dict[Currency, MinorUnits] = Field(min_length=1, description='e.g. {"USD": 1000, "NGN": 1500000}')
+    prices: currency_amounts(min_currencies=1) = Field(description='e.g. {"USD": 1000, "NGN": 1500000}')
     active: bool = True
 
 
@@ -41,13 +51,13 @@ class PackageList(BaseModel):
     data: list[PackageOut]
 
 
-class SettingsIn(_Strict):
-    price_per_credit: dict[Currency, MinorUnits] = Field(
+class SettingsIn(RequestModel):
+    price_per_credit: currency_amounts(min_currencies=0) = Field(
         default_factory=dict, description='Minor units per credit for custom amounts, e.g. {"USD": 10}'
     )
     min_credits: PositiveCredits = Field(default=1000, description="Smallest custom checkout, in credits")
     max_credits: PositiveCredits = Field(default=1_000_000_000, description="Largest checkout, in credits")
-    checkouts_per_hour: int = Field(default=20, strict=True, ge=1, le=10_000, description="Per user")
+    checkouts_per_hour: integer(1, 10_000) = Field(default=20, description="Per user")
     stripe_hosted_checkout: bool = Field(default=False, description="Stripe: hosted Checkout Session URL too")
     success_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://")
     cancel_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://")
@@ -72,7 +82,9 @@ class SettingsOut(BaseModel):
     updated_at: str | None = None
 
 
-class CheckoutIn(_Strict):
+class CheckoutIn(RequestModel):
+    model_config = ConfigDict(json_schema_extra=exactly_one_group(("package_id",), ("credits",)))
+
     package_id: PackageId | None = None
     credits: PositiveCredits | None = None
     gateway: GatewayName

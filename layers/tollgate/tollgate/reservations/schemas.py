@@ -1,22 +1,30 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from tollgate.ledger.schemas import Metadata
 from tollgate.pricing.schemas import Quantity, UsageMeasure
-from tollgate.schemas import CreditsOut, FeatureId, NonNegativeCredits, OptionalCreditsOut, PositiveCredits, WalletId
+from tollgate.schemas import (
+    CreditsOut,
+    FeatureId,
+    NonNegativeCredits,
+    OptionalCreditsOut,
+    PositiveCredits,
+    RequestModel,
+    WalletId,
+    at_most_one,
+    integer,
+)
 
-TtlSeconds = Annotated[int, Field(strict=True, ge=1, le=3600)]
+TtlSeconds = integer(1, 3600)
 ReservationStatus = Literal["open", "settled", "released", "expired"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReservationIn(RequestModel):
+    model_config = ConfigDict(json_schema_extra=at_most_one("max_credits", "usage", "quantity"))
 
-
-class ReservationIn(_Strict):
     feature: FeatureId
     wallet_id: WalletId | None = None
     max_credits: PositiveCredits | None = None
@@ -36,7 +44,9 @@ class ReservationOut(BaseModel):
     status: ReservationStatus
 
 
-class SettleIn(_Strict):
+class SettleIn(RequestModel):
+    model_config = ConfigDict(json_schema_extra=at_most_one("quantity", "usage"))
+
     usage: UsageMeasure | None = None
     quantity: Quantity | None = None
     amount: NonNegativeCredits | None = Field(default=None, description="Server API keys only: the actual cost.")

@@ -1,0 +1,206 @@
+"""The resolver every HTTP function uses, and the edge every request crosses before it.
+
+Handlers stay thin: they read the principal, call one service and return a schema. What
+must hold for every route is decided here, before the resolver sees the request and in
+this order, so a caller learns the first thing wrong with it and no input is read before
+the caller is known:
+
+1. 401 ``unauthorized`` without a principal (API Gateway's authorizers already stop those;
+   checking again keeps a misrouted or direct invocation from reaching validation);
+2. 403 ``forbidden`` when the function needs a role the caller lacks;
+3. 413 ``payload_too_large`` for a body over ``MAX_BODY_BYTES``;
+4. 415 ``unsupported_media_type`` when a route that takes a JSON body gets anything else;
+5. 422 ``validation_error`` for a body that is not bounded, exact JSON or does not fit the
+   route's schema (the resolver's validation).
+
+Every :class:`~tollgate.errors.TollgateError` becomes ``{"error": {"code", "message",
+"request_id", ...details}}`` with its status; anything unexpected is logged and answered
+500 ``internal_error`` without a stack trace. A 204 carries no body.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any
+from urllib.parse import quote
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+
+from tollgate.config import settings
+from tollgate.errors import (
+    PayloadTooLarge,
+    TollgateError,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from tollgate.http.body import is_json_media_type, media_type, parse_json
+from tollgate.http.responses import ERROR_DESCRIPTIONS, early_error, error_response, problem
+from tollgate.principal import Principal, from_request_context
+
+logger = Logger(child=True)
+
+IDEMPOTENCY_HEADER = "idempotency-key"
+_IDEMPOTENCY_KEY_RE = re.compile(r"[\x21-\x7e]{1,255}")
+_NO_BODY_STATUSES = (204, 304)
+_PATH_PARAMETER_RE = re.compile(r"\{(\w+)\+?\}")
+# What Powertools' path-parameter pattern matches besides letters and digits ("%" is left out on
+# purpose: it is encoded, so an encoded value never reads as a different one).
+_ROUTABLE = "-._~()'!*:@,;=+&$<>[]{}|^"
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class TollgateResolver(APIGatewayHttpResolver):
+    """Powertools' HTTP API resolver plus what the edge needs to know about this function."""
+
+    def __init__(self, *, public_routes: frozenset[str] = frozenset(), required_role: str | None = None) -> None:
+        super().__init__(enable_validation=True, json_body_deserializer=parse_json)
+        # Route keys ("GET /v1/health") answered without a principal: health, and webhooks,
+        # whose gateway signature is their authentication.
+        self.public_routes = public_routes
+        self.required_role = required_role
+        self._json_body_routes: frozenset[str] | None = None
+
+    def json_body_routes(self) -> frozenset[str]:
+        """Route keys, as API Gateway writes them, whose handler takes a JSON body."""
+        if self._json_body_routes is None:
+            # Powertools keeps its routes privately; read once, after every route is registered.
+            routes = [*self._static_routes, *self._dynamic_routes]
+            self._json_body_routes = frozenset(
+                f"{route.method} {route.openapi_path}" for route in routes if route.dependant.body_params
+            )
+        return self._json_body_routes
+
+
+def create_app(*, public_routes: frozenset[str] = frozenset(), required_role: str | None = None) -> TollgateResolver:
+    app = TollgateResolver(public_routes=public_routes, required_role=required_role)
+
+    @app.exception_handler(TollgateError)
+    def _domain_error(exc: TollgateError) -> Response:
+        return error_response(app, exc.status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported(exc: RequestUnsupportedContentType) -> Response:
+        return error_response(app, 415, "unsupported_media_type", "send the body as application/json")
+
+    @app.exception_handler(RequestValidationError)
+    def _validation_error(exc: RequestValidationError) -> Response:
+        problems = [problem(e) for e in exc.errors()]
+        message = problems[0]["message"] if problems else "invalid request"
+        return error_response(app, 422, "validation_error", message, {"errors": problems})
+
+    @app.not_found
+    def _not_found(_: NotFoundError) -> Response:
+        return error_response(app, 404, "not_found", "no such route")
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unhandled error")
+        return error_response(app, 500, "internal_error", "internal error")
+
+    return app
+
+
+def resolve(app: TollgateResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Cross the edge (401, 403, 413, 415, then a readable JSON body), then resolve the route."""
+    try:
+        _check_edge(app, event)
+    except TollgateError as exc:
+        return early_error(event, exc)
+    _use_decoded_path_parameters(event, event.get("routeKey") or "")
+    result = app.resolve(event, context)
+    if result.get("statusCode") in _NO_BODY_STATUSES:
+        # No body and so no media type: a stray "null" would corrupt a keep-alive connection.
+        result["body"] = ""
+        result["isBase64Encoded"] = False
+        result["headers"] = {k: v for k, v in (result.get("headers") or {}).items() if k.lower() != "content-type"}
+    return result
+
+
+def _use_decoded_path_parameters(event: dict[str, Any], route_key: str) -> None:
+    """Route the resolver on API Gateway's decoded path parameters, not on the raw, percent-encoded path.
+
+    Powertools reads path parameters back out of ``rawPath``, so ``/v1/admin/wallets/user%3Aalice``
+    would reach the handler as ``user%3Aalice``. A character Powertools' route pattern cannot take
+    ("/", "?", a space, ...) stays percent-encoded, so the route still matches and the parameter's
+    own pattern answers 422, as for any other invalid value.
+    """
+    params = event.get("pathParameters")
+    _, _, template = route_key.partition(" ")
+    if not params or "{" not in template:
+        return
+    event["rawPath"] = _PATH_PARAMETER_RE.sub(
+        lambda m: quote(str(params.get(m.group(1), "")), safe=_ROUTABLE) if m.group(1) in params else m.group(0),
+        template)
+
+
+def _check_edge(app: TollgateResolver, event: dict[str, Any]) -> None:
+    route_key = event.get("routeKey") or ""
+    if route_key not in app.public_routes:
+        caller = from_request_context(event.get("requestContext") or {}, settings().roles_claim)
+        if app.required_role is not None:
+            caller.require_role(app.required_role)
+    body = event.get("body")
+    if body and route_key.split(" ", 1)[0] in BODY_METHODS:
+        size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
+        if size > settings().max_body_bytes:
+            raise PayloadTooLarge(f"body is {size} bytes; the limit is {settings().max_body_bytes}")
+    if route_key not in app.json_body_routes():
+        return  # the route reads no body (webhooks read theirs raw)
+    headers = event.get("headers") or {}
+    content_type = headers.get("content-type")
+    if content_type is None:
+        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+    if not is_json_media_type(content_type):
+        raise UnsupportedMediaType(f"send the body as application/json, not {media_type(content_type)!r}")
+    # Media types are case-insensitive; the resolver's own check is not.
+    event["headers"] = {**{k: v for k, v in headers.items() if k.lower() != "content-type"},
+                        "content-type": "application/json"}
+    if body and event.get("isBase64Encoded"):
+        # API Gateway base64-encodes bodies it does not take for text; JSON must be UTF-8 text.
+        try:
+            event["body"] = base64.b64decode(body, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise ValidationFailed("body is not valid JSON: not UTF-8 text", field="body") from None
+        event["isBase64Encoded"] = False
+
+
+def edge_responses(app: TollgateResolver, route_key: str) -> dict[int, str]:
+    """What the edge can answer on a route, by status: the OpenAPI document lists these per operation."""
+    statuses: dict[int, str] = {422: ERROR_DESCRIPTIONS[422]}
+    if route_key not in app.public_routes:
+        statuses[401] = ERROR_DESCRIPTIONS[401]
+        if app.required_role is not None:
+            statuses[403] = f"forbidden: this route needs the {app.required_role} role"
+    if route_key.split(" ", 1)[0] in BODY_METHODS:
+        statuses[413] = ERROR_DESCRIPTIONS[413]
+    if route_key in app.json_body_routes():
+        statuses[415] = ERROR_DESCRIPTIONS[415]
+    return statuses
+
+
+def principal(app: APIGatewayHttpResolver) -> Principal:
+    return from_request_context(app.current_event.raw_event.get("requestContext") or {}, settings().roles_claim)
+
+
+def idempotency_key(app: APIGatewayHttpResolver, *, required: bool) -> str | None:
+    """The ``Idempotency-Key`` header: absent is ``None`` (or 422 when required); present must be valid."""
+    headers = app.current_event.headers
+    key = headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        key = next((v for k, v in headers.items() if k.lower() == IDEMPOTENCY_HEADER), None)
+    if key is None:
+        if required:
+            raise ValidationFailed("the Idempotency-Key header is required", field="Idempotency-Key")
+        return None
+    if not _IDEMPOTENCY_KEY_RE.fullmatch(key):
+        raise ValidationFailed("Idempotency-Key must be 1-255 visible ASCII characters", field="Idempotency-Key")
+    return key
+
