@@ -137,3 +137,49 @@ def test_deduction_imports_nothing_it_does_not_use():
                             env={"PYTHONPATH": str(ROOT / "layers" / "tollgate"), "AWS_DEFAULT_REGION": "us-east-1",
                                  "PATH": "/usr/bin:/bin"})
     assert result.stdout.strip() == "[]"
+
+
+# JSON Schema 2020-12's keywords, plus the annotations OpenAPI 3.1 adds.
+_SCHEMA_KEYWORDS = {
+    "$ref", "$defs", "$schema", "$id", "$comment", "type", "enum", "const", "properties", "required",
+    "additionalProperties", "patternProperties", "propertyNames", "minProperties", "maxProperties", "items",
+    "prefixItems", "minItems", "maxItems", "uniqueItems", "contains", "minLength", "maxLength", "pattern", "format",
+    "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "anyOf", "oneOf", "allOf", "not",
+    "if", "then", "else", "title", "description", "default", "examples", "example", "deprecated", "readOnly",
+    "writeOnly", "discriminator", "xml", "externalDocs", "nullable",
+}
+
+
+def _schemas(node, inside_schema=False):
+    """Every schema object in the document (a `schema` value, a component, and what nests in them)."""
+    if isinstance(node, dict):
+        if inside_schema:
+            yield node
+        for key, value in node.items():
+            if inside_schema and key in ("properties", "patternProperties", "$defs"):
+                for sub in value.values():
+                    yield from _schemas(sub, True)
+            elif inside_schema and key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+                for sub in value:
+                    yield from _schemas(sub, True)
+            elif inside_schema and key in ("items", "not", "additionalProperties", "propertyNames", "if", "then",
+                                           "else", "contains"):
+                yield from _schemas(value, True)
+            elif not inside_schema and key == "schema":
+                yield from _schemas(value, True)
+            elif not inside_schema:
+                yield from _schemas(value, False)
+    elif isinstance(node, list) and not inside_schema:
+        for item in node:
+            yield from _schemas(item, False)
+
+
+def test_the_document_is_valid_openapi_with_only_known_schema_keywords():
+    from openapi_spec_validator import validate
+
+    document = json.loads((ROOT / "layers/tollgate/tollgate/openapi.json").read_text())
+    validate(document)
+    component_schemas = [s for c in document["components"]["schemas"].values() for s in _schemas(c, True)]
+    unknown = {k for s in [*_schemas(document["paths"]), *component_schemas] for k in s if k not in _SCHEMA_KEYWORDS}
+    # A constraint JSON Schema does not know (pydantic's "ge", say) is silently ignored by every client.
+    assert not unknown, unknown

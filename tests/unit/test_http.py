@@ -7,10 +7,21 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from pydantic import BaseModel
 
 from tollgate import errors
 from tollgate.config import settings
-from tollgate.http import TollgateResolver, error_response, idempotency_key, parse_json, resolve
+from tollgate.http import (
+    MAX_DEPTH,
+    MAX_NUMBER_CHARS,
+    TollgateResolver,
+    create_app,
+    error_response,
+    idempotency_key,
+    is_json_media_type,
+    parse_json,
+    resolve,
+)
 from tollgate.http import problem as _problem
 from tollgate.ledger.exceptions import InsufficientCredits, InvalidCursor, LedgerIdempotencyConflict, WalletNotFound
 from tollgate.pricing.exceptions import FeatureNotFound, InvalidUsage, UnknownFeature
@@ -235,3 +246,61 @@ def test_error_codes_match_the_design(exc, status, code):
     assert (error.status, error.code, error.message) == (status, code, "message")
     assert error.details == {"required": "9", "available": "1"}
     assert str(error) == "message"
+
+
+class TestBoundedJson:
+    def test_nesting_up_to_the_limit_parses(self):
+        assert parse_json("[" * MAX_DEPTH + "]" * MAX_DEPTH) is not None
+
+    def test_one_level_more_is_refused_before_parsing(self):
+        with pytest.raises(json.JSONDecodeError, match="nest at most"):
+            parse_json("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1))
+
+    def test_brackets_in_strings_are_not_nesting(self):
+        text = json.dumps({"s": "[" * 1000 + "{" * 1000 + '\\"[' * 100})
+        assert parse_json(text)["s"].startswith("[[[")
+
+    def test_deep_unbalanced_input_is_refused_not_recursed(self):
+        for text in ("[" * 100_000, "{\"a\":" * 50_000, "[" * 40 + "1" + "]" * 40):
+            with pytest.raises(json.JSONDecodeError):
+                parse_json(text)
+
+    def test_numbers_are_bounded_in_length(self):
+        assert parse_json("9" * MAX_NUMBER_CHARS) == int("9" * MAX_NUMBER_CHARS)
+        for text in ("9" * (MAX_NUMBER_CHARS + 1), "-" + "9" * MAX_NUMBER_CHARS, "0." + "1" * MAX_NUMBER_CHARS,
+                     "9" * 4301, "1e99999999999999999999999"):
+            with pytest.raises(json.JSONDecodeError):
+                parse_json(text)
+
+    def test_unpaired_surrogates_are_refused_and_pairs_kept(self):
+        assert parse_json('"\\ud83d\\ude00"') == "\U0001F600"
+        for text in ('"\\ud83d"', '"\\ude00"', '{"\\udbff": 1}', '["\\ud800\\ud800"]'):
+            with pytest.raises(json.JSONDecodeError, match="surrogate"):
+                parse_json(text)
+
+
+@pytest.mark.parametrize(("content_type", "is_json"), [
+    (None, True), ("", True), ("application/json", True), ("APPLICATION/JSON; charset=utf-8", True),
+    (" application/json ;q=1", True), ("multipart/form-data", False), ("application/jsonp", False),
+    ("text/json", False), ("application/x-www-form-urlencoded", False), ("application/merge-patch+json", False),
+])
+def test_json_media_type(content_type, is_json):
+    assert is_json_media_type(content_type) is is_json
+
+
+class ThingIn(BaseModel):
+    x: int
+
+
+def test_the_resolver_knows_which_routes_take_a_json_body():
+    app = create_app()
+
+    @app.post("/v1/things/<thing_id>")
+    def post_thing(thing_id: str, body: ThingIn) -> dict:
+        return {}
+
+    @app.post("/v1/things/<thing_id>/ping")
+    def ping(thing_id: str) -> dict:
+        return {}
+
+    assert app.json_body_routes() == frozenset({"POST /v1/things/{thing_id}"})
