@@ -33,6 +33,7 @@ def _dev(args: argparse.Namespace) -> int:
             "",
             "Tollgate is running locally (Ctrl-C stops everything).",
             f"  API             {stack.url}          (every HttpApi route in template.yaml)",
+            f"  OpenAPI         {stack.url}/v1/openapi.json",
             f"  DynamoDB Local  {stack.ddb_endpoint}",
             f"  moto (AWS)      {stack.moto.endpoint}",
         ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -113,3 +114,24 @@ def test_rejects_long_lists():
     assert validate_metadata({"k": list(range(50))})
     with pytest.raises(ValueError, match="50"):
         validate_metadata({"k": list(range(51))})
+
+
+@pytest.mark.parametrize("value", [
+    {}, {"k": "v"}, {"n": 0}, {"n": 10**38}, {"n": Decimal("1E-119")}, {"n": Decimal("1E-120")}, {"n": 10**120},
+    {"a": {"b": {"c": 1}}}, {"a": {"b": {"c": {"d": 1}}}}, {"a": [[1, 2], [3]]}, {"a": [[[1]]]}, {"": 1},
+    {"k" * 64: 1}, {"k" * 65: 1}, {f"k{i}": i for i in range(20)}, {f"k{i}": i for i in range(21)},
+    {"l": list(range(50))}, {"l": list(range(51))}, {"t": True, "n": None},
+])
+def test_the_published_schema_agrees_with_the_validator(value):
+    import jsonschema_rs
+
+    from tollgate.metadata import json_schema
+
+    try:
+        validate_metadata(value)
+        accepted = True
+    except ValueError:
+        accepted = False
+    # jsonschema_rs takes Python numbers; a Decimal is passed as the float it spells.
+    plain = json.loads(json.dumps(value, default=float))
+    assert jsonschema_rs.validator_for(json_schema()).is_valid(plain) == accepted, value

@@ -71,10 +71,11 @@ def _check_number(number: Decimal) -> None:
 
 def json_schema() -> dict[str, Any]:
     """The JSON schema of metadata, as far as JSON Schema can say it (the byte limit it cannot)."""
+    # JSON Schema bounds are JSON numbers: MIN_MAGNITUDE and MAX_MAGNITUDE, written out.
     number = {"type": "number", "anyOf": [
         {"const": 0},
-        {"minimum": float(MIN_MAGNITUDE), "exclusiveMaximum": float(MAX_MAGNITUDE)},
-        {"maximum": -float(MIN_MAGNITUDE), "exclusiveMinimum": -float(MAX_MAGNITUDE)},
+        {"minimum": 1e-119, "exclusiveMaximum": 1e120},
+        {"maximum": -1e-119, "exclusiveMinimum": -1e120},
     ]}
     scalars = [{"type": "string"}, number, {"type": "boolean"}, {"type": "null"}]
     value: dict[str, Any] = {"anyOf": scalars}

@@ -8,7 +8,7 @@ the caller is known:
 1. 401 ``unauthorized`` without a principal (API Gateway's authorizers already stop those;
    checking again keeps a misrouted or direct invocation from reaching validation);
 2. 403 ``forbidden`` when the function needs a role the caller lacks;
-3. 413 ``payload_too_large`` for a body over ``MAX_BODY_BYTES``;
+3. 413 ``payload_too_large`` for a POST, PUT or PATCH body over ``MAX_BODY_BYTES``;
 4. 415 ``unsupported_media_type`` when a route that takes a JSON body gets anything else;
 5. 422 ``validation_error`` for a body that is not bounded, exact JSON or does not fit the
    route's schema (the resolver's validation).
@@ -137,11 +137,19 @@ def _use_decoded_path_parameters(event: dict[str, Any], route_key: str) -> None:
     if not params or "{" not in template:
         return
     event["rawPath"] = _PATH_PARAMETER_RE.sub(
-        lambda m: quote(str(params.get(m.group(1), "")), safe=_ROUTABLE) if m.group(1) in params else m.group(0),
-        template)
+        lambda m: quote(str(params[m.group(1)]), safe=_ROUTABLE) if m.group(1) in params else m.group(0), template)
+
+
+def _header(headers: dict[str, str], name: str) -> str | None:
+    """A header by its lower-case name (payload 2.0 lower-cases them; hand-made events may not)."""
+    value = headers.get(name)
+    if value is None:
+        value = next((v for k, v in headers.items() if k.lower() == name), None)
+    return value
 
 
 def _check_edge(app: TollgateResolver, event: dict[str, Any]) -> None:
+    """Raise the first edge error; for a JSON route, hand the resolver a UTF-8 body and a canonical media type."""
     route_key = event.get("routeKey") or ""
     if route_key not in app.public_routes:
         caller = from_request_context(event.get("requestContext") or {}, settings().roles_claim)
@@ -155,9 +163,7 @@ def _check_edge(app: TollgateResolver, event: dict[str, Any]) -> None:
     if route_key not in app.json_body_routes():
         return  # the route reads no body (webhooks read theirs raw)
     headers = event.get("headers") or {}
-    content_type = headers.get("content-type")
-    if content_type is None:
-        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+    content_type = _header(headers, "content-type")
     if not is_json_media_type(content_type):
         raise UnsupportedMediaType(f"send the body as application/json, not {media_type(content_type)!r}")
     # Media types are case-insensitive; the resolver's own check is not.
@@ -192,10 +198,7 @@ def principal(app: APIGatewayHttpResolver) -> Principal:
 
 def idempotency_key(app: APIGatewayHttpResolver, *, required: bool) -> str | None:
     """The ``Idempotency-Key`` header: absent is ``None`` (or 422 when required); present must be valid."""
-    headers = app.current_event.headers
-    key = headers.get(IDEMPOTENCY_HEADER)
-    if key is None:
-        key = next((v for k, v in headers.items() if k.lower() == IDEMPOTENCY_HEADER), None)
+    key = _header(app.current_event.headers, IDEMPOTENCY_HEADER)
     if key is None:
         if required:
             raise ValidationFailed("the Idempotency-Key header is required", field="Idempotency-Key")
