@@ -106,3 +106,25 @@ def catalog(stack, tokens):
     from tollgate_local.seed import seed_if_empty
 
     seed_if_empty(stack.url, tokens["admin"])
+
+
+@pytest.fixture(scope="module")
+def stripe_payer(stack):
+    """The payer's side: confirming the PaymentIntent with a card, as Stripe.js would."""
+    import stripe
+
+    from tollgate_local.stack import STRIPE_LOCAL_KEY
+
+    return stripe.StripeClient(STRIPE_LOCAL_KEY, base_addresses={"api": stack.stripe_url},
+                               http_client=stripe.RequestsClient(timeout=10))
+
+
+def confirm_card(payer, reference: str, payment_method: str = "pm_card_visa"):
+    # localstripe's confirm refuses a payment_method argument: attach the card first.
+    payer.v1.payment_intents.update(reference, params={"payment_method": payment_method})
+    return payer.v1.payment_intents.confirm(reference)
+
+
+def local_gateway(stack):
+    """The stack's LocalApi: its answered requests let a test wait for a webhook instead of sleeping."""
+    return stack.gateway.server.RequestHandlerClass.api

@@ -7,29 +7,12 @@ import uuid
 import pytest
 import stripe
 
+from tests.e2e.conftest import confirm_card, local_gateway
+
 
 def person(stack):
     sub = f"buyer{uuid.uuid4().hex[:8]}"
     return sub, stack.signer.token(sub, ["user"], email=f"{sub}@example.com")
-
-
-@pytest.fixture(scope="module")
-def stripe_payer(stack):
-    """The payer's side: confirming the PaymentIntent with a card, as Stripe.js would."""
-    from tollgate_local.stack import STRIPE_LOCAL_KEY
-
-    return stripe.StripeClient(STRIPE_LOCAL_KEY, base_addresses={"api": stack.stripe_url},
-                               http_client=stripe.RequestsClient(timeout=10))
-
-
-def _gateway_api(stack):
-    return stack.gateway.server.RequestHandlerClass.api
-
-
-def _confirm(payer, reference, payment_method="pm_card_visa"):
-    # localstripe's confirm refuses a payment_method argument: attach the card first.
-    payer.v1.payment_intents.update(reference, params={"payment_method": payment_method})
-    return payer.v1.payment_intents.confirm(reference)
 
 
 def _reconciled(api, tokens, wallet_id):
@@ -48,10 +31,10 @@ def test_stripe_purchase_grants_credits_from_the_real_webhook(stack, api, tokens
     assert purchase["status"] == "pending" and purchase["client_secret"]
     assert (purchase["amount"], purchase["currency"], purchase["credits"]) == (1000, "USD", "100")
 
-    seen = len(_gateway_api(stack).answered)
-    intent = _confirm(stripe_payer, purchase["reference"])
+    seen = len(local_gateway(stack).answered)
+    intent = confirm_card(stripe_payer, purchase["reference"])
     assert intent.status == "succeeded"
-    _, _, status = _gateway_api(stack).wait_for("POST", "/v1/webhooks/stripe", after=seen)
+    _, _, status = local_gateway(stack).wait_for("POST", "/v1/webhooks/stripe", after=seen)
     assert status == 200
 
     wallet = api.get("/v1/wallet", token=token).body
@@ -70,10 +53,10 @@ def test_a_declined_card_grants_nothing_and_marks_the_purchase_failed(stack, api
     assert purchase["amount"] == 250  # 25 credits x 10 cents, computed by the server
     card = stripe_payer.v1.payment_methods.create(params={
         "type": "card", "card": {"number": "4000000000000341", "exp_month": 12, "exp_year": 2034, "cvc": "123"}})
-    seen = len(_gateway_api(stack).answered)
+    seen = len(local_gateway(stack).answered)
     with pytest.raises(stripe.CardError):
-        _confirm(stripe_payer, purchase["reference"], card.id)
-    _, _, status = _gateway_api(stack).wait_for("POST", "/v1/webhooks/stripe", after=seen)
+        confirm_card(stripe_payer, purchase["reference"], card.id)
+    _, _, status = local_gateway(stack).wait_for("POST", "/v1/webhooks/stripe", after=seen)
     assert status == 200
     assert api.get("/v1/wallet", token=token).body["balance"] == "0"
     listed = api.get("/v1/purchases", token=token).body["data"]

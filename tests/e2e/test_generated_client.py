@@ -16,9 +16,9 @@ import warnings
 from typing import Any
 
 import pytest
-import stripe
 from pydantic import BaseModel, ValidationError
 
+from tests.e2e.conftest import confirm_card, local_gateway
 from tests.support import Reply, assert_ledger_invariant
 
 REF_PREFIX = "#/components/schemas/"
@@ -132,19 +132,6 @@ def contract(document, models):
     return Contract(document, models)
 
 
-@pytest.fixture(scope="module")
-def stripe_payer(stack):
-    """The payer's side: confirming the PaymentIntent with a card, as Stripe.js would."""
-    from tollgate_local.stack import STRIPE_LOCAL_KEY
-
-    return stripe.StripeClient(STRIPE_LOCAL_KEY, base_addresses={"api": stack.stripe_url},
-                               http_client=stripe.RequestsClient(timeout=10))
-
-
-def _gateway_api(stack):
-    return stack.gateway.server.RequestHandlerClass.api
-
-
 # -- the document itself ------------------------------------------------------------------
 
 def test_the_served_document_names_this_api_and_round_trips_as_itself(stack, api, contract, document):
@@ -176,10 +163,9 @@ def test_the_readme_tour_round_trips_through_the_generated_models(stack, api, to
     purchase = contract.check("POST", "/v1/checkout", started, expect="PurchaseOut")
     assert (purchase.status.value, purchase.amount, purchase.currency, purchase.credits) == ("pending", 1000, "USD", "100")
     assert purchase.client_secret and purchase.reference
-    seen = len(_gateway_api(stack).answered)
-    stripe_payer.v1.payment_intents.update(purchase.reference, params={"payment_method": "pm_card_visa"})
-    assert stripe_payer.v1.payment_intents.confirm(purchase.reference).status == "succeeded"
-    assert _gateway_api(stack).wait_for("POST", "/v1/webhooks/stripe", after=seen)[2] == 200
+    seen = len(local_gateway(stack).answered)
+    assert confirm_card(stripe_payer, purchase.reference).status == "succeeded"
+    assert local_gateway(stack).wait_for("POST", "/v1/webhooks/stripe", after=seen)[2] == 200
 
     listed = api.get("/v1/purchases", token=alice)
     assert listed.status == 200, listed
