@@ -66,3 +66,24 @@ def test_claims_flatten_as_api_gateway_passes_them():
                            "address": {"country": "NG"}})
     assert flat == {"sub": "a", "roles": "[admin user]", "exp": "1795242600", "email_verified": "true",
                     "address": '{"country":"NG"}'}
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "HEAD", "PROPFIND", "PATCH"])
+def test_a_method_no_route_has_is_api_gateways_404(method):
+    from tollgate_local.gateway import LocalApi
+
+    # No function is reached, so the gateway needs no registry or signer to answer.
+    api = LocalApi(None, None, issuer="", audience="")  # type: ignore[arg-type]
+    status, headers, cookies, body = api.handle(method, "/v1/wallet", {}, b"", "127.0.0.1")
+    assert (status, headers, cookies, body) == (404, {"content-type": "application/json"}, [],
+                                                 b'{"message":"Not Found"}')
+
+
+def test_the_gateway_handler_serves_every_method_name():
+    from tollgate_local.gateway import _Handler
+
+    handler = _Handler.__new__(_Handler)  # no socket: only method dispatch is looked at
+    for method in ("GET", "TRACE", "CONNECT", "PROPFIND", "BREW"):
+        assert getattr(handler, f"do_{method}") == handler._serve
+    with pytest.raises(AttributeError):
+        handler.not_a_method  # noqa: B018 - the lookup itself is what is tested
