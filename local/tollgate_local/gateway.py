@@ -311,11 +311,16 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def _serve(self) -> None:
-        body = self._read_body()
-        headers = {k: v for k, v in self.headers.items() if k.lower() != "transfer-encoding"}
-        status, out_headers, cookies, payload = self.api.handle(
-            self.command, self.path, headers, body, self.client_address[0]
-        )
+        try:
+            body = self._read_body()
+        except ValueError:  # a content-length or chunk size that is not a number
+            self.close_connection = True
+            status, out_headers, cookies, payload = LocalApi._message(400, "Bad Request")
+        else:
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "transfer-encoding"}
+            status, out_headers, cookies, payload = self.api.handle(
+                self.command, self.path, headers, body, self.client_address[0]
+            )
         self.send_response(status)
         for key, value in out_headers.items():
             if key.lower() not in ("content-length", "connection"):

@@ -123,3 +123,34 @@ def test_the_document_is_served_without_credentials_and_names_this_api_first(sta
                 assert "GatewayMessage" in json.dumps(statuses["401"]), (method, path)
             elif operation["security"]:
                 assert "GatewayMessage" in json.dumps(statuses["403"]), (method, path)
+
+
+@pytest.mark.parametrize("framing", [
+    b"Content-Length: ten\r\n\r\n",
+    b"Transfer-Encoding: chunked\r\n\r\nzz\r\n",
+])
+def test_a_body_whose_length_is_not_a_number_is_a_400_not_a_dropped_connection(stack, framing):
+    url = urlsplit(stack.url)
+    with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
+        sock.sendall(b"POST /v1/usage HTTP/1.1\r\nHost: x\r\n" + framing)
+        reply = b""
+        while not reply.endswith(b"}"):
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), reply
+    assert body == b'{"message":"Bad Request"}'
+
+
+def test_a_chunked_body_is_read(stack, tokens, catalog):
+    conn = _connection(stack)
+    body = iter([b'{"feature":', b'"ai-insight"}'])
+    conn.request("POST", "/v1/usage", body=body, encode_chunked=True,
+                 headers={"Authorization": f"Bearer {tokens['alice']}", "Content-Type": "application/json",
+                          "Transfer-Encoding": "chunked", "Idempotency-Key": "edge-chunked"})
+    response = conn.getresponse()
+    assert response.status == 201, response.read()
+    assert json.loads(response.read())["feature"] == "ai-insight"
+    assert_ledger_invariant("user:alice")
