@@ -26,7 +26,6 @@ metrics = Metrics()
 app = http.create_app(required_role=ADMIN)
 
 
-
 @app.put("/v1/admin/features/<feature_id>", summary="Create or update a feature and its price", tags=["admin"],
          responses=http.responses(200, FeatureOut))
 def put_feature(feature_id: SlugPath, body: FeatureIn) -> FeatureOut:
