@@ -25,6 +25,21 @@ def _send(conn, method, path, *, token=None, body=None, headers=None):
     return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
 
 
+def _raw_exchange(stack, request: bytes) -> tuple[bytes, bytes]:
+    """Send raw bytes (a request http.client would refuse to write) and read one JSON answer: (head, body)."""
+    url = urlsplit(stack.url)
+    with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
+        sock.sendall(request)
+        reply = b""
+        while not reply.endswith(b"}"):
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    return head, body
+
+
 def test_multipart_without_a_boundary(stack, tokens, catalog):
     conn = _connection(stack)
     multipart = {"Content-Type": "multipart/form-data"}
@@ -68,17 +83,8 @@ def test_a_method_no_route_has_is_the_gateways_json_404(stack, tokens, method, p
 
 
 def test_connect_is_a_json_404(stack):
-    url = urlsplit(stack.url)
-    with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
-        sock.sendall(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
-        reply = b""
-        while b"\r\n\r\n" not in reply or not reply.endswith(b"}"):
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            reply += chunk
-    head, _, body = reply.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 404"), reply
+    head, body = _raw_exchange(stack, b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 404"), head
     assert body == b'{"message":"Not Found"}'
 
 
@@ -130,17 +136,8 @@ def test_the_document_is_served_without_credentials_and_names_this_api_first(sta
     b"Transfer-Encoding: chunked\r\n\r\nzz\r\n",
 ])
 def test_a_body_whose_length_is_not_a_number_is_a_400_not_a_dropped_connection(stack, framing):
-    url = urlsplit(stack.url)
-    with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
-        sock.sendall(b"POST /v1/usage HTTP/1.1\r\nHost: x\r\n" + framing)
-        reply = b""
-        while not reply.endswith(b"}"):
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            reply += chunk
-    head, _, body = reply.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 400"), reply
+    head, body = _raw_exchange(stack, b"POST /v1/usage HTTP/1.1\r\nHost: x\r\n" + framing)
+    assert head.startswith(b"HTTP/1.1 400"), head
     assert body == b'{"message":"Bad Request"}'
 
 
