@@ -95,7 +95,7 @@ BUDGET_RATIO = 1.5
 
 
 def make_client(endpoint: str) -> Any:
-    # The same settings as tollgate.dynamo.client(), pointed at DynamoDB Local.
+    # The same settings as tollgate.data.client(), pointed at DynamoDB Local.
     return boto3.client(
         "dynamodb",
         endpoint_url=endpoint,
@@ -166,7 +166,7 @@ class Recorder:
 
     def _build(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         if self.on and "ReturnConsumedCapacity" in model.input_shape.members:
-            params.setdefault("ReturnConsumedCapacity", "INDEXES")
+            params["ReturnConsumedCapacity"] = "INDEXES"
 
     def _after(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
         if self.on:
@@ -279,6 +279,7 @@ def measure_units(fn: dict[str, ModuleType], recorder: Recorder, api_key: str) -
 def measure_overhead(fn: dict[str, ModuleType], client: Any, api_key: str) -> dict[str, Any]:
     """Interleaved: one handler debit, one bare transaction, ... (same backend, same client)."""
     from tollgate import clock, keys
+    from tollgate.data import Transaction
     from tollgate.ledger import posting, repository
 
     posting.credit(posting.new_entry(wallet_id=BARE_WALLET, transaction_id="tx_bare_fund", entry_type="adjustment",
@@ -292,7 +293,10 @@ def measure_overhead(fn: dict[str, ModuleType], client: Any, api_key: str) -> di
         entry = posting.new_entry(wallet_id=BARE_WALLET, transaction_id=tx, entry_type="usage", amount=-1000,
                                   now_ms=now_ms, request_hash="0" * 64, actor="user:alice", feature=FEATURE,
                                   priced_by="per_call")
-        return [repository.entry_put(entry), repository.wallet_debit(BARE_WALLET, 1000, tx, clock.iso(now_ms))]
+        bare = Transaction()
+        repository.put_entry(bare, entry)
+        repository.debit_wallet(bare, BARE_WALLET, 1000, tx, clock.iso(now_ms))
+        return bare.request_items()
 
     total = WARMUP_CALLS + TIMED_CALLS
     events = [usage_event(f"timed-{i}") for i in range(total)]          # built before timing
@@ -300,7 +304,8 @@ def measure_overhead(fn: dict[str, ModuleType], client: Any, api_key: str) -> di
     bare = [bare_items(i) for i in range(total)]
     handler = fn["deduction"].lambda_handler
     transact, get_item = client.transact_write_items, client.get_item
-    read = {"TableName": TABLE, "Key": keys.wallet(BARE_WALLET), "ConsistentRead": True}
+    pk, sk = keys.wallet(BARE_WALLET)
+    read = {"TableName": TABLE, "Key": {"PK": {"S": pk}, "SK": {"S": sk}}, "ConsistentRead": True}
     handler_ns, bare_ns, read_ns = [], [], []
     with contextlib.redirect_stdout(DEVNULL):  # the handler prints one EMF metrics line per call
         for i in range(total):
@@ -490,9 +495,9 @@ DEVNULL = open(os.devnull, "w")  # for the whole run
 
 
 def main() -> int:
-    from tollgate import dynamo
+    from tollgate import data
     from tollgate.config import settings
-    from tollgate.pricing import invalidate_cache
+    from tollgate.pricing import reset_cache
     from tollgate_local.dynamodb_local import DynamoDBLocal
     from tollgate_local.template import create_table
 
@@ -502,8 +507,8 @@ def main() -> int:
         client = make_client(ddb.endpoint)
         create_table(client, "TollgateTable", TABLE)
         settings.cache_clear()
-        dynamo.set_client(client)
-        invalidate_cache()
+        data.set_client(client)
+        reset_cache()
         fn = {name: load_function(name) for name in ("admin", "deduction", "history", "ledger_stream", "authorizer")}
         api_key = seed(fn)
         print("measuring requests and capacity ...", flush=True)
@@ -511,7 +516,7 @@ def main() -> int:
         measured_units = measure_units(fn, recorder, api_key)
         print(f"timing {WARMUP_CALLS + TIMED_CALLS} handler debits and as many bare transactions ...", flush=True)
         timing = measure_overhead(fn, client, api_key)
-        dynamo.set_client(None)
+        data.set_client(None)
     print(f"timing imports ({IMPORT_RUNS} fresh subprocesses each) ...", flush=True)
     imports = measure_imports()
     report(measured_units, timing, imports, time.perf_counter() - started)

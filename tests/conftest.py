@@ -29,17 +29,17 @@ def aws():
     import boto3
     from moto import mock_aws
 
-    from tollgate import clock, dynamo
-    from tollgate.pricing import invalidate_cache
+    from tollgate import clock, data
+    from tollgate.pricing import reset_cache
     from tollgate_local.template import create_table
 
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         create_table(client, "TollgateTable", os.environ["TABLE_NAME"])
-        dynamo.set_client(None)
-        invalidate_cache()
+        data.set_client(None)
+        reset_cache()
         clock.reset()
         yield client
-        dynamo.set_client(None)
-        invalidate_cache()
+        data.set_client(None)
+        reset_cache()
         clock.reset()

@@ -11,9 +11,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tollgate import http, ledger, reservations
+from tollgate import http, reservations, usage
 from tollgate.http.params import IdPath
-from tollgate.ledger.schemas import UsageIn, UsageOut
 from tollgate.reservations.schemas import (
     ReleaseOut,
     ReservationIn,
@@ -36,11 +35,11 @@ IDEMPOTENCY_KEY_REQUIRED = {422: {"idempotency_key_required": {
 
 
 @app.post("/v1/usage", summary="Debit credits for one AI call", tags=["usage"],
-          responses=http.responses(201, UsageOut, 402, 403, 404, 409, examples=IDEMPOTENCY_KEY_REQUIRED))
-def post_usage(body: UsageIn) -> Response[UsageOut]:
+          responses=http.responses(201, usage.UsageOut, 402, 403, 404, 409, examples=IDEMPOTENCY_KEY_REQUIRED))
+def post_usage(body: usage.UsageIn) -> Response[usage.UsageOut]:
     principal = http.principal(app)
     key = http.idempotency_key(app, required=principal.is_service)
-    result = ledger.record_usage(principal, body, key)
+    result = usage.record_usage(principal, body, key)
     metrics.add_metric(name="UsageDebited", unit=MetricUnit.Count, value=1)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=result)
 

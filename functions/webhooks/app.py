@@ -27,7 +27,8 @@ app = http.create_app(public_routes=frozenset({"POST /v1/webhooks/stripe", "POST
 class WebhookReceived(BaseModel):
     received: bool
     event_id: str
-    outcome: str
+    outcome: settlement.Outcome
+    outcomes: list[settlement.Outcome]  # one per refund when an event carries several
 
 
 def _receive(gateway_name: str) -> WebhookReceived:
@@ -36,11 +37,12 @@ def _receive(gateway_name: str) -> WebhookReceived:
     # The signature covers the exact bytes the gateway sent.
     raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
     gateway_event = get_gateway(gateway_name).parse_webhook(raw, dict(app.current_event.headers))
-    outcome = settlement.handle(gateway_name, gateway_event)
+    result = settlement.handle(gateway_name, gateway_event)
     logger.info("webhook", extra={"gateway": gateway_name, "event_id": gateway_event.event_id,
-                                  "type": gateway_event.raw_type, "outcome": outcome})
-    metrics.add_metric(name=f"Webhook_{outcome.split(',')[0]}", unit=MetricUnit.Count, value=1)
-    return WebhookReceived(received=True, event_id=gateway_event.event_id, outcome=outcome)
+                                  "type": gateway_event.raw_type, "outcomes": list(result.outcomes)})
+    metrics.add_metric(name=f"Webhook_{result.outcome}", unit=MetricUnit.Count, value=1)
+    return WebhookReceived(received=True, event_id=gateway_event.event_id, outcome=result.outcome,
+                           outcomes=list(result.outcomes))
 
 
 @app.post("/v1/webhooks/stripe", summary="Stripe webhook (Stripe-Signature)", tags=["webhooks"],

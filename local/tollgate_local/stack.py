@@ -147,9 +147,9 @@ class LocalStack:
 
         self.registry.activate()
         # Fresh clients and settings per stack: cached ones may point at a previous stack.
-        from tollgate import config, dynamo, gateways
+        from tollgate import config, data, gateways
 
-        dynamo.set_client(None)
+        data.set_client(None)
         config.settings.cache_clear()
         for name in gateways.GATEWAYS:
             gateways.set_gateway(name, None)

@@ -55,11 +55,11 @@ class Client:
 
 def _restore(saved: dict[str, str]) -> None:
     """A stack points the process at its own endpoints; put everything back afterwards."""
-    from tollgate import config, dynamo
+    from tollgate import config, data
 
     os.environ.clear()
     os.environ.update(saved)
-    dynamo.set_client(None)
+    data.set_client(None)
     config.settings.cache_clear()
 
 

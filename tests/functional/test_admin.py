@@ -16,6 +16,8 @@ from tests.support import (
     load_function,
     sample_event,
 )
+from tollgate import clock
+from tollgate.config import settings
 
 
 def put_feature(feature_id, body, caller=ADMIN):
@@ -49,7 +51,7 @@ def test_put_feature_per_token_and_developer_share(aws):
     assert reply.body["revenue_share_bps"] == 2500
 
 
-def test_update_keeps_created_at_and_reprices_immediately(aws, fund):
+def test_update_keeps_created_at_and_the_new_price_arrives_within_the_cache_age(aws, fund):
     put_feature("f", {"name": "F", "pricing": {"type": "per_call", "credits": "9"}})
     created = invoke("admin_get_feature.json", caller=ADMIN, path="/v1/admin/features/f",
                      path_params={"feature_id": "f"}).body["created_at"]
@@ -57,7 +59,12 @@ def test_update_keeps_created_at_and_reprices_immediately(aws, fund):
     invoke("deduction_post_usage.json", body={"feature": "f"}, headers={"idempotency-key": "one"})
     updated = put_feature("f", {"name": "F", "pricing": {"type": "per_unit", "credits": "2"}})
     assert updated.body["created_at"] == created
+    # The deduction function's container still holds the old price (a hit), as in AWS ...
     reply = invoke("deduction_post_usage.json", body={"feature": "f", "quantity": 3}, headers={"idempotency-key": "two"})
+    assert reply.body["cost"] == "27"  # per_call 9 x 3
+    # ... until its copy is older than CATALOG_CACHE_SECONDS.
+    clock.advance((settings().catalog_cache_seconds + 1) * 1000)
+    reply = invoke("deduction_post_usage.json", body={"feature": "f", "quantity": 3}, headers={"idempotency-key": "3"})
     assert reply.body["cost"] == "6"
     assert_ledger_invariant("user:alice")
 

@@ -138,13 +138,15 @@ def test_history_of_another_wallet_is_404(catalog, fund):
 
 def test_balance_after_appears_once_the_stream_stamps_it(catalog, fund, aws):
     """Feed the stream consumer the wallet's real before/after images, as DynamoDB Streams would."""
-    from tollgate import dynamo, keys
+    def image():
+        return aws.get_item(TableName="tollgate-test", Key={"PK": {"S": "WALLET#user:alice"}, "SK": {"S": "WALLET"}},
+                            ConsistentRead=True)["Item"]
 
     fund("user:alice", "100")
-    images = [dynamo.client().get_item(TableName="tollgate-test", Key=keys.wallet("user:alice"))["Item"]]
+    images = [image()]
     for i in range(3):
         invoke("deduction_post_usage.json", body={"feature": "dashboard-refresh"}, headers={"idempotency-key": f"b{i}"})
-        images.append(dynamo.client().get_item(TableName="tollgate-test", Key=keys.wallet("user:alice"))["Item"])
+        images.append(image())
     records = [_stream_record("INSERT", None, images[0])]
     records += [_stream_record("MODIFY", old, new) for old, new in itertools.pairwise(images)]
     result = load_function("ledger_stream").lambda_handler({"Records": records}, LambdaContext())

@@ -378,7 +378,7 @@ def test_a_stripe_event_cannot_pay_a_paystack_purchase(shop):
 
 
 def test_a_refund_that_cannot_be_applied_now_is_503_and_applies_on_redelivery(shop, monkeypatch):
-    from tollgate.dynamo import TransactionCancelled
+    from tollgate.data import TransactionCancelled
     from tollgate.purchases import settlement
 
     purchase = buy(shop)
@@ -386,7 +386,7 @@ def test_a_refund_that_cannot_be_applied_now_is_503_and_applies_on_redelivery(sh
     real = settlement._apply_claw_back
 
     def always_conflicting(*args, **kwargs):
-        raise TransactionCancelled([{"Code": "ConditionalCheckFailed"}])
+        raise TransactionCancelled({"purchase": "ConditionalCheckFailed"}, {})
 
     monkeypatch.setattr(settlement, "_apply_claw_back", always_conflicting)
     refund = dict(event_id="r-busy", kind="refund", reference=purchase["reference"], refunds=[Refund("re_b", 500)])

@@ -166,13 +166,13 @@ def test_usage_entry_records_feature_developer_and_share(catalog, fund):
     reply = usage({"feature": "ai-plugin-generate", "usage": {"input_tokens": 10, "output_tokens": 10},
                    "metadata": {"plugin": "p1"}})
     entry = repository.get_entry("user:alice", reply.body["transaction_id"])
-    assert entry["feature"] == "ai-plugin-generate"
-    assert entry["developer_id"] == "dev-kodella"
-    assert entry["revenue_share_bps"] == 7000
-    assert entry["amount"] == -3000
-    assert entry["metadata"] == {"plugin": "p1"}
-    assert entry["type"] == "usage"
-    assert "balance_after" not in entry  # stamped later, from the stream
+    assert entry.feature == "ai-plugin-generate"
+    assert entry.developer_id == "dev-kodella"
+    assert entry.revenue_share_bps == 7000
+    assert entry.amount == -3000
+    assert entry.metadata == {"plugin": "p1"}
+    assert entry.type == "usage"
+    assert "balance_after" not in entry.attribute_values  # stamped later, from the stream
 
 
 def test_inactive_feature_cannot_be_used(catalog, fund):

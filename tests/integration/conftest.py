@@ -132,9 +132,9 @@ class Backend:
 @contextmanager
 def bound_table(name: str, endpoint: str, *, stream: bool = True) -> Iterator[Backend]:
     """A fresh table from template.yaml on ``endpoint``, with the domain pointed at it."""
-    from tollgate import clock, dynamo
+    from tollgate import clock, data
     from tollgate.config import settings
-    from tollgate.pricing import invalidate_cache
+    from tollgate.pricing import reset_cache
     from tollgate_local.template import create_table, table_definitions
 
     client = make_client(endpoint)
@@ -148,19 +148,19 @@ def bound_table(name: str, endpoint: str, *, stream: bool = True) -> Iterator[Ba
     previous = os.environ.get("TABLE_NAME")
     os.environ["TABLE_NAME"] = table
     settings.cache_clear()
-    dynamo.set_client(client)
-    invalidate_cache()
+    data.set_client(client)
+    reset_cache()
     clock.reset()
     try:
         yield Backend(name=name, endpoint=endpoint, client=client, table=table)
     finally:
-        dynamo.set_client(None)
+        data.set_client(None)
         if previous is None:
             os.environ.pop("TABLE_NAME", None)
         else:
             os.environ["TABLE_NAME"] = previous
         settings.cache_clear()
-        invalidate_cache()
+        reset_cache()
         clock.reset()
         try:
             client.delete_table(TableName=table)
@@ -231,17 +231,17 @@ def _env_init(barrier: Any) -> None:
 
 
 def _env_bind(endpoint: str, table: str) -> None:
-    from tollgate import dynamo
+    from tollgate import data
     from tollgate.config import settings
-    from tollgate.pricing import invalidate_cache
+    from tollgate.pricing import reset_cache
 
     if _ENV.get("endpoint") != endpoint:
-        dynamo.set_client(make_client(endpoint))
+        data.set_client(make_client(endpoint))
         _ENV["endpoint"] = endpoint
     if _ENV.get("table") != table:
         os.environ["TABLE_NAME"] = table
         settings.cache_clear()
-        invalidate_cache()
+        reset_cache()
         _ENV["table"] = table
 
 
@@ -453,7 +453,7 @@ class Recorder:
         # The API parameters as the caller passed them (before-call only sees the HTTP request).
         self._params[threading.get_ident()] = copy.deepcopy(params)
         if self.capacity and "ReturnConsumedCapacity" in model.input_shape.members:
-            params.setdefault("ReturnConsumedCapacity", "INDEXES")
+            params["ReturnConsumedCapacity"] = "INDEXES"  # PynamoDB asks for TOTAL; the index split is wanted here
 
     def _before_call(self, model: Any, **_: Any) -> None:
         if not self._recording:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support import ledger_state
-from tollgate.keys import wallet as keys_of_wallet
+from tollgate import keys
 
 FEATURE = "unit-call"
 
@@ -43,7 +43,7 @@ def test_a_debit_is_one_transact_write_then_one_read(api, funded, backend, recor
     write, read = calls
     assert [list(item) for item in write.params["TransactItems"]] == [["Put"], ["Update"]]
     assert read.params["ConsistentRead"] is True  # the balance in the response is read after the write
-    assert read.params["Key"] == keys_of_wallet(funded.wallet_id)
+    assert read.params["Key"] == wallet_key(funded.wallet_id)
     assert all(c.http_attempts == 1 for c in calls), "no hidden retries"
 
 
@@ -51,7 +51,7 @@ def test_a_replayed_debit_writes_nothing(api, funded, backend, recorder_factory)
     first = debit(api, funded, "once")
     assert first.status == 201
     items_before = backend.item_count()
-    wallet_before = backend.raw_item(keys_of_wallet(funded.wallet_id))
+    wallet_before = backend.raw_item(wallet_key(funded.wallet_id))
     state_before = ledger_state(funded.wallet_id)
     recorder = recorder_factory(backend.client)
 
@@ -65,7 +65,7 @@ def test_a_replayed_debit_writes_nothing(api, funded, backend, recorder_factory)
     assert [r["Code"] for r in calls[0].reasons] == ["ConditionalCheckFailed", "None"]
     assert not [c for c in calls if c.is_write and c.ok]
     assert backend.item_count() == items_before
-    assert backend.raw_item(keys_of_wallet(funded.wallet_id)) == wallet_before
+    assert backend.raw_item(wallet_key(funded.wallet_id)) == wallet_before
     assert ledger_state(funded.wallet_id) == state_before
 
 
@@ -145,6 +145,7 @@ def test_debit_capacity_on_the_real_engine(ddb_api, ddb, ddb_funded, recorder_fa
     write, read = measured_debit(ddb_api, ddb, ddb_funded, recorder_factory)
 
     [consumed] = write.consumed
+
     assert consumed["Table"]["CapacityUnits"] <= BUDGET_WCU  # the table's own write units are in budget
     # Pinned exactly, so any change (a bigger entry, another index, a third item) shows up here.
     assert consumed["Table"]["CapacityUnits"] == DEBIT_TABLE_WCU, consumed
@@ -166,3 +167,8 @@ def test_read_paths_capacity_on_the_real_engine(ddb_api, ddb, ddb_funded, record
     # A page of two small entries from LSI1, strongly consistent: 1 RCU, all of it on the index.
     assert history.consumed["CapacityUnits"] == 1.0, history.consumed
     assert history.consumed["LocalSecondaryIndexes"]["LSI1"]["CapacityUnits"] == 1.0, history.consumed
+
+
+def wallet_key(wallet_id: str) -> dict[str, dict[str, str]]:
+    pk, sk = keys.wallet(wallet_id)
+    return {"PK": {"S": pk}, "SK": {"S": sk}}

@@ -14,7 +14,7 @@ import pytest
 
 from tests.integration.conftest import REGION, Request, make_client
 from tests.support import LambdaContext, ledger_state, load_function
-from tollgate import dynamo, keys
+from tollgate import data, keys
 from tollgate.amounts import format_credits
 from tollgate.ledger import posting
 
@@ -96,13 +96,13 @@ def deliver(arn: str, records: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def is_wallet_record(record: dict[str, Any], wallet_id: str) -> bool:
-    return dynamo.from_item(record["dynamodb"]["Keys"]) == {"PK": keys.wallet_pk(wallet_id), "SK": keys.WALLET_SK}
+    return _from_item(record["dynamodb"]["Keys"]) == {"PK": keys.wallet_pk(wallet_id), "SK": keys.WALLET_SK}
 
 
 def images(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     change = record["dynamodb"]
     old, new = (_fix_empty_maps(change.get(name) or {}) for name in ("OldImage", "NewImage"))
-    return dynamo.from_item(old) or {}, dynamo.from_item(new) or {}
+    return _from_item(old) or {}, _from_item(new) or {}
 
 
 def changes_balance(record: dict[str, Any]) -> bool:
@@ -110,22 +110,20 @@ def changes_balance(record: dict[str, Any]) -> bool:
     return new.get("last_tx") is not None and new.get("last_tx") != old.get("last_tx")
 
 
+def _from_item(raw: dict[str, Any] | None) -> dict[str, Any] | None:
+    return {name: data.from_attr(value) for name, value in raw.items()} if raw else None
+
+
 def entries(wallet_id: str) -> dict[str, dict[str, Any]]:
     """Every ledger entry of the wallet, by transaction id, straight from the table."""
     found: dict[str, dict[str, Any]] = {}
-    start = None
-    while True:
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :tx)",
-            "ExpressionAttributeValues": dynamo.values(pk=keys.wallet_pk(wallet_id), tx="TX#"),
-            "ConsistentRead": True,
-        }
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        items, start = dynamo.query(**kwargs)
-        found.update({i["transaction_id"]: i for i in items})
-        if not start:
-            return found
+    pages = data.client().get_paginator("query").paginate(
+        TableName=data.table_name(), KeyConditionExpression="PK = :pk AND begins_with(SK, :tx)",
+        ExpressionAttributeValues={":pk": {"S": keys.wallet_pk(wallet_id)}, ":tx": {"S": keys.ENTRY_PREFIX}},
+        ConsistentRead=True)
+    for page in pages:
+        found.update({i["transaction_id"]: i for i in (_from_item(raw) or {} for raw in page["Items"])})
+    return found
 
 
 def running_balances(records: list[dict[str, Any]], wallet_id: str) -> dict[str, int]:
@@ -213,7 +211,7 @@ def test_balance_after_is_stamped_exactly_in_commit_order(ddb_api, ddb, caller, 
         assert deliver(arn, records) == {"batchItemFailures": []}
     assert [c.operation for c in calls] == ["UpdateItem"] * 6
     assert all(c.ok for c in calls)
-    assert {dynamo.from_item(c.params["Key"])["SK"] for c in calls} == {keys.entry_sk(tx) for tx in ledger}
+    assert {_from_item(c.params["Key"])["SK"] for c in calls} == {keys.entry_sk(tx) for tx in ledger}
 
     expected = running_balances(records, wallet)
     assert set(expected) == set(ledger)
@@ -235,7 +233,7 @@ def test_balance_after_is_stamped_exactly_in_commit_order(ddb_api, ddb, caller, 
     # The stamps themselves reach the stream as entry updates, which stamp nothing in turn.
     _, after_stamping = stream_records(ddb)
     new = after_stamping[len(records):]
-    assert new and all(dynamo.from_item(r["dynamodb"]["Keys"])["SK"].startswith("TX#") for r in new)
+    assert new and all(_from_item(r["dynamodb"]["Keys"])["SK"].startswith("TX#") for r in new)
     with recorder.recording() as calls:
         assert deliver(arn, new) == {"batchItemFailures": []}
     assert calls == []

@@ -23,7 +23,8 @@ from tollgate.http import (
     resolve,
 )
 from tollgate.http import problem as _problem
-from tollgate.ledger.exceptions import InsufficientCredits, InvalidCursor, LedgerIdempotencyConflict, WalletNotFound
+from tollgate.idempotency import IdempotencyKeyReused
+from tollgate.ledger.exceptions import InsufficientCredits, InvalidCursor, WalletNotFound
 from tollgate.pricing.exceptions import FeatureNotFound, InvalidUsage, UnknownFeature
 from tollgate.reservations.exceptions import ReservationClosed, ReservationNotFound
 
@@ -230,7 +231,7 @@ class TestBodyLimit:
         (errors.RateLimited, 429, "rate_limited"),
         (errors.PayloadTooLarge, 413, "payload_too_large"),
         (InsufficientCredits, 402, "insufficient_credits"),
-        (LedgerIdempotencyConflict, 409, "idempotency_conflict"),
+        (IdempotencyKeyReused, 409, "idempotency_conflict"),
         (WalletNotFound, 404, "not_found"),
         (InvalidCursor, 422, "validation_error"),
         (InvalidUsage, 422, "validation_error"),

@@ -13,15 +13,15 @@ WALLET = "user:auth0|123"
 class TestKeys:
     def test_wallet(self):
         assert keys.wallet_pk(WALLET) == "WALLET#user:auth0|123"
-        assert keys.wallet(WALLET) == {"PK": {"S": "WALLET#user:auth0|123"}, "SK": {"S": "WALLET"}}
+        assert keys.wallet(WALLET) == ("WALLET#user:auth0|123", "WALLET")
 
     def test_entry(self):
         assert keys.entry_sk("tx_abc") == "TX#tx_abc"
-        assert keys.entry(WALLET, "tx_abc") == {"PK": {"S": "WALLET#user:auth0|123"}, "SK": {"S": "TX#tx_abc"}}
+        assert keys.entry(WALLET, "tx_abc") == ("WALLET#user:auth0|123", "TX#tx_abc")
 
     def test_entries_share_their_wallet_partition(self):
-        assert keys.entry(WALLET, "tx_1")["PK"] == keys.wallet(WALLET)["PK"]
-        assert keys.entry(WALLET, "tx_1")["SK"] != keys.wallet(WALLET)["SK"]
+        assert keys.entry(WALLET, "tx_1")[0] == keys.wallet(WALLET)[0]
+        assert keys.entry(WALLET, "tx_1")[1] != keys.wallet(WALLET)[1]
 
     def test_index_keys(self):
         created = "2026-01-01T00:00:00.000Z"
@@ -33,25 +33,23 @@ class TestKeys:
         assert a < b
 
     def test_reservation(self):
-        assert keys.reservation("res_1") == {"PK": {"S": "RES#res_1"}, "SK": {"S": "RES"}}
+        assert keys.reservation("res_1") == ("RES#res_1", "RES")
 
     def test_feature(self):
         assert keys.feature_sk("ai-insight") == "FEATURE#ai-insight"
-        assert keys.feature("ai-insight") == {"PK": {"S": "CATALOG"}, "SK": {"S": "FEATURE#ai-insight"}}
+        assert keys.feature("ai-insight") == ("CATALOG", "FEATURE#ai-insight")
 
     def test_api_key(self):
-        assert keys.api_key("key_1") == {"PK": {"S": "APIKEY#key_1"}, "SK": {"S": "APIKEY"}}
+        assert keys.api_key("key_1") == ("APIKEY#key_1", "APIKEY")
         assert keys.APIKEYS_GSI1PK == "APIKEYS"
 
-    def test_key_shape_is_low_level_client(self):
+    def test_keys_are_pk_sk_string_pairs(self):
         for key in (keys.wallet(WALLET), keys.entry(WALLET, "t"), keys.reservation("r"), keys.feature("f"),
                     keys.api_key("k")):
-            assert set(key) == {"PK", "SK"}
-            assert all(set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())
+            assert len(key) == 2 and all(isinstance(part, str) and part for part in key)
 
     def test_partitions_never_collide_across_item_kinds(self):
-        pks = {keys.wallet("x:1")["PK"]["S"], keys.reservation("x:1")["PK"]["S"], keys.api_key("x:1")["PK"]["S"],
-               keys.feature("x:1")["PK"]["S"]}
+        pks = {keys.wallet("x:1")[0], keys.reservation("x:1")[0], keys.api_key("x:1")[0], keys.feature("x:1")[0]}
         assert len(pks) == 4
 
 

@@ -19,10 +19,9 @@ from tollgate.pricing.schemas import (
     PerUnitPricing,
     PricingIn,
     PricingOut,
-    UsageMeasure,
-    measurement,
     rule_from_schema,
 )
+from tollgate.usage.schemas import UsageMeasure, measurement
 
 INSIGHT = PricingRule(type="per_call", credits_mc=9_000)
 TRANSLATE = PricingRule(type="per_unit", credits_mc=500)

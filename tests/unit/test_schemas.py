@@ -15,7 +15,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from tollgate.amounts import MAX_CREDITS_MC
 from tollgate.http import parse_json
-from tollgate.ledger.schemas import AdjustmentIn, EntryOut, UsageIn, WalletOut
+from tollgate.ledger.schemas import AdjustmentIn, EntryOut, WalletOut
 from tollgate.schemas import (
     CreditsOut,
     FeatureId,
@@ -27,6 +27,7 @@ from tollgate.schemas import (
     StrictPositiveCount,
     WalletId,
 )
+from tollgate.usage.schemas import UsageIn
 
 
 class Positive(BaseModel):

@@ -2,34 +2,32 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-import pytest
-
+from tollgate.data import to_attr
+from tollgate.ledger.models import WalletItem
 from tollgate.ledger.wallets import WalletState
 
 NOW = 1_767_225_600_000
 
 
+def raw(**attributes):
+    """A wallet item as DynamoDB returns it (attribute values), read through the model."""
+    values = {"PK": "WALLET#user:a", "SK": "WALLET", "entity": "wallet", "wallet_id": "user:a", **attributes}
+    return {name: to_attr(value) for name, value in values.items()}
+
+
 def item(balance=10_000, reserved=3_000, available=7_000, holds=None, updated_at="2026-01-01T00:00:00.000Z"):
-    # Shaped as TypeDeserializer returns it: numbers are Decimal.
-    raw = {
-        "PK": "WALLET#user:a", "SK": "WALLET",
-        "balance": Decimal(balance), "reserved": Decimal(reserved), "available": Decimal(available),
-        "updated_at": updated_at,
-    }
+    attributes = {"balance": balance, "reserved": reserved, "available": available, "updated_at": updated_at}
     if holds is not None:
-        raw["holds"] = {rid: {"a": Decimal(a), "e": Decimal(e)} for rid, (a, e) in holds.items()}
-    return raw
+        attributes["holds"] = {rid: {"a": a, "e": e} for rid, (a, e) in holds.items()}
+    return WalletItem.from_raw_data(raw(**attributes))
 
 
 HOLDS = {"res_live": (1_000, NOW + 60_000), "res_dead": (1_500, NOW - 1), "res_edge": (500, NOW)}
 
 
 class TestFromItem:
-    @pytest.mark.parametrize("raw", [None, {}])
-    def test_missing_wallet(self, raw):
-        state = WalletState.from_item("user:a", raw)
+    def test_missing_wallet(self):
+        state = WalletState.from_item("user:a", None)
         assert state == WalletState(wallet_id="user:a")
         assert not state.exists
         assert state.balance == state.reserved == state.available == 0
@@ -46,15 +44,13 @@ class TestFromItem:
         assert state.updated_at == "2026-01-01T00:00:00.000Z"
 
     def test_missing_attributes_default_to_zero(self):
-        state = WalletState.from_item("user:a", {"PK": "WALLET#user:a", "SK": "WALLET"})
+        state = WalletState.from_item("user:a", WalletItem.from_raw_data(raw()))
         assert state.exists
         assert (state.balance, state.reserved, state.available, state.holds) == (0, 0, 0, {})
         assert state.updated_at is None
 
     def test_null_holds(self):
-        raw = item()
-        raw["holds"] = None
-        assert WalletState.from_item("user:a", raw).holds == {}
+        assert WalletState.from_item("user:a", WalletItem.from_raw_data(raw(holds=None))).holds == {}
 
 
 class TestExpiredHolds:

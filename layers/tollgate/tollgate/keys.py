@@ -40,12 +40,14 @@ CATALOG_PK = "CATALOG"
 APIKEY_SK = "APIKEY"
 APIKEYS_GSI1PK = "APIKEYS"
 HOLD_SHARDS = 16
+FEATURE_PREFIX = "FEATURE#"
+PACKAGE_PREFIX = "PACKAGE#"
+ENTRY_PREFIX = "TX#"
+CONFIG_PK = "CONFIG"
+SETTINGS_SK = "SETTINGS"
+ALL_PURCHASES_GSI2PK = "PURCHASES"
 
-Key = dict[str, dict[str, str]]
-
-
-def _key(pk: str, sk: str) -> Key:
-    return {"PK": {"S": pk}, "SK": {"S": sk}}
+Key = tuple[str, str]  # (PK, SK)
 
 
 def wallet_pk(wallet_id: str) -> str:
@@ -53,15 +55,15 @@ def wallet_pk(wallet_id: str) -> str:
 
 
 def wallet(wallet_id: str) -> Key:
-    return _key(wallet_pk(wallet_id), WALLET_SK)
+    return wallet_pk(wallet_id), WALLET_SK
 
 
 def entry_sk(transaction_id: str) -> str:
-    return f"TX#{transaction_id}"
+    return f"{ENTRY_PREFIX}{transaction_id}"
 
 
 def entry(wallet_id: str, transaction_id: str) -> Key:
-    return _key(wallet_pk(wallet_id), entry_sk(transaction_id))
+    return wallet_pk(wallet_id), entry_sk(transaction_id)
 
 
 def entry_lsi1sk(created_at: str, transaction_id: str) -> str:
@@ -69,7 +71,7 @@ def entry_lsi1sk(created_at: str, transaction_id: str) -> str:
 
 
 def reservation(reservation_id: str) -> Key:
-    return _key(f"RES#{reservation_id}", RESERVATION_SK)
+    return f"RES#{reservation_id}", RESERVATION_SK
 
 
 def hold_shard(reservation_id: str) -> str:
@@ -82,33 +84,27 @@ def hold_shards() -> list[str]:
 
 
 def feature_sk(feature_id: str) -> str:
-    return f"FEATURE#{feature_id}"
+    return f"{FEATURE_PREFIX}{feature_id}"
 
 
 def feature(feature_id: str) -> Key:
-    return _key(CATALOG_PK, feature_sk(feature_id))
+    return CATALOG_PK, feature_sk(feature_id)
 
 
 def api_key(key_id: str) -> Key:
-    return _key(f"APIKEY#{key_id}", APIKEY_SK)
-
-
-PACKAGE_PREFIX = "PACKAGE#"
-CONFIG_PK = "CONFIG"
-SETTINGS_SK = "SETTINGS"
-ALL_PURCHASES_GSI2PK = "PURCHASES"
+    return f"APIKEY#{key_id}", APIKEY_SK
 
 
 def package(package_id: str) -> Key:
-    return _key(CATALOG_PK, f"{PACKAGE_PREFIX}{package_id}")
+    return CATALOG_PK, f"{PACKAGE_PREFIX}{package_id}"
 
 
 def settings() -> Key:
-    return _key(CONFIG_PK, SETTINGS_SK)
+    return CONFIG_PK, SETTINGS_SK
 
 
 def purchase(purchase_id: str) -> Key:
-    return _key(f"PURCHASE#{purchase_id}", "PURCHASE")
+    return f"PURCHASE#{purchase_id}", "PURCHASE"
 
 
 def wallet_purchases_gsi1pk(wallet_id: str) -> str:
@@ -116,12 +112,12 @@ def wallet_purchases_gsi1pk(wallet_id: str) -> str:
 
 
 def gateway_reference(gateway: str, reference: str) -> Key:
-    return _key(f"GWREF#{gateway}#{reference}", "GWREF")
+    return f"GWREF#{gateway}#{reference}", "GWREF"
 
 
 def webhook_event(gateway: str, event_id: str) -> Key:
-    return _key(f"WEBHOOK#{gateway}#{event_id}", "WEBHOOK")
+    return f"WEBHOOK#{gateway}#{event_id}", "WEBHOOK"
 
 
 def rate_counter(what: str, who: str, window: str) -> Key:
-    return _key(f"RATE#{what}#{who}", window)
+    return f"RATE#{what}#{who}", window

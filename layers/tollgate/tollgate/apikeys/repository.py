@@ -1,36 +1,28 @@
+"""API key storage: one item per key, found by id; GSI1 lists them newest first."""
+
 from __future__ import annotations
 
-from typing import Any
-
-from tollgate import dynamo, keys
-from tollgate.dynamo import Item
-
-
-def put_new(item: dict[str, Any]) -> None:
-    dynamo.put(
-        Item={**keys.api_key(item["key_id"]), **dynamo.to_item(item)},
-        ConditionExpression="attribute_not_exists(PK)",
-    )
+from tollgate import keys
+from tollgate.apikeys.models import ApiKeyItem
+from tollgate.data import conditional, get_or_none
 
 
-def get(key_id: str) -> Item | None:
-    return dynamo.get(keys.api_key(key_id))
+def put_new(*, key_id: str, name: str, secret_sha256: str, created_at: str, created_by: str) -> None:
+    item = ApiKeyItem(*keys.api_key(key_id), gsi1pk=keys.APIKEYS_GSI1PK, gsi1sk=f"{created_at}#{key_id}",
+                      key_id=key_id, name=name, secret_sha256=secret_sha256, created_at=created_at,
+                      created_by=created_by)
+    conditional(lambda: item.save(condition=ApiKeyItem.pk.does_not_exist()))
+
+
+def get(key_id: str) -> ApiKeyItem | None:
+    return get_or_none(ApiKeyItem, *keys.api_key(key_id))
 
 
 def revoke(key_id: str, now: str) -> None:
     """Mark revoked (first revocation time wins); raises ConditionFailed if no such key."""
-    dynamo.update(
-        Key=keys.api_key(key_id),
-        UpdateExpression="SET revoked_at = if_not_exists(revoked_at, :now)",
-        ConditionExpression="attribute_exists(PK)",
-        ExpressionAttributeValues=dynamo.values(now=now),
-    )
+    conditional(lambda: ApiKeyItem(*keys.api_key(key_id)).update(
+        [ApiKeyItem.revoked_at.set(ApiKeyItem.revoked_at | now)], condition=ApiKeyItem.pk.exists()))
 
 
-def list_all() -> list[Item]:
-    return list(dynamo.query_all(
-        IndexName="GSI1",
-        KeyConditionExpression="GSI1PK = :pk",
-        ExpressionAttributeValues=dynamo.values(pk=keys.APIKEYS_GSI1PK),
-        ScanIndexForward=False,
-    ))
+def list_all() -> list[ApiKeyItem]:
+    return list(ApiKeyItem.listing.query(keys.APIKEYS_GSI1PK, scan_index_forward=False))

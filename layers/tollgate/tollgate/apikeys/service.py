@@ -13,11 +13,12 @@ import hmac
 import re
 import secrets
 
-from tollgate import clock, dynamo
+from tollgate import clock
 from tollgate.apikeys import repository
 from tollgate.apikeys.exceptions import ApiKeyNotFound
+from tollgate.apikeys.models import ApiKeyItem
 from tollgate.apikeys.schemas import ApiKeyCreated, ApiKeyOut
-from tollgate.dynamo import Item
+from tollgate.data import ConditionFailed
 from tollgate.principal import SERVICE, Principal
 
 _KEY_RE = re.compile(r"^tgk_([a-z2-7]{16})_([a-z2-7]{32})$")
@@ -34,23 +35,14 @@ def _hash(secret: str) -> str:
 def create(name: str, created_by: str) -> ApiKeyCreated:
     key_id, secret = _b32(10), _b32(20)
     now = clock.iso(clock.now_ms())
-    repository.put_new({
-        "entity": "api_key",
-        "key_id": key_id,
-        "name": name,
-        "secret_sha256": _hash(secret),
-        "created_at": now,
-        "created_by": created_by,
-        "GSI1PK": "APIKEYS",
-        "GSI1SK": f"{now}#{key_id}",
-    })
+    repository.put_new(key_id=key_id, name=name, secret_sha256=_hash(secret), created_at=now, created_by=created_by)
     return ApiKeyCreated(key_id=key_id, key=f"tgk_{key_id}_{secret}", name=name, created_at=now)
 
 
 def revoke(key_id: str) -> None:
     try:
         repository.revoke(key_id, clock.iso(clock.now_ms()))
-    except dynamo.ConditionFailed:
+    except ConditionFailed:
         raise ApiKeyNotFound("API key not found") from None
 
 
@@ -58,15 +50,15 @@ def list_keys() -> list[ApiKeyOut]:
     return [_view(i) for i in repository.list_all()]
 
 
-def _view(item: Item) -> ApiKeyOut:
+def _view(item: ApiKeyItem) -> ApiKeyOut:
     return ApiKeyOut(
-        key_id=item["key_id"],
-        name=item["name"],
-        prefix=f"tgk_{item['key_id']}_",
-        created_at=item["created_at"],
-        created_by=item.get("created_by", ""),
-        revoked_at=item.get("revoked_at"),
-        active=item.get("revoked_at") is None,
+        key_id=item.key_id,
+        name=item.name,
+        prefix=f"tgk_{item.key_id}_",
+        created_at=item.created_at,
+        created_by=item.created_by,
+        revoked_at=item.revoked_at,
+        active=item.revoked_at is None,
     )
 
 
@@ -77,8 +69,8 @@ def authenticate(presented: str) -> Principal | None:
         return None
     key_id, secret = match.groups()
     item = repository.get(key_id)
-    if item is None or item.get("revoked_at"):
+    if item is None or item.revoked_at:
         return None
-    if not hmac.compare_digest(item.get("secret_sha256", ""), _hash(secret)):
+    if not hmac.compare_digest(item.secret_sha256, _hash(secret)):
         return None
     return Principal(type="service", sub=f"key:{key_id}", roles=frozenset({SERVICE}), key_id=key_id)

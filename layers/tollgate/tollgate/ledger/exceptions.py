@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from tollgate.errors import IdempotencyConflict, NotFound, TollgateError, ValidationFailed
+from tollgate.cursors import InvalidCursor
+from tollgate.errors import NotFound, TollgateError
 
 
 class InsufficientCredits(TollgateError):
@@ -12,17 +13,8 @@ class WalletNotFound(NotFound):
     pass
 
 
-class InvalidCursor(ValidationFailed):
-    pass
-
-
-class LedgerIdempotencyConflict(IdempotencyConflict):
-    """The Idempotency-Key was used before with a different request."""
-
-
 __all__ = [
     "InsufficientCredits",
     "InvalidCursor",
-    "LedgerIdempotencyConflict",
     "WalletNotFound",
 ]

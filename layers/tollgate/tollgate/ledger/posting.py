@@ -1,104 +1,167 @@
-"""Posting a ledger entry and its balance change in one transaction.
+"""The ledger's API for every domain: post an entry and its balance change in one transaction.
 
-A debit is exactly one ``TransactWriteItems`` of two items, the entry put first:
-
-1. put the entry, ``attribute_not_exists(PK)`` on a key derived from the idempotency key;
-2. update the wallet, ``available >= :amount``.
-
-No read comes before it. If item 1 fails, the request is a replay: the existing entry
-comes back in ``CancellationReasons`` and is returned as :class:`Replayed`. If item 2
-fails, the wallet comes back too, so :class:`InsufficientCredits` reports what is
-available without a read; when expired holds would cover the shortfall they are
-released first and the debit tried once more.
+A debit is exactly one ``TransactWriteItems``: put the entry (``attribute_not_exists`` on a
+key derived from the idempotency key) and update the wallet (``available >= :amount``),
+plus whatever the calling domain adds to ride along (a reservation, a purchase). No read
+comes before it. If the entry's condition fails, the request is a replay: the existing
+entry comes back in ``CancellationReasons`` and is raised as :class:`Replayed`. If the
+wallet's fails, the wallet comes back too, so the refusal reports what is available
+without a read; when expired holds would cover the shortfall they are released first and
+the transaction tried once more (:func:`commit_spending`, the one place that does so).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from tollgate import clock, dynamo
+from tollgate import clock
 from tollgate.amounts import format_credits
-from tollgate.dynamo import Item, TransactionCancelled
+from tollgate.data import Transaction, TransactionCancelled
 from tollgate.ledger import repository
 from tollgate.ledger.exceptions import InsufficientCredits
+from tollgate.ledger.models import LedgerEntryItem, WalletItem
 from tollgate.ledger.wallets import WalletState
+
+ENTRY, WALLET = repository.ENTRY, repository.WALLET
 
 
 class Replayed(Exception):
     """The entry already exists: the same idempotency key was used before."""
 
-    def __init__(self, entry: Item) -> None:
+    def __init__(self, entry: LedgerEntryItem) -> None:
         super().__init__("replayed")
         self.entry = entry
 
 
 def new_entry(*, wallet_id: str, transaction_id: str, entry_type: str, amount: int, now_ms: int,
-              request_hash: str, actor: str, **fields: Any) -> dict[str, Any]:
-    return {
-        "transaction_id": transaction_id,
-        "wallet_id": wallet_id,
-        "type": entry_type,
-        "amount": amount,
-        "created_at": clock.iso(now_ms),
-        "request_hash": request_hash,
-        "actor": actor,
-        **{k: v for k, v in fields.items() if v is not None},
-    }
+              request_hash: str, actor: str, **fields: Any) -> LedgerEntryItem:
+    return LedgerEntryItem.new(wallet_id=wallet_id, transaction_id=transaction_id, created_at=clock.iso(now_ms),
+                               type=entry_type, amount=amount, request_hash=request_hash, actor=actor, **fields)
 
 
-def debit(entry: dict[str, Any], cost: int, *extra: dict[str, Any]) -> None:
-    """Post ``entry`` (amount = -cost) and take ``cost`` from the wallet, atomically.
+def _replayed(cancelled: TransactionCancelled) -> Replayed | None:
+    if not cancelled.failed(ENTRY):
+        return None
+    return Replayed(cancelled.old(ENTRY, LedgerEntryItem) or LedgerEntryItem())
 
-    ``extra`` transaction items (e.g. a reservation update) ride along after the wallet.
+
+def commit_spending(tx: Transaction, wallet_id: str, needed: int,
+                    refused: Callable[[WalletState], Exception]) -> None:
+    """Commit ``tx``, whose ``WALLET`` operation needs ``needed`` available.
+
+    If the wallet refuses and expired holds would cover it, they are released and the
+    transaction tried once more; otherwise ``refused(wallet as it was)`` is raised. Any
+    other failed condition is raised as it is (the entry's, as :class:`Replayed`).
     """
-    wallet_id, tx, now = entry["wallet_id"], entry["transaction_id"], entry["created_at"]
-    if cost == 0:
-        # Nothing to take: still one entry, and the wallet is created if it is new.
-        credit(entry, 0, *extra)
-        return
     for attempt in range(2):
         try:
-            dynamo.transact_write([repository.entry_put(entry), repository.wallet_debit(wallet_id, cost, tx, now), *extra])
+            tx.commit()
             return
         except TransactionCancelled as cancelled:
-            if cancelled.failed(0):
-                raise Replayed(cancelled.old_item(0) or {}) from None
-            if not cancelled.failed(1):
+            replay = _replayed(cancelled)
+            if replay is not None:
+                raise replay from None
+            if not cancelled.failed(WALLET) or any(cancelled.failed(label) for label in tx.labels()
+                                                    if label != WALLET):
                 raise
-            wallet = WalletState.from_item(wallet_id, cancelled.old_item(1))
-            now_ms = clock.now_ms()
-            expired = wallet.expired_holds(now_ms)
-            if attempt == 0 and expired and wallet.effective_available(now_ms) >= cost:
-                repository.release_expired_holds(wallet_id, expired, clock.iso(now_ms), now_ms)
+            wallet = WalletState.from_item(wallet_id, cancelled.old(WALLET, WalletItem))
+            if attempt == 0 and release_expired_holds(wallet, needed):
                 continue
-            raise InsufficientCredits(
-                "not enough credits available",
-                required=format_credits(cost),
-                available=format_credits(wallet.effective_available(now_ms)),
-            ) from None
+            raise refused(wallet) from None
 
 
-def credit(entry: dict[str, Any], amount: int, *extra: dict[str, Any]) -> None:
-    """Post ``entry`` and add ``amount`` (>= 0) to the wallet, creating it if new."""
-    wallet_id, tx, now = entry["wallet_id"], entry["transaction_id"], entry["created_at"]
+def release_expired_holds(wallet: WalletState, needed: int) -> bool:
+    """Free the wallet's expired holds if that makes ``needed`` available; True if worth a retry."""
+    now_ms = clock.now_ms()
+    expired = wallet.expired_holds(now_ms)
+    if not expired or wallet.effective_available(now_ms) < needed:
+        return False
+    tx = Transaction()
+    repository.release_in_wallet(tx, wallet.wallet_id, expired, clock.iso(now_ms), now_ms, expired=True)
     try:
-        dynamo.transact_write([repository.entry_put(entry), repository.wallet_credit(wallet_id, amount, tx, now), *extra])
+        tx.commit()
+    except TransactionCancelled:
+        pass  # another writer freed or settled them first: the retry sees the wallet as it is now
+    return True
+
+
+def _insufficient(cost: int) -> Callable[[WalletState], Exception]:
+    def refused(wallet: WalletState) -> Exception:
+        return InsufficientCredits("not enough credits available", required=format_credits(cost),
+                                   available=format_credits(wallet.effective_available(clock.now_ms())))
+    return refused
+
+
+def debit(entry: LedgerEntryItem, cost: int, also: Transaction | None = None) -> None:
+    """Post ``entry`` (amount = -cost) and take ``cost`` from the wallet, atomically.
+
+    ``also`` holds the calling domain's own operations (e.g. a purchase update).
+    """
+    if cost == 0:
+        # Nothing to take: still one entry, and the wallet is created if it is new.
+        credit(entry, 0, also)
+        return
+    tx = Transaction()
+    repository.put_entry(tx, entry)
+    repository.debit_wallet(tx, entry.wallet_id, cost, entry.transaction_id, entry.created_at)
+    commit_spending(tx.extend(also) if also else tx, entry.wallet_id, cost, _insufficient(cost))
+
+
+def credit(entry: LedgerEntryItem, amount: int, also: Transaction | None = None) -> None:
+    """Post ``entry`` and add ``amount`` (>= 0) to the wallet, creating it if new."""
+    tx = Transaction()
+    repository.put_entry(tx, entry)
+    repository.credit_wallet(tx, entry.wallet_id, amount, entry.transaction_id, entry.created_at)
+    try:
+        (tx.extend(also) if also else tx).commit()
     except TransactionCancelled as cancelled:
-        if cancelled.failed(0):
-            raise Replayed(cancelled.old_item(0) or {}) from None
+        replay = _replayed(cancelled)
+        if replay is not None:
+            raise replay from None
         raise
+
+
+def hold(wallet_id: str, reservation_id: str, amount: int, expires_ms: int, max_holds: int, also: Transaction,
+         refused: Callable[[WalletState], Exception]) -> None:
+    """Hold ``amount`` for a reservation (``also`` puts its record), releasing expired holds if needed."""
+    tx = Transaction()
+    repository.hold_in_wallet(tx, wallet_id, reservation_id, amount, expires_ms, clock.iso(clock.now_ms()),
+                              max_holds)
+    commit_spending(tx.extend(also), wallet_id, amount, refused)
+
+
+def settle_hold(entry: LedgerEntryItem, reservation_id: str, held: int, cost: int, also: Transaction) -> None:
+    """Charge ``cost`` (<= held) against an unexpired hold and free the rest, with its entry."""
+    tx = Transaction()
+    repository.put_entry(tx, entry)
+    repository.settle_in_wallet(tx, entry.wallet_id, reservation_id, held, cost, entry.transaction_id,
+                                entry.created_at, clock.now_ms())
+    tx.extend(also).commit()
+
+
+def release_holds(wallet_id: str, holds: dict[str, int], *, expired: bool, also: Transaction) -> None:
+    """Free holds (unexpired ones on request, expired ones by the sweeper) with ``also``."""
+    now_ms = clock.now_ms()
+    tx = Transaction()
+    repository.release_in_wallet(tx, wallet_id, holds, clock.iso(now_ms), now_ms, expired=expired)
+    tx.extend(also).commit()
 
 
 def read_wallet(wallet_id: str) -> WalletState:
     return WalletState.from_item(wallet_id, repository.get_wallet(wallet_id))
 
 
-def response_balance(entry: Item, wallet_after: WalletState) -> int:
+def get_entry(wallet_id: str, transaction_id: str) -> LedgerEntryItem | None:
+    return repository.get_entry(wallet_id, transaction_id)
+
+
+def response_balance(entry: LedgerEntryItem | None, wallet_after: WalletState) -> int:
     """The balance a response shows, from the one read after the write.
 
     A replay answers with the entry's stamped ``balance_after`` when the stream has
     stamped it (the balance right after the original write), else the balance now.
     """
-    if entry.get("balance_after") is not None:
-        return int(entry["balance_after"])
+    if entry is not None and entry.balance_after is not None:
+        return entry.balance_after
     return wallet_after.balance

@@ -2,20 +2,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 
 from tollgate.metadata import json_schema as metadata_schema
 from tollgate.metadata import validate_metadata
-from tollgate.pricing.schemas import Quantity, UsageMeasure
 from tollgate.schemas import (
     CreditsOut,
-    FeatureId,
     OptionalCreditsOut,
-    PositiveCredits,
     RequestModel,
     SignedCredits,
-    WalletId,
-    at_most_one,
 )
 
 EntryType = Literal[
@@ -25,28 +20,6 @@ ENTRY_TYPES: tuple[str, ...] = EntryType.__args__  # type: ignore[attr-defined]
 
 Metadata = Annotated[dict[str, Any] | None, AfterValidator(validate_metadata),
                      WithJsonSchema({"anyOf": [metadata_schema(), {"type": "null"}]}, mode="validation")]
-
-
-class UsageIn(RequestModel):
-    model_config = ConfigDict(json_schema_extra=at_most_one("quantity", "usage"))
-
-    feature: FeatureId
-    wallet_id: WalletId | None = None
-    quantity: Quantity | None = None
-    usage: UsageMeasure | None = None
-    amount: PositiveCredits | None = Field(
-        default=None, description="Server API keys only: charge this instead of the catalog price."
-    )
-    metadata: Metadata = None
-
-
-class UsageOut(BaseModel):
-    transaction_id: str
-    wallet_id: str
-    feature: str
-    cost: CreditsOut
-    balance: CreditsOut
-    available: CreditsOut
 
 
 class AdjustmentIn(RequestModel):

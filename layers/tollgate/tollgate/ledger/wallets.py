@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tollgate.dynamo import Item
+from tollgate.ledger.models import WalletItem
 from tollgate.ledger.schemas import WalletOut
 
 
@@ -19,18 +19,18 @@ class WalletState:
     updated_at: str | None = None
 
     @classmethod
-    def from_item(cls, wallet_id: str, item: Item | None) -> WalletState:
-        if not item:
+    def from_item(cls, wallet_id: str, item: WalletItem | None) -> WalletState:
+        if item is None:
             return cls(wallet_id=wallet_id)
-        holds = {rid: (int(h["a"]), int(h["e"])) for rid, h in (item.get("holds") or {}).items()}
+        holds = {rid: (int(h["a"]), int(h["e"])) for rid, h in (item.holds or {}).items()}
         return cls(
             wallet_id=wallet_id,
             exists=True,
-            balance=int(item.get("balance", 0)),
-            reserved=int(item.get("reserved", 0)),
-            available=int(item.get("available", 0)),
+            balance=item.balance,
+            reserved=item.reserved,
+            available=item.available,
             holds=holds,
-            updated_at=item.get("updated_at"),
+            updated_at=item.updated_at,
         )
 
     def expired_holds(self, now_ms: int) -> dict[str, int]:

@@ -8,9 +8,9 @@ from tollgate.pricing.service import (
     Feature,
     feature_for_charging,
     get_feature,
-    invalidate_cache,
     list_features,
     put_feature,
+    reset_cache,
 )
 
 __all__ = [
@@ -22,7 +22,7 @@ __all__ = [
     "UnknownFeature",
     "feature_for_charging",
     "get_feature",
-    "invalidate_cache",
     "list_features",
     "put_feature",
+    "reset_cache",
 ]

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from tollgate import dynamo, keys
-from tollgate.dynamo import Item
+from tollgate import keys
+from tollgate.data import get_or_none
+from tollgate.pricing.models import FeatureItem
 
 
-def put_feature(item: dict[str, Any]) -> None:
-    dynamo.put(Item={**keys.feature(item["feature_id"]), **dynamo.to_item(item)})
+def put_feature(**fields: Any) -> FeatureItem:
+    item = FeatureItem(*keys.feature(fields["feature_id"]), **{k: v for k, v in fields.items() if v is not None})
+    item.save()
+    return item
 
 
-def get_feature(feature_id: str) -> Item | None:
-    return dynamo.get(keys.feature(feature_id))
+def get_feature(feature_id: str) -> FeatureItem | None:
+    return get_or_none(FeatureItem, *keys.feature(feature_id))
 
 
-def list_features() -> list[Item]:
-    return list(dynamo.query_all(
-        KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
-        ExpressionAttributeValues=dynamo.values(pk=keys.CATALOG_PK, prefix="FEATURE#"),
-        ConsistentRead=True,
-    ))
+def list_features() -> list[FeatureItem]:
+    return list(FeatureItem.query(keys.CATALOG_PK, FeatureItem.sk.startswith(keys.FEATURE_PREFIX),
+                                  consistent_read=True))

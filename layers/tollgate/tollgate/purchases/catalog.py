@@ -2,48 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tollgate import clock
 from tollgate.amounts import format_credits
-from tollgate.dynamo import Item
 from tollgate.purchases import repository
 from tollgate.purchases.exceptions import PackageNotFound
+from tollgate.purchases.models import PackageItem
 from tollgate.purchases.schemas import PackageIn, PackageOut, SettingsIn, SettingsOut
 
 
-def package_view(item: Item) -> PackageOut:
+def package_view(item: PackageItem) -> PackageOut:
     return PackageOut(
-        package_id=item["package_id"],
-        name=item["name"],
-        description=item.get("description"),
-        credits=int(item["credits_mc"]),
-        prices={k: int(v) for k, v in item["prices"].items()},
-        active=bool(item.get("active", True)),
-        created_at=item["created_at"],
-        updated_at=item["updated_at"],
+        package_id=item.package_id,
+        name=item.name,
+        description=item.description,
+        credits=item.credits_mc,
+        prices={k: int(v) for k, v in item.prices.items()},
+        active=item.active,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
     )
 
 
 def put_package(package_id: str, body: PackageIn) -> PackageOut:
     now = clock.iso(clock.now_ms())
     existing = repository.get_package(package_id)
-    item: dict[str, Any] = {
-        "entity": "package",
-        "package_id": package_id,
-        "name": body.name,
-        "description": body.description,
-        "credits_mc": body.credits,
-        "prices": dict(body.prices),
-        "active": body.active,
-        "created_at": existing["created_at"] if existing else now,
-        "updated_at": now,
-    }
-    repository.put_package(item)
+    item = repository.put_package(
+        package_id=package_id,
+        name=body.name,
+        description=body.description,
+        credits_mc=body.credits,
+        prices=dict(body.prices),
+        active=body.active,
+        created_at=existing.created_at if existing else now,
+        updated_at=now,
+    )
     return package_view(item)
 
 
-def get_package(package_id: str) -> Item:
+def get_package(package_id: str) -> PackageItem:
     item = repository.get_package(package_id)
     if item is None:
         raise PackageNotFound(f"package '{package_id}' not found")
@@ -51,17 +47,18 @@ def get_package(package_id: str) -> Item:
 
 
 def list_packages(*, include_inactive: bool = False) -> list[PackageOut]:
-    items = sorted(repository.list_packages(), key=lambda i: (int(i["credits_mc"]), i["package_id"]))
-    return [package_view(i) for i in items if include_inactive or i.get("active", True)]
+    items = sorted(repository.list_packages(), key=lambda i: (i.credits_mc, i.package_id))
+    return [package_view(i) for i in items if include_inactive or i.active]
 
 
 def settings() -> SettingsIn:
     item = repository.get_settings()
     if item is None:
         return SettingsIn()
-    fields = {k: item[k] for k in SettingsIn.model_fields if k in item}
-    fields["min_credits"] = format_credits(int(item["min_credits_mc"]))
-    fields["max_credits"] = format_credits(int(item["max_credits_mc"]))
+    stored = item.attribute_values
+    fields = {k: stored[k] for k in SettingsIn.model_fields if stored.get(k) is not None}
+    fields["min_credits"] = format_credits(item.min_credits_mc)
+    fields["max_credits"] = format_credits(item.max_credits_mc)
     return SettingsIn.model_validate(fields)
 
 
@@ -81,22 +78,20 @@ def settings_view(value: SettingsIn, updated_at: str | None = None) -> SettingsO
 
 def get_settings_view() -> SettingsOut:
     item = repository.get_settings()
-    return settings_view(settings(), item.get("updated_at") if item else None)
+    return settings_view(settings(), item.updated_at if item else None)
 
 
 def put_settings(body: SettingsIn) -> SettingsOut:
     now = clock.iso(clock.now_ms())
-    item = {
-        "entity": "settings",
-        "price_per_credit": dict(body.price_per_credit),
-        "min_credits_mc": body.min_credits,
-        "max_credits_mc": body.max_credits,
-        "checkouts_per_hour": body.checkouts_per_hour,
-        "stripe_hosted_checkout": body.stripe_hosted_checkout,
-        "success_url": body.success_url,
-        "cancel_url": body.cancel_url,
-        "paystack_callback_url": body.paystack_callback_url,
-        "updated_at": now,
-    }
-    repository.put_settings(item)
+    repository.put_settings(
+        price_per_credit=dict(body.price_per_credit),
+        min_credits_mc=body.min_credits,
+        max_credits_mc=body.max_credits,
+        checkouts_per_hour=body.checkouts_per_hour,
+        stripe_hosted_checkout=body.stripe_hosted_checkout,
+        success_url=body.success_url,
+        cancel_url=body.cancel_url,
+        paystack_callback_url=body.paystack_callback_url,
+        updated_at=now,
+    )
     return settings_view(body, now)

@@ -7,48 +7,42 @@ instead of charging twice; the gateway call carries an idempotency key from the 
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from typing import Any
-
-from tollgate import clock, dynamo, ids
+from tollgate import clock, cursors, idempotency, keys
 from tollgate.amounts import format_credits
-from tollgate.dynamo import Item
+from tollgate.data import ConditionFailed
 from tollgate.errors import Forbidden
 from tollgate.gateways import PaymentRequest, get_gateway
-from tollgate.ledger.exceptions import InvalidCursor
-from tollgate.ledger.service import canonical, check_replay
 from tollgate.principal import Principal, validate_wallet_id
 from tollgate.purchases import catalog, repository
 from tollgate.purchases.exceptions import CheckoutNotAllowed, CheckoutRateLimited, PurchaseNotFound
+from tollgate.purchases.models import PurchaseItem
 from tollgate.purchases.schemas import CheckoutIn, PurchaseList, PurchaseOut, SettingsIn
 
 _SESSION_FIELDS = ("reference", "client_secret", "checkout_url", "checkout_session_id", "authorization_url",
                    "access_code")
 
 
-def purchase_view(item: Item, *, with_secrets: bool = False) -> PurchaseOut:
+def purchase_view(item: PurchaseItem, *, with_secrets: bool = False) -> PurchaseOut:
     return PurchaseOut(
-        purchase_id=item["purchase_id"],
-        status=item["status"],
-        gateway=item["gateway"],
-        amount=int(item["amount"]),
-        currency=item["currency"],
-        credits=int(item["credits_mc"]),
-        wallet_id=item["wallet_id"],
-        package_id=item.get("package_id"),
-        created_at=item["created_at"],
-        paid_at=item.get("paid_at"),
-        reference=item.get("reference"),
-        client_secret=item.get("client_secret") if with_secrets else None,
-        checkout_url=item.get("checkout_url") if with_secrets else None,
-        authorization_url=item.get("authorization_url") if with_secrets else None,
-        refunded_amount=int(item.get("refunded_amount", 0)),
-        credits_clawed_back=int(item.get("clawed_back_mc", 0)),
-        credits_unrecovered=int(item.get("unrecovered_mc", 0)),
-        flagged=item.get("flagged"),
-        failure_reason=item.get("failure_reason"),
+        purchase_id=item.purchase_id,
+        status=item.status,
+        gateway=item.gateway,
+        amount=item.amount,
+        currency=item.currency,
+        credits=item.credits_mc,
+        wallet_id=item.wallet_id,
+        package_id=item.package_id,
+        created_at=item.created_at,
+        paid_at=item.paid_at,
+        reference=item.reference,
+        client_secret=item.client_secret if with_secrets else None,
+        checkout_url=item.checkout_url if with_secrets else None,
+        authorization_url=item.authorization_url if with_secrets else None,
+        refunded_amount=item.refunded_amount,
+        credits_clawed_back=item.clawed_back_mc,
+        credits_unrecovered=item.unrecovered_mc,
+        flagged=item.flagged,
+        failure_reason=item.failure_reason,
     )
 
 
@@ -56,13 +50,13 @@ def _price(body: CheckoutIn, settings: SettingsIn) -> tuple[int, int, str | None
     """(credits_mc, amount in minor units, package_id), all computed here, never by the client."""
     if body.package_id is not None:
         package = catalog.get_package(body.package_id)
-        if not package.get("active", True):
+        if not package.active:
             raise CheckoutNotAllowed(f"package '{body.package_id}' is not on sale", field="package_id")
-        prices = package.get("prices") or {}
+        prices = package.prices or {}
         if body.currency not in prices:
             raise CheckoutNotAllowed(f"package '{body.package_id}' has no {body.currency} price", field="currency",
                                      currencies=sorted(prices))
-        return int(package["credits_mc"]), int(prices[body.currency]), body.package_id
+        return package.credits_mc, int(prices[body.currency]), body.package_id
     credits_mc = body.credits or 0
     per_credit = settings.price_per_credit.get(body.currency)
     if per_credit is None:
@@ -86,28 +80,27 @@ def checkout(principal: Principal, body: CheckoutIn, idempotency_key: str | None
         raise CheckoutNotAllowed("Paystack needs the payer's email: sign in with one or send email", field="email")
     settings = catalog.settings()
     credits_mc, amount, package_id = _price(body, settings)
-    request_hash = ids.request_hash(canonical({"op": "checkout", "wallet": wallet_id, "body": body.model_dump(),
-                                               "amount": amount}))
-    purchase_id = (ids.derived_id("pur", wallet_id, "checkout", idempotency_key) if idempotency_key
-                   else ids.random_id("pur"))
+    request_hash = idempotency.request_hash({"op": "checkout", "wallet": wallet_id, "body": body.model_dump(),
+                                             "amount": amount})
+    purchase_id = idempotency.record_id("pur", wallet_id, "checkout", idempotency_key)
     now_ms = clock.now_ms()
-    item: dict[str, Any] = {
-        "purchase_id": purchase_id,
-        "wallet_id": wallet_id,
-        "owner": principal.sub,
-        "status": "pending",
-        "gateway": body.gateway,
-        "currency": body.currency,
-        "amount": amount,
-        "credits_mc": credits_mc,
-        "package_id": package_id,
-        "email": email,
-        "created_at": clock.iso(now_ms),
-        "request_hash": request_hash,
-        "refunded_amount": 0,
-        "clawed_back_mc": 0,
-        "unrecovered_mc": 0,
-    }
+    item = repository.new_purchase(
+        purchase_id=purchase_id,
+        wallet_id=wallet_id,
+        owner=principal.sub,
+        status="pending",
+        gateway=body.gateway,
+        currency=body.currency,
+        amount=amount,
+        credits_mc=credits_mc,
+        package_id=package_id,
+        email=email,
+        created_at=clock.iso(now_ms),
+        request_hash=request_hash,
+        refunded_amount=0,
+        clawed_back_mc=0,
+        unrecovered_mc=0,
+    )
     # A retried checkout (same key, same request) finds its purchase: no second payment,
     # and it does not count against the rate limit.
     existing = repository.get_purchase(purchase_id) if idempotency_key else None
@@ -115,11 +108,11 @@ def checkout(principal: Principal, body: CheckoutIn, idempotency_key: str | None
         _count_checkout(wallet_id, now_ms, settings)
         try:
             repository.put_purchase(item)
-        except dynamo.ConditionFailed as raced:
-            existing = raced.old_item or repository.get_purchase(purchase_id) or {}
+        except ConditionFailed:
+            existing = repository.get_purchase(purchase_id)  # a concurrent retry created it first
     if existing is not None:
-        check_replay(existing, request_hash)
-        if existing.get("reference"):
+        idempotency.check_replay(existing.request_hash, request_hash)
+        if existing.reference:
             return purchase_view(existing, with_secrets=True)
         item = existing
     return _start_payment(item, email, settings)
@@ -133,35 +126,37 @@ def _count_checkout(wallet_id: str, now_ms: int, settings: SettingsIn) -> None:
         )
 
 
-def _start_payment(item: dict[str, Any], email: str | None, settings: SettingsIn) -> PurchaseOut:
-    gateway = get_gateway(item["gateway"])
-    credits_text = format_credits(int(item["credits_mc"]))
+def _start_payment(item: PurchaseItem, email: str | None, settings: SettingsIn) -> PurchaseOut:
+    gateway = get_gateway(item.gateway)
+    credits_text = format_credits(item.credits_mc)
     request = PaymentRequest(
-        purchase_id=item["purchase_id"],
-        amount=int(item["amount"]),
-        currency=item["currency"],
+        purchase_id=item.purchase_id,
+        amount=item.amount,
+        currency=item.currency,
         description=f"{credits_text} Tollgate credits",
         email=email,
-        metadata={"purchase_id": item["purchase_id"], "wallet_id": item["wallet_id"], "credits": credits_text},
-        hosted=settings.stripe_hosted_checkout and item["gateway"] == "stripe",
+        metadata={"purchase_id": item.purchase_id, "wallet_id": item.wallet_id, "credits": credits_text},
+        hosted=settings.stripe_hosted_checkout and item.gateway == "stripe",
         success_url=settings.success_url,
         cancel_url=settings.cancel_url,
         callback_url=settings.paystack_callback_url,
     )
     # If the gateway fails, the purchase stays pending without a payment (GatewayError, 502):
     # a retry with the same Idempotency-Key starts it again, under the same gateway key.
-    session = gateway.create_payment(request, idempotency_key=f"tollgate-checkout-{item['purchase_id']}")
+    session = gateway.create_payment(request, idempotency_key=f"tollgate-checkout-{item.purchase_id}")
     fields = {k: getattr(session, k) for k in _SESSION_FIELDS if getattr(session, k) is not None}
-    repository.set_session(item["purchase_id"], fields)
-    repository.put_reference(item["gateway"], session.reference, item["purchase_id"])
-    return purchase_view({**item, **fields}, with_secrets=True)
+    repository.set_fields(item.purchase_id, **fields)
+    repository.put_reference(item.gateway, session.reference, item.purchase_id)
+    for name, value in fields.items():
+        setattr(item, name, value)
+    return purchase_view(item, with_secrets=True)
 
 
 def get_purchase(principal: Principal, purchase_id: str) -> PurchaseOut:
     item = repository.get_purchase(purchase_id) if purchase_id.startswith("pur_") else None
-    if item is None or not (principal.is_admin or item["wallet_id"] == principal.own_wallet_id):
+    if item is None or not (principal.is_admin or item.wallet_id == principal.own_wallet_id):
         raise PurchaseNotFound("purchase not found")
-    return purchase_view(item, with_secrets=item["wallet_id"] == principal.own_wallet_id)
+    return purchase_view(item, with_secrets=item.wallet_id == principal.own_wallet_id)
 
 
 def list_purchases(principal: Principal, *, limit: int, cursor: str | None, wallet_id: str | None) -> PurchaseList:
@@ -170,25 +165,11 @@ def list_purchases(principal: Principal, *, limit: int, cursor: str | None, wall
         wallet_id = validate_wallet_id(wallet_id) if wallet_id is not None else None
     else:
         wallet_id = principal.wallet_for_reading(wallet_id)
-    scope = "all" if wallet_id is None else wallet_id
-    start = _decode(cursor, scope) if cursor else None
+    scope = cursors.scope("purchases", wallet_id)
+    if wallet_id is None:
+        names, index_pk = ("PK", "SK", "GSI2PK", "GSI2SK"), ("GSI2PK", keys.ALL_PURCHASES_GSI2PK)
+    else:
+        names, index_pk = ("PK", "SK", "GSI1PK", "GSI1SK"), ("GSI1PK", keys.wallet_purchases_gsi1pk(wallet_id))
+    start = cursors.decode(cursor, scope, names, lambda k: k[index_pk[0]] == index_pk[1]) if cursor else None
     items, last = repository.list_purchases(wallet_id=wallet_id, limit=limit, start=start)
-    return PurchaseList(data=[purchase_view(i) for i in items], next_cursor=_encode(last, scope) if last else None)
-
-
-def _encode(last: dict[str, Any], scope: str) -> str:
-    payload = {"k": last, "s": scope}
-    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str, scope: str) -> dict[str, Any]:
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
-        raise InvalidCursor("cursor is not valid", field="cursor") from None
-    if not isinstance(payload, dict) or payload.get("s") != scope:
-        raise InvalidCursor("cursor is not valid for this request", field="cursor")
-    key = payload.get("k")
-    if not isinstance(key, dict) or not all(isinstance(v, dict) and set(v) == {"S"} for v in key.values()):
-        raise InvalidCursor("cursor is not valid", field="cursor")
-    return key
+    return PurchaseList(data=[purchase_view(i) for i in items], next_cursor=cursors.encode(last, scope) if last else None)

@@ -12,85 +12,128 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from enum import StrEnum
 
-from tollgate import clock, dynamo, ids, keys
-from tollgate.dynamo import Item, TransactionCancelled
+from tollgate import clock, ids
+from tollgate.data import TransactionCancelled
 from tollgate.gateways import GatewayEvent, get_gateway
 from tollgate.ledger import posting
 from tollgate.ledger.exceptions import InsufficientCredits
 from tollgate.purchases import repository
 from tollgate.purchases.exceptions import SettlementBusy
+from tollgate.purchases.models import PurchaseItem
 
 _PAID_STATES = ("paid", "partially_refunded", "refunded", "disputed")
+P = PurchaseItem
 
 
-def handle(gateway: str, event: GatewayEvent) -> str:
-    """Apply one verified event; returns what happened (for the response and the dedupe record)."""
+class Outcome(StrEnum):
+    """What one verified webhook event did."""
+
+    IGNORED = "ignored"
+    DUPLICATE = "duplicate"
+    UNKNOWN_PURCHASE = "unknown_purchase"
+    GRANTED = "granted"
+    ALREADY_GRANTED = "already_granted"
+    FLAGGED_MISMATCH = "flagged_mismatch"
+    NOT_CONFIRMED = "not_confirmed"
+    MARKED_FAILED = "marked_failed"
+    IGNORED_NOT_PENDING = "ignored_not_pending"
+    NO_REFUNDS = "no_refunds"
+    CLAWED_BACK = "clawed_back"
+    CLAWED_BACK_PARTIALLY = "clawed_back_partially"
+    ALREADY_APPLIED = "already_applied"
+    FLAGGED_NOT_PAID = "flagged_not_paid"
+    RETRY_LATER = "retry_later"
+    DISPUTE_WON = "dispute_won"
+    DISPUTE_LOST = "dispute_lost"
+    IGNORED_NO_OPEN_DISPUTE = "ignored_no_open_dispute"
+
+
+@dataclass(frozen=True)
+class Settled:
+    """The outcome of an event (one per refund when it carries several) and its purchase."""
+
+    outcomes: tuple[Outcome, ...]
+    purchase_id: str | None = None
+
+    @property
+    def outcome(self) -> Outcome:
+        """The event's overall outcome: the first one (an event with one refund has one)."""
+        return self.outcomes[0]
+
+
+def handle(gateway: str, event: GatewayEvent) -> Settled:
+    """Apply one verified event, once; the result goes to the response and the dedupe record."""
     if event.kind == "ignored":
-        return "ignored"
+        return Settled((Outcome.IGNORED,))
     if repository.seen_webhook(gateway, event.event_id):
-        return "duplicate"
+        return Settled((Outcome.DUPLICATE,))
     purchase = _purchase_for(gateway, event)
+    outcomes: tuple[Outcome, ...]
     if purchase is None:
-        outcome = "unknown_purchase"
+        outcomes = (Outcome.UNKNOWN_PURCHASE,)
     elif event.kind == "payment_succeeded":
-        outcome = _succeeded(gateway, purchase, event)
+        outcomes = (_succeeded(gateway, purchase, event),)
     elif event.kind == "payment_failed":
-        outcome = _failed(purchase, event)
+        failed = repository.mark_failed(purchase.purchase_id, event.raw_type)
+        # A late failure never undoes a grant.
+        outcomes = (Outcome.MARKED_FAILED if failed else Outcome.IGNORED_NOT_PENDING,)
     elif event.kind == "refund":
-        outcomes = [_claw_back(purchase["purchase_id"], f"refund:{r.refund_id}", r.amount, dispute=False)
-                    for r in event.refunds]
-        outcome = ",".join(outcomes) or "no_refunds"
+        outcomes = tuple(_claw_back(purchase.purchase_id, f"refund:{r.refund_id}", r.amount, dispute=False)
+                         for r in event.refunds) or (Outcome.NO_REFUNDS,)
     elif event.kind == "dispute_opened":
-        outcome = _claw_back(purchase["purchase_id"], f"dispute:{event.dispute_id}", event.dispute_amount,
-                             dispute=True)
+        outcomes = (_claw_back(purchase.purchase_id, f"dispute:{event.dispute_id}", event.dispute_amount,
+                               dispute=True),)
     else:
-        outcome = _dispute_closed(purchase, event)
-    if "retry_later" in outcome:
+        outcomes = (_dispute_closed(purchase, event),)
+    if Outcome.RETRY_LATER in outcomes:
         # Not applied (the wallet kept changing under us): no dedupe record, and a 503 so
         # the gateway delivers it again.
         raise SettlementBusy("the event could not be applied yet; deliver it again")
-    repository.record_webhook(gateway, event.event_id, {
-        "kind": event.kind, "raw_type": event.raw_type, "purchase_id": purchase["purchase_id"] if purchase else None,
-        "outcome": outcome, "received_at": clock.iso(clock.now_ms()),
-    }, clock.now_ms() // 1000)
-    return outcome
+    result = Settled(outcomes, purchase.purchase_id if purchase else None)
+    repository.record_webhook(gateway, event.event_id, clock.now_ms() // 1000, kind=event.kind,
+                              raw_type=event.raw_type, purchase_id=result.purchase_id,
+                              outcome=",".join(outcomes), received_at=clock.iso(clock.now_ms()))
+    return result
 
 
-def _purchase_for(gateway: str, event: GatewayEvent) -> Item | None:
+def _purchase_for(gateway: str, event: GatewayEvent) -> PurchaseItem | None:
     purchase_id = event.purchase_id
     if not purchase_id and event.reference:
         purchase_id = repository.purchase_for_reference(gateway, event.reference)
     item = repository.get_purchase(purchase_id) if purchase_id else None
     # A Stripe event never touches a Paystack purchase, nor the other way round.
-    return item if item and item["gateway"] == gateway else None
+    return item if item and item.gateway == gateway else None
 
 
-def _succeeded(gateway: str, purchase: Item, event: GatewayEvent) -> str:
+def _succeeded(gateway: str, purchase: PurchaseItem, event: GatewayEvent) -> Outcome:
     amount, currency = event.amount, event.currency
     if gateway == "paystack":
         # Paystack's webhook is confirmed with its verify endpoint before anything is granted.
-        status = get_gateway("paystack").verify_payment(event.reference or purchase.get("reference")
-                                                        or purchase["purchase_id"])
+        status = get_gateway("paystack").verify_payment(event.reference or purchase.reference
+                                                        or purchase.purchase_id)
         if not status.succeeded:
-            return "not_confirmed"
+            return Outcome.NOT_CONFIRMED
         amount, currency = status.amount, status.currency
-    return grant(purchase["purchase_id"], amount, currency, event.reference)
+    return grant(purchase.purchase_id, amount, currency, event.reference)
 
 
-def grant(purchase_id: str, amount: int | None, currency: str | None, reference: str | None) -> str:
+def grant(purchase_id: str, amount: int | None, currency: str | None, reference: str | None) -> Outcome:
     purchase = repository.get_purchase(purchase_id)
     if purchase is None:
-        return "unknown_purchase"
-    if purchase["status"] in _PAID_STATES:
-        return "already_granted"
-    if amount != int(purchase["amount"]) or (currency or "").upper() != purchase["currency"]:
-        reason = f"paid {amount} {currency}, expected {purchase['amount']} {purchase['currency']}"
-        repository.set_session(purchase_id, {"flagged": reason})
-        return "flagged_mismatch"
+        return Outcome.UNKNOWN_PURCHASE
+    if purchase.status in _PAID_STATES:
+        return Outcome.ALREADY_GRANTED
+    if amount != purchase.amount or (currency or "").upper() != purchase.currency:
+        repository.set_fields(purchase_id, flagged=f"paid {amount} {currency}, expected {purchase.amount} "
+                                                   f"{purchase.currency}")
+        return Outcome.FLAGGED_MISMATCH
     now_ms = clock.now_ms()
-    wallet_id, credits = purchase["wallet_id"], int(purchase["credits_mc"])
+    wallet_id, credits = purchase.wallet_id, purchase.credits_mc
+    metadata = {"gateway": purchase.gateway, "amount": purchase.amount, "currency": purchase.currency,
+                "package_id": purchase.package_id}
     entry = posting.new_entry(
         wallet_id=wallet_id,
         transaction_id=ids.derived_id("tx", wallet_id, "purchase", purchase_id),
@@ -98,57 +141,39 @@ def grant(purchase_id: str, amount: int | None, currency: str | None, reference:
         amount=credits,
         now_ms=now_ms,
         request_hash=ids.request_hash(f"purchase:{purchase_id}"),
-        actor=f"gateway:{purchase['gateway']}",
+        actor=f"gateway:{purchase.gateway}",
         reference=f"purchase:{purchase_id}",
-        metadata={"gateway": purchase["gateway"], "amount": int(purchase["amount"]),
-                  "currency": purchase["currency"], "package_id": purchase.get("package_id")},
+        metadata={k: v for k, v in metadata.items() if v is not None},
     )
     paid = repository.update_purchase(
         purchase_id,
         sets={"status": "paid", "paid_at": clock.iso(now_ms), "paid_reference": reference or purchase_id},
-        condition="#st IN (:pending, :failed) AND #amount = :amt AND #currency = :cur",
-        condition_values={"pending": "pending", "failed": "failed", "amt": int(purchase["amount"]),
-                          "cur": purchase["currency"]},
-        removes=("failure_reason",) if purchase.get("failure_reason") else (),
+        condition=P.status.is_in("pending", "failed") & (P.amount == purchase.amount)
+        & (P.currency == purchase.currency),
+        removes=("failure_reason",) if purchase.failure_reason else (),
     )
     try:
-        posting.credit({**entry, "metadata": {k: v for k, v in entry["metadata"].items() if v is not None}},
-                       credits, paid)
+        posting.credit(entry, credits, paid)
     except posting.Replayed:
-        return "already_granted"
+        return Outcome.ALREADY_GRANTED
     except TransactionCancelled:
-        return "already_granted"  # the purchase left pending/failed meanwhile: another event granted it
-    return "granted"
+        return Outcome.ALREADY_GRANTED  # the purchase left pending/failed meanwhile: another event granted it
+    return Outcome.GRANTED
 
 
-def _failed(purchase: Item, event: GatewayEvent) -> str:
-    try:
-        dynamo.update(
-            Key=keys.purchase(purchase["purchase_id"]),
-            UpdateExpression="SET #st = :failed, failure_reason = :why",
-            ConditionExpression="#st = :pending",
-            ExpressionAttributeNames={"#st": "status"},
-            ExpressionAttributeValues=dynamo.values(failed="failed", pending="pending", why=event.raw_type),
-        )
-    except dynamo.ConditionFailed:
-        return "ignored_not_pending"  # a late failure never undoes a grant
-    return "marked_failed"
-
-
-def _claw_back(purchase_id: str, source: str, refund_minor: int | None, *, dispute: bool) -> str:
+def _claw_back(purchase_id: str, source: str, refund_minor: int | None, *, dispute: bool) -> Outcome:
     for _ in range(4):
-        purchase = repository.get_purchase(purchase_id) or {}
-        if purchase.get("status") not in _PAID_STATES:
-            repository.set_session(purchase_id, {"flagged": f"{source} before the payment was granted"})
-            return "flagged_not_paid"
-        applied = set(purchase.get("applied_sources") or ())
-        if source in applied:
-            return "already_applied"
-        amount, credits = int(purchase["amount"]), int(purchase["credits_mc"])
-        taken = int(purchase.get("clawed_back_mc", 0)) + int(purchase.get("unrecovered_mc", 0))
-        minor = amount - int(purchase.get("refunded_amount", 0)) if refund_minor is None else refund_minor
+        purchase = repository.get_purchase(purchase_id)
+        if purchase is None or purchase.status not in _PAID_STATES:
+            repository.set_fields(purchase_id, flagged=f"{source} before the payment was granted")
+            return Outcome.FLAGGED_NOT_PAID
+        if source in (purchase.applied_sources or ()):
+            return Outcome.ALREADY_APPLIED
+        amount, credits = purchase.amount, purchase.credits_mc
+        taken = purchase.clawed_back_mc + purchase.unrecovered_mc
+        minor = amount - purchase.refunded_amount if refund_minor is None else refund_minor
         target = min(credits * minor // amount, credits - taken)
-        wallet = posting.read_wallet(purchase["wallet_id"])
+        wallet = posting.read_wallet(purchase.wallet_id)
         recover = max(0, min(target, wallet.effective_available(clock.now_ms())))
         unrecovered = target - recover
         try:
@@ -156,33 +181,32 @@ def _claw_back(purchase_id: str, source: str, refund_minor: int | None, *, dispu
         except (TransactionCancelled, InsufficientCredits):
             continue  # the wallet or purchase changed under us: read again and retry
         except posting.Replayed:
-            return "already_applied"
-        return "clawed_back" if unrecovered == 0 else "clawed_back_partially"
-    return "retry_later"
+            return Outcome.ALREADY_APPLIED
+        return Outcome.CLAWED_BACK if unrecovered == 0 else Outcome.CLAWED_BACK_PARTIALLY
+    return Outcome.RETRY_LATER
 
 
-def _apply_claw_back(purchase: Item, source: str, minor: int, recover: int, unrecovered: int, *,
+def _apply_claw_back(purchase: PurchaseItem, source: str, minor: int, recover: int, unrecovered: int, *,
                      dispute: bool) -> None:
-    purchase_id, wallet_id = purchase["purchase_id"], purchase["wallet_id"]
-    refunded = int(purchase.get("refunded_amount", 0)) + (0 if dispute else minor)
-    status = "disputed" if dispute else ("refunded" if refunded >= int(purchase["amount"]) else "partially_refunded")
-    sets: dict[str, Any] = {
+    purchase_id, wallet_id = purchase.purchase_id, purchase.wallet_id
+    refunded = purchase.refunded_amount + (0 if dispute else minor)
+    status = "disputed" if dispute else ("refunded" if refunded >= purchase.amount else "partially_refunded")
+    sets: dict[str, object] = {
         "status": status,
         "refunded_amount": refunded,
-        "clawed_back_mc": int(purchase.get("clawed_back_mc", 0)) + recover,
-        "unrecovered_mc": int(purchase.get("unrecovered_mc", 0)) + unrecovered,
-        "applied_sources": sorted({*purchase.get("applied_sources", ()), source}),
+        "clawed_back_mc": purchase.clawed_back_mc + recover,
+        "unrecovered_mc": purchase.unrecovered_mc + unrecovered,
+        "applied_sources": sorted({*(purchase.applied_sources or ()), source}),
     }
     if dispute:
         sets.update({"dispute_source": source, "dispute_clawed_mc": recover, "dispute_unrecovered_mc": unrecovered,
-                     "status_before_dispute": purchase["status"]})
+                     "status_before_dispute": purchase.status})
     update = repository.update_purchase(
         purchase_id, sets=sets,
-        condition="#st = :seen AND #clawed_back_mc = :seen_clawed",
-        condition_values={"seen": purchase["status"], "seen_clawed": int(purchase.get("clawed_back_mc", 0))},
+        condition=(P.status == purchase.status) & (P.clawed_back_mc == purchase.clawed_back_mc),
     )
     if recover == 0:
-        dynamo.transact_write([update])
+        update.commit()
         return
     entry = posting.new_entry(
         wallet_id=wallet_id,
@@ -191,42 +215,42 @@ def _apply_claw_back(purchase: Item, source: str, minor: int, recover: int, unre
         amount=-recover,
         now_ms=clock.now_ms(),
         request_hash=ids.request_hash(f"clawback:{purchase_id}:{source}"),
-        actor=f"gateway:{purchase['gateway']}",
+        actor=f"gateway:{purchase.gateway}",
         reference=f"purchase:{purchase_id}",
-        metadata={"source": source, "refunded_minor": minor, "currency": purchase["currency"],
+        metadata={"source": source, "refunded_minor": minor, "currency": purchase.currency,
                   "unrecovered_credits_mc": unrecovered},
     )
     posting.debit(entry, recover, update)
 
 
-def _dispute_closed(purchase: Item, event: GatewayEvent) -> str:
+def _dispute_closed(purchase: PurchaseItem, event: GatewayEvent) -> Outcome:
     source = f"dispute:{event.dispute_id}"
-    if purchase.get("dispute_source") != source or purchase.get("status") != "disputed":
-        return "ignored_no_open_dispute"
+    if purchase.dispute_source != source or purchase.status != "disputed":
+        return Outcome.IGNORED_NO_OPEN_DISPUTE
     if event.dispute_status != "won":
-        repository.set_session(purchase["purchase_id"], {"dispute_outcome": "lost"})
-        return "dispute_lost"
-    restored = int(purchase.get("dispute_clawed_mc", 0))
+        repository.set_fields(purchase.purchase_id, dispute_outcome="lost")
+        return Outcome.DISPUTE_LOST
+    restored = purchase.dispute_clawed_mc or 0
     update = repository.update_purchase(
-        purchase["purchase_id"],
-        sets={"status": purchase.get("status_before_dispute", "paid"), "dispute_outcome": "won",
-              "clawed_back_mc": int(purchase.get("clawed_back_mc", 0)) - restored,
-              "unrecovered_mc": int(purchase.get("unrecovered_mc", 0)) - int(purchase.get("dispute_unrecovered_mc", 0))},
-        condition="#st = :disputed", condition_values={"disputed": "disputed"},
+        purchase.purchase_id,
+        sets={"status": purchase.status_before_dispute or "paid", "dispute_outcome": "won",
+              "clawed_back_mc": purchase.clawed_back_mc - restored,
+              "unrecovered_mc": purchase.unrecovered_mc - (purchase.dispute_unrecovered_mc or 0)},
+        condition=P.status == "disputed",
     )
     if restored == 0:
-        dynamo.transact_write([update])
-        return "dispute_won"
-    wallet_id = purchase["wallet_id"]
+        update.commit()
+        return Outcome.DISPUTE_WON
+    wallet_id = purchase.wallet_id
     entry = posting.new_entry(
         wallet_id=wallet_id,
-        transaction_id=ids.derived_id("tx", wallet_id, "dispute-won", purchase["purchase_id"], source),
+        transaction_id=ids.derived_id("tx", wallet_id, "dispute-won", purchase.purchase_id, source),
         entry_type="reversal", amount=restored, now_ms=clock.now_ms(),
-        request_hash=ids.request_hash(f"dispute-won:{source}"), actor=f"gateway:{purchase['gateway']}",
-        reference=f"purchase:{purchase['purchase_id']}", metadata={"source": source},
+        request_hash=ids.request_hash(f"dispute-won:{source}"), actor=f"gateway:{purchase.gateway}",
+        reference=f"purchase:{purchase.purchase_id}", metadata={"source": source},
     )
     try:
         posting.credit(entry, restored, update)
     except (posting.Replayed, TransactionCancelled):
-        return "already_applied"
-    return "dispute_won"
+        return Outcome.ALREADY_APPLIED
+    return Outcome.DISPUTE_WON

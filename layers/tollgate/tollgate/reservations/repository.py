@@ -1,4 +1,4 @@
-"""Reservation items: one per hold, keyed by its own id so settle/release find it by id.
+"""Reservation records: one per hold, keyed by its own id so settle/release find it by id.
 
 While a hold is open its item carries ``GSI1PK`` = ``HOLDS#<shard>`` and ``GSI1SK`` =
 ``<expires_at>#<id>``; closing it removes both, so the sweeper's index holds only open
@@ -9,65 +9,43 @@ from __future__ import annotations
 
 from typing import Any
 
-from tollgate import clock, dynamo, keys
-from tollgate.dynamo import Item
+from tollgate import clock, keys
+from tollgate.data import Transaction, first_page, get_or_none
+from tollgate.reservations.models import ReservationItem
 
-TransactItem = dict[str, Any]
+RESERVATION = "reservation"
 # Closed reservations are kept for audit, then removed by DynamoDB TTL.
 RETAIN_SECONDS = 90 * 24 * 3600
+R = ReservationItem
 
 
-def put(item: dict[str, Any]) -> TransactItem:
-    rid = item["reservation_id"]
-    full = {
-        **item,
-        "entity": "reservation",
-        "GSI1PK": keys.hold_shard(rid),
-        "GSI1SK": f"{item['expires_at']}#{rid}",
-        "ttl_epoch": item["expires_at_ms"] // 1000 + RETAIN_SECONDS,
-    }
-    return {
-        "Put": {
-            "TableName": dynamo.table_name(),
-            "Item": {**keys.reservation(rid), **dynamo.to_item(full)},
-            "ConditionExpression": "attribute_not_exists(PK)",
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-    }
+def new(**fields: Any) -> ReservationItem:
+    rid = fields["reservation_id"]
+    return ReservationItem(*keys.reservation(rid), gsi1pk=keys.hold_shard(rid),
+                           gsi1sk=f"{fields['expires_at']}#{rid}",
+                           ttl_epoch=fields["expires_at_ms"] // 1000 + RETAIN_SECONDS,
+                           **{k: v for k, v in fields.items() if v is not None})
 
 
-def close(reservation_id: str, status: str, now: str, **fields: Any) -> TransactItem:
+def put(item: ReservationItem) -> Transaction:
+    """Create the record once (its id derives from the Idempotency-Key)."""
+    return Transaction().put(RESERVATION, item, R.pk.does_not_exist())
+
+
+def close(reservation_id: str, status: str, now: str, **fields: Any) -> Transaction:
     """Move an open reservation to ``status`` and take it out of the open-holds index."""
-    sets = ["#st = :status", "closed_at = :now"]
-    vals: dict[str, Any] = {"status": status, "now": now, "open": "open"}
-    for name, value in fields.items():
-        if value is not None:
-            sets.append(f"{name} = :{name}")
-            vals[name] = value
-    return {
-        "Update": {
-            "TableName": dynamo.table_name(),
-            "Key": keys.reservation(reservation_id),
-            "UpdateExpression": f"SET {', '.join(sets)} REMOVE GSI1PK, GSI1SK",
-            "ConditionExpression": "#st = :open",
-            "ExpressionAttributeNames": {"#st": "status"},
-            "ExpressionAttributeValues": dynamo.values(**vals),
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-    }
+    actions = [R.status.set(status), R.closed_at.set(now), R.gsi1pk.remove(), R.gsi1sk.remove()]
+    actions += [getattr(R, name).set(value) for name, value in fields.items() if value is not None]
+    return Transaction().update(RESERVATION, R(*keys.reservation(reservation_id)), actions, R.status == "open")
 
 
-def get(reservation_id: str) -> Item | None:
-    return dynamo.get(keys.reservation(reservation_id))
+def get(reservation_id: str) -> ReservationItem | None:
+    return get_or_none(ReservationItem, *keys.reservation(reservation_id))
 
 
-def expired_open(shard: str, now_ms: int, start: dict[str, Any] | None) -> tuple[list[Item], dict[str, Any] | None]:
-    kwargs: dict[str, Any] = {
-        "IndexName": "GSI1",
-        "KeyConditionExpression": "GSI1PK = :shard AND GSI1SK <= :now",
-        "ExpressionAttributeValues": dynamo.values(shard=shard, now=clock.iso(now_ms) + "#~"),
-        "Limit": 200,
-    }
-    if start:
-        kwargs["ExclusiveStartKey"] = start
-    return dynamo.query(**kwargs)
+def expired_open(shard: str, now_ms: int, start: dict[str, Any] | None
+                 ) -> tuple[list[ReservationItem], dict[str, Any] | None]:
+    """One page of a shard's open holds that expired by ``now_ms``."""
+    results = R.open_holds.query(shard, R.gsi1sk <= clock.iso(now_ms) + "#~", page_size=200,
+                                 last_evaluated_key=start)
+    return first_page(results, ReservationItem)

@@ -5,7 +5,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tollgate.ledger.schemas import Metadata
-from tollgate.pricing.schemas import Quantity, UsageMeasure
 from tollgate.schemas import (
     CreditsOut,
     FeatureId,
@@ -17,6 +16,7 @@ from tollgate.schemas import (
     at_most_one,
     integer,
 )
+from tollgate.usage.schemas import Quantity, UsageMeasure
 
 TtlSeconds = integer(1, 3600)
 ReservationStatus = Literal["open", "settled", "released", "expired"]

@@ -12,21 +12,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from tollgate import clock, dynamo, ids, keys
+from tollgate import clock, idempotency, ids, keys
 from tollgate.amounts import format_credits
 from tollgate.config import settings
-from tollgate.dynamo import Item, TransactionCancelled
+from tollgate.data import TransactionCancelled
 from tollgate.errors import Forbidden, ValidationFailed
-from tollgate.ledger import posting
-from tollgate.ledger import repository as ledger_repo
+from tollgate.ledger import WalletState, posting
 from tollgate.ledger.exceptions import InsufficientCredits
-from tollgate.ledger.service import canonical, check_replay
-from tollgate.ledger.wallets import WalletState
 from tollgate.pricing import PricingRule, feature_for_charging
-from tollgate.pricing.schemas import measurement
 from tollgate.principal import Principal
 from tollgate.reservations import repository
 from tollgate.reservations.exceptions import ReservationClosed, ReservationNotFound, TooManyHolds
+from tollgate.reservations.models import ReservationItem
 from tollgate.reservations.schemas import (
     ReleaseOut,
     ReservationIn,
@@ -35,6 +32,7 @@ from tollgate.reservations.schemas import (
     SettleIn,
     SettleOut,
 )
+from tollgate.usage import measurement
 
 
 def reserve(principal: Principal, body: ReservationIn, idempotency_key: str | None) -> ReservationOut:
@@ -48,100 +46,74 @@ def reserve(principal: Principal, body: ReservationIn, idempotency_key: str | No
     if held <= 0:
         raise ValidationFailed("the hold would be zero; give max_credits", field="max_credits")
     ttl = body.ttl_seconds or settings().default_hold_ttl_seconds
-    request_hash = ids.request_hash(
-        canonical({"op": "reserve", "wallet": wallet_id, "feature": feature.feature_id, "held": held, "ttl": ttl,
-                   "metadata": body.metadata})
-    )
-    rid = (
-        ids.derived_id("rsv", wallet_id, "reservation", idempotency_key)
-        if idempotency_key
-        else ids.random_id("rsv")
-    )
+    request_hash = idempotency.request_hash({"op": "reserve", "wallet": wallet_id, "feature": feature.feature_id,
+                                             "held": held, "ttl": ttl, "metadata": body.metadata})
+    rid = idempotency.record_id("rsv", wallet_id, "reservation", idempotency_key)
     now_ms = clock.now_ms()
     expires_ms = now_ms + ttl * 1000
-    item = {
-        "reservation_id": rid,
-        "wallet_id": wallet_id,
-        "feature": feature.feature_id,
-        "pricing": feature.pricing.to_item(),
-        "developer_id": feature.developer_id,
-        "revenue_share_bps": feature.revenue_share_bps if feature.developer_id else None,
-        "held": held,
-        "status": "open",
-        "created_at": clock.iso(now_ms),
-        "expires_at": clock.iso(expires_ms),
-        "expires_at_ms": expires_ms,
-        "request_hash": request_hash,
-        "actor": principal.actor,
-        "metadata": body.metadata or None,
-    }
-    for attempt in range(2):
-        now = clock.iso(clock.now_ms())
-        try:
-            dynamo.transact_write([
-                repository.put(item),
-                ledger_repo.wallet_hold(wallet_id, rid, held, expires_ms, now, settings().max_open_holds),
-            ])
-            break
-        except TransactionCancelled as cancelled:
-            if cancelled.failed(0):
-                existing = cancelled.old_item(0) or {}
-                check_replay(existing, request_hash)
-                item = existing
-                break
-            if not cancelled.failed(1):
-                raise
-            if attempt == 0 and _free_expired(WalletState.from_item(wallet_id, cancelled.old_item(1)), held):
-                continue
-            _raise_hold_refused(WalletState.from_item(wallet_id, cancelled.old_item(1)), held)
+    item = repository.new(
+        reservation_id=rid,
+        wallet_id=wallet_id,
+        feature=feature.feature_id,
+        pricing=feature.pricing.to_item(),
+        developer_id=feature.developer_id,
+        revenue_share_bps=feature.revenue_share_bps if feature.developer_id else None,
+        held=held,
+        status="open",
+        created_at=clock.iso(now_ms),
+        expires_at=clock.iso(expires_ms),
+        expires_at_ms=expires_ms,
+        request_hash=request_hash,
+        actor=principal.actor,
+        metadata=body.metadata or None,
+    )
+    try:
+        posting.hold(wallet_id, rid, held, expires_ms, settings().max_open_holds, repository.put(item),
+                     lambda wallet: _hold_refused(wallet, held))
+    except TransactionCancelled as cancelled:
+        existing = cancelled.old(repository.RESERVATION, ReservationItem)
+        if existing is None:
+            raise
+        idempotency.check_replay(existing.request_hash, request_hash)
+        item = existing
     wallet = posting.read_wallet(wallet_id)
     return ReservationOut(
-        reservation_id=item["reservation_id"],
+        reservation_id=item.reservation_id,
         wallet_id=wallet_id,
-        feature=item["feature"],
-        held=int(item["held"]),
-        expires_at=item["expires_at"],
+        feature=item.feature,
+        held=item.held,
+        expires_at=item.expires_at,
         available=wallet.effective_available(clock.now_ms()),
         status=_status(item, clock.now_ms()),
     )
 
 
-def _free_expired(wallet: WalletState, held: int) -> bool:
-    """Release expired holds if that would let this hold through; True if it is worth a retry."""
-    now_ms = clock.now_ms()
-    expired = wallet.expired_holds(now_ms)
-    if not expired or wallet.effective_available(now_ms) < held:
-        return False
-    ledger_repo.release_expired_holds(wallet.wallet_id, expired, clock.iso(now_ms), now_ms)
-    return True
-
-
-def _raise_hold_refused(wallet: WalletState, held: int) -> None:
+def _hold_refused(wallet: WalletState, held: int) -> Exception:
     now_ms = clock.now_ms()
     if wallet.exists and len(wallet.holds) - len(wallet.expired_holds(now_ms)) >= settings().max_open_holds:
-        raise TooManyHolds(f"the wallet already has {settings().max_open_holds} open holds")
-    raise InsufficientCredits(
+        return TooManyHolds(f"the wallet already has {settings().max_open_holds} open holds")
+    return InsufficientCredits(
         "not enough credits available for this hold",
         required=format_credits(held),
         available=format_credits(wallet.effective_available(now_ms)),
     )
 
 
-def _status(item: Item, now_ms: int) -> str:
-    if item["status"] == "open" and int(item["expires_at_ms"]) <= now_ms:
+def _status(item: ReservationItem, now_ms: int) -> str:
+    if item.status == "open" and item.expires_at_ms <= now_ms:
         return "expired"
-    return item["status"]
+    return item.status
 
 
-def _closed(item: Item) -> ReservationClosed:
+def _closed(item: ReservationItem) -> ReservationClosed:
     # Still "open" on its record but gone from the wallet means it expired and was freed.
-    status = "expired" if item.get("status") == "open" else item.get("status", "closed")
+    status = "expired" if item.status == "open" else item.status
     return ReservationClosed(f"reservation is {status}", status=status)
 
 
-def _load(principal: Principal, reservation_id: str) -> Item:
+def _load(principal: Principal, reservation_id: str) -> ReservationItem:
     item = repository.get(reservation_id) if reservation_id.startswith("rsv_") else None
-    if item is None or not principal.may_act_on(item["wallet_id"]):
+    if item is None or not principal.may_act_on(item.wallet_id):
         raise ReservationNotFound("reservation not found")
     return item
 
@@ -149,15 +121,15 @@ def _load(principal: Principal, reservation_id: str) -> Item:
 def get(principal: Principal, reservation_id: str) -> ReservationView:
     item = _load(principal, reservation_id)
     return ReservationView(
-        reservation_id=item["reservation_id"],
-        wallet_id=item["wallet_id"],
-        feature=item["feature"],
-        held=int(item["held"]),
+        reservation_id=item.reservation_id,
+        wallet_id=item.wallet_id,
+        feature=item.feature,
+        held=item.held,
         status=_status(item, clock.now_ms()),
-        created_at=item["created_at"],
-        expires_at=item["expires_at"],
-        cost=item.get("cost"),
-        transaction_id=item.get("transaction_id"),
+        created_at=item.created_at,
+        expires_at=item.expires_at,
+        cost=item.cost,
+        transaction_id=item.transaction_id,
     )
 
 
@@ -166,19 +138,17 @@ def settle(principal: Principal, reservation_id: str, body: SettleIn) -> SettleO
     if body.amount is not None and not principal.is_service:
         raise Forbidden("only server API keys may set an explicit amount")
     measured = measurement(body.quantity, body.usage)
-    actual = body.amount if body.amount is not None else PricingRule.from_item(res["pricing"]).cost(measured)
-    request_hash = ids.request_hash(
-        canonical({"op": "settle", "reservation": reservation_id, "measure": measured.as_dict(),
-                   "amount": body.amount, "metadata": body.metadata})
-    )
-    wallet_id, held = res["wallet_id"], int(res["held"])
-    if res["status"] == "settled" and res.get("settle_hash") == request_hash:
+    actual = body.amount if body.amount is not None else PricingRule.from_item(res.pricing).cost(measured)
+    request_hash = idempotency.request_hash({"op": "settle", "reservation": reservation_id,
+                                             "measure": measured.as_dict(), "amount": body.amount,
+                                             "metadata": body.metadata})
+    wallet_id, held = res.wallet_id, res.held
+    if res.status == "settled" and res.settle_hash == request_hash:
         return _settle_view(res, replay=True)
     now_ms = clock.now_ms()
     if _status(res, now_ms) != "open":
         raise ReservationClosed(f"reservation is {_status(res, now_ms)}", status=_status(res, now_ms))
     cost, capped = min(actual, held), actual > held
-    now = clock.iso(now_ms)
     tx = ids.derived_id("tx", wallet_id, "settle", reservation_id)
     entry = posting.new_entry(
         wallet_id=wallet_id,
@@ -188,25 +158,22 @@ def settle(principal: Principal, reservation_id: str, body: SettleIn) -> SettleO
         now_ms=now_ms,
         request_hash=request_hash,
         actor=principal.actor,
-        feature=res["feature"],
+        feature=res.feature,
         reference=f"reservation:{reservation_id}",
         measure=measured.as_dict() or None,
-        priced_by="amount" if body.amount is not None else res["pricing"]["type"],
+        priced_by="amount" if body.amount is not None else res.pricing["type"],
         requested_cost=actual if capped else None,
-        developer_id=res.get("developer_id"),
-        revenue_share_bps=res.get("revenue_share_bps"),
-        metadata=body.metadata or res.get("metadata") or None,
+        developer_id=res.developer_id,
+        revenue_share_bps=res.revenue_share_bps,
+        metadata=body.metadata or res.metadata or None,
     )
     try:
-        dynamo.transact_write([
-            ledger_repo.entry_put(entry),
-            ledger_repo.wallet_settle(wallet_id, reservation_id, held, cost, tx, now, now_ms),
-            repository.close(reservation_id, "settled", now, cost=cost, released=held - cost, capped=capped,
-                             requested_cost=actual, transaction_id=tx, settle_hash=request_hash),
-        ])
+        posting.settle_hold(entry, reservation_id, held, cost, repository.close(
+            reservation_id, "settled", entry.created_at, cost=cost, released=held - cost, capped=capped,
+            requested_cost=actual, transaction_id=tx, settle_hash=request_hash))
     except TransactionCancelled:
         latest = repository.get(reservation_id) or res
-        if latest.get("status") == "settled" and latest.get("settle_hash") == request_hash:
+        if latest.status == "settled" and latest.settle_hash == request_hash:
             return _settle_view(latest, replay=True)
         raise _closed(latest) from None
     return SettleOut(
@@ -220,17 +187,17 @@ def settle(principal: Principal, reservation_id: str, body: SettleIn) -> SettleO
     )
 
 
-def _settle_view(res: Item, *, replay: bool) -> SettleOut:
-    wallet = posting.read_wallet(res["wallet_id"])
-    entry = ledger_repo.get_entry(res["wallet_id"], res["transaction_id"]) if replay else None
+def _settle_view(res: ReservationItem, *, replay: bool) -> SettleOut:
+    wallet = posting.read_wallet(res.wallet_id)
+    entry = posting.get_entry(res.wallet_id, res.transaction_id or "") if replay else None
     return SettleOut(
-        reservation_id=res["reservation_id"],
-        transaction_id=res["transaction_id"],
-        cost=int(res["cost"]),
-        released=int(res["released"]),
-        capped=bool(res["capped"]),
-        requested_cost=int(res["requested_cost"]),
-        balance=posting.response_balance(entry or {}, wallet),
+        reservation_id=res.reservation_id,
+        transaction_id=res.transaction_id or "",
+        cost=res.cost or 0,
+        released=res.released or 0,
+        capped=bool(res.capped),
+        requested_cost=res.requested_cost or 0,
+        balance=posting.response_balance(entry, wallet),
     )
 
 
@@ -240,16 +207,12 @@ def release(principal: Principal, reservation_id: str) -> ReleaseOut:
     status = _status(res, now_ms)
     if status != "open":
         raise ReservationClosed(f"reservation is {status}", status=status)
-    held, now = int(res["held"]), clock.iso(now_ms)
     try:
-        dynamo.transact_write([
-            {"Update": ledger_repo.release_holds_update(res["wallet_id"], {reservation_id: held}, now, now_ms,
-                                                        expired=False)},
-            repository.close(reservation_id, "released", now),
-        ])
+        posting.release_holds(res.wallet_id, {reservation_id: res.held}, expired=False,
+                              also=repository.close(reservation_id, "released", clock.iso(now_ms)))
     except TransactionCancelled:
         raise _closed(repository.get(reservation_id) or res) from None
-    return ReleaseOut(reservation_id=reservation_id, released=held)
+    return ReleaseOut(reservation_id=reservation_id, released=res.held)
 
 
 def sweep_expired(now_ms: int | None = None) -> dict[str, int]:
@@ -267,21 +230,18 @@ def sweep_expired(now_ms: int | None = None) -> dict[str, int]:
     return counts
 
 
-def _expire_one(item: Item, now_ms: int) -> bool:
-    rid, wallet_id, held = item["reservation_id"], item["wallet_id"], int(item["held"])
+def _expire_one(item: ReservationItem, now_ms: int) -> bool:
     now = clock.iso(now_ms)
     try:
-        dynamo.transact_write([
-            {"Update": ledger_repo.release_holds_update(wallet_id, {rid: held}, now, now_ms, expired=True)},
-            repository.close(rid, "expired", now),
-        ])
+        posting.release_holds(item.wallet_id, {item.reservation_id: item.held}, expired=True,
+                              also=repository.close(item.reservation_id, "expired", now))
         return True
     except TransactionCancelled as cancelled:
-        if cancelled.failed(1):
+        if cancelled.failed(repository.RESERVATION):
             return False  # settled or released meanwhile
     # The wallet had already freed it (a debit released it lazily): just close the record.
     try:
-        dynamo.transact_write([repository.close(rid, "expired", now)])
+        repository.close(item.reservation_id, "expired", now).commit()
     except TransactionCancelled:
         return False
     return True

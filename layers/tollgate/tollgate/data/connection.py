@@ -1,0 +1,95 @@
+"""The one botocore DynamoDB client, shared by every model, and PynamoDB's view of the table.
+
+PynamoDB would give each model class its own connection, botocore session (per thread) and
+client: a dozen clients in a cold start. Here every model shares one ``Connection`` whose
+client is the process's single low-level botocore client (no boto3: its resource layer and
+s3transfer are cold-start cost no function uses). The table name is read from the
+environment on every call, so a test may point the models at another table.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import botocore.session
+from botocore.config import Config
+from pynamodb.connection import Connection, TableConnection
+from pynamodb.connection.base import MetaTable
+
+from tollgate.config import settings
+
+_client: Any = None
+_client_env: tuple[str | None, ...] | None = None
+_override: Any = None
+
+
+def client() -> Any:
+    """The DynamoDB client: one per endpoint/region the environment names (usually just one)."""
+    global _client, _client_env
+    if _override is not None:
+        return _override
+    env = (os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"), os.environ.get("AWS_ENDPOINT_URL"),
+           os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+    if _client is None or env != _client_env:
+        _client = botocore.session.get_session().create_client(
+            "dynamodb",
+            config=Config(
+                retries={"mode": "standard", "max_attempts": 4},
+                connect_timeout=2,
+                read_timeout=5,
+                tcp_keepalive=True,
+                max_pool_connections=50,
+                # PynamoDB builds well-formed requests; botocore's re-validation is pure overhead.
+                parameter_validation=False,
+            ),
+        )
+        _client_env = env
+    return _client
+
+
+def set_client(new_client: Any) -> None:
+    """Test hook: use another client (a moto server, DynamoDB Local, a counting wrapper);
+    None goes back to the environment's."""
+    global _override, _client
+    _override = new_client
+    _client = None
+
+
+def table_name() -> str:
+    return settings().table_name
+
+
+class SharedConnection(Connection):
+    """PynamoDB's connection over :func:`client`, with the table's schema under any name."""
+
+    def __init__(self, meta_table: MetaTable) -> None:
+        super().__init__()
+        self._meta_table = meta_table
+
+    @property
+    def client(self) -> Any:  # type: ignore[override]
+        return client()
+
+    def get_meta_table(self, table_name: str) -> MetaTable:
+        return self._meta_table
+
+    def dispatch(self, operation_name: str, operation_kwargs: dict[str, Any]) -> dict[str, Any]:
+        # PynamoDB's own dispatch asks every call for its consumed capacity and sends
+        # signals around it; nothing here reads either, and the debit path pays for both.
+        return self._make_api_call(operation_name, operation_kwargs)
+
+
+class SharedTable(TableConnection):
+    """The one table every model lives on; its name follows the environment."""
+
+    def __init__(self, meta_table: MetaTable) -> None:  # no super().__init__: it would open a client
+        self.connection = SharedConnection(meta_table)
+
+    @property  # type: ignore[override]
+    def table_name(self) -> str:
+        return settings().table_name
+
+    @table_name.setter
+    def table_name(self, value: str) -> None:  # TableConnection.__init__ would set it
+        raise AttributeError("the table name comes from the environment")

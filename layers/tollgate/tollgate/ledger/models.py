@@ -1,0 +1,60 @@
+"""The ledger's items: a wallet and its append-only entries (same partition)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import UnicodeAttribute
+
+from tollgate import keys
+from tollgate.data import LSI1, ExactMapAttribute, IntegerAttribute, TableItem
+
+
+class WalletItem(TableItem, discriminator="wallet"):
+    """``WALLET#<id>`` / ``WALLET``: balance, reserved and available kept apart (conditions
+    have no arithmetic), open holds as ``{reservation_id: {"a": amount, "e": expires_ms}}``,
+    and ``last_tx``, from which the stream stamps each entry's ``balance_after``."""
+
+    wallet_id = UnicodeAttribute()
+    balance = IntegerAttribute(default=0)
+    reserved = IntegerAttribute(default=0)
+    available = IntegerAttribute(default=0)
+    holds = ExactMapAttribute(default=dict)
+    last_tx = UnicodeAttribute(null=True)
+    seq = IntegerAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+
+    @classmethod
+    def keyed(cls, wallet_id: str) -> WalletItem:
+        return cls(*keys.wallet(wallet_id))
+
+
+class LedgerEntryItem(TableItem, discriminator="ledger_entry"):
+    """``WALLET#<id>`` / ``TX#<transaction_id>``: one balance change, written once."""
+
+    history = LSI1()
+    lsi1sk = UnicodeAttribute(attr_name="LSI1SK")
+    transaction_id = UnicodeAttribute()
+    wallet_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    amount = IntegerAttribute()
+    created_at = UnicodeAttribute()
+    request_hash = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    feature = UnicodeAttribute(null=True)
+    reference = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    measure = ExactMapAttribute(null=True)
+    priced_by = UnicodeAttribute(null=True)
+    requested_cost = IntegerAttribute(null=True)
+    developer_id = UnicodeAttribute(null=True)
+    revenue_share_bps = IntegerAttribute(null=True)
+    metadata = ExactMapAttribute(null=True)
+    balance_after = IntegerAttribute(null=True)
+
+    @classmethod
+    def new(cls, *, wallet_id: str, transaction_id: str, created_at: str, **fields: Any) -> LedgerEntryItem:
+        return cls(*keys.entry(wallet_id, transaction_id), wallet_id=wallet_id, transaction_id=transaction_id,
+                   created_at=created_at, lsi1sk=keys.entry_lsi1sk(created_at, transaction_id),
+                   **{k: v for k, v in fields.items() if v is not None})

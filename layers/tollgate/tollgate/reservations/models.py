@@ -1,0 +1,35 @@
+"""A reservation's record: ``RES#<id>`` / ``RES``, in the open-holds index while open."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import BooleanAttribute, UnicodeAttribute
+
+from tollgate.data import GSI1, ExactMapAttribute, IntegerAttribute, TableItem
+
+
+class ReservationItem(TableItem, discriminator="reservation"):
+    open_holds = GSI1()
+    gsi1pk = UnicodeAttribute(attr_name="GSI1PK", null=True)  # HOLDS#<shard> while open
+    gsi1sk = UnicodeAttribute(attr_name="GSI1SK", null=True)  # <expires_at>#<id>
+    ttl_epoch = IntegerAttribute(null=True)
+    reservation_id = UnicodeAttribute()
+    wallet_id = UnicodeAttribute()
+    feature = UnicodeAttribute()
+    pricing = ExactMapAttribute()
+    developer_id = UnicodeAttribute(null=True)
+    revenue_share_bps = IntegerAttribute(null=True)
+    held = IntegerAttribute()
+    status = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    expires_at = UnicodeAttribute()
+    expires_at_ms = IntegerAttribute()
+    request_hash = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    metadata = ExactMapAttribute(null=True)
+    closed_at = UnicodeAttribute(null=True)
+    cost = IntegerAttribute(null=True)
+    released = IntegerAttribute(null=True)
+    capped = BooleanAttribute(null=True)
+    requested_cost = IntegerAttribute(null=True)
+    transaction_id = UnicodeAttribute(null=True)
+    settle_hash = UnicodeAttribute(null=True)

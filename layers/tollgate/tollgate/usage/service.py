@@ -1,0 +1,52 @@
+"""Record one AI call's usage: price it from the cached catalog and post one debit."""
+
+from __future__ import annotations
+
+from tollgate import clock, idempotency
+from tollgate.errors import Forbidden
+from tollgate.ledger import posting
+from tollgate.pricing import feature_for_charging
+from tollgate.principal import Principal
+from tollgate.usage.schemas import UsageIn, UsageOut, measurement
+
+
+def record_usage(principal: Principal, body: UsageIn, idempotency_key: str | None) -> UsageOut:
+    wallet_id = principal.wallet_for_spending(body.wallet_id)
+    if body.amount is not None and not principal.is_service:
+        raise Forbidden("only server API keys may set an explicit amount")
+    feature = feature_for_charging(body.feature)
+    measured = measurement(body.quantity, body.usage)
+    cost = body.amount if body.amount is not None else feature.pricing.cost(measured)
+    request_hash = idempotency.request_hash({
+        "op": "usage", "wallet": wallet_id, "feature": feature.feature_id, "measure": measured.as_dict(),
+        "amount": body.amount, "metadata": body.metadata,
+    })
+    entry = posting.new_entry(
+        wallet_id=wallet_id,
+        transaction_id=idempotency.record_id("tx", wallet_id, "usage", idempotency_key),
+        entry_type="usage",
+        amount=-cost,
+        now_ms=clock.now_ms(),
+        request_hash=request_hash,
+        actor=principal.actor,
+        feature=feature.feature_id,
+        measure=measured.as_dict() or None,
+        priced_by="amount" if body.amount is not None else feature.pricing.type,
+        developer_id=feature.developer_id,
+        revenue_share_bps=feature.revenue_share_bps if feature.developer_id else None,
+        metadata=body.metadata or None,
+    )
+    try:
+        posting.debit(entry, cost)
+    except posting.Replayed as replay:
+        idempotency.check_replay(replay.entry.request_hash, request_hash)
+        entry = replay.entry
+    wallet = posting.read_wallet(wallet_id)
+    return UsageOut(
+        transaction_id=entry.transaction_id,
+        wallet_id=wallet_id,
+        feature=entry.feature or feature.feature_id,
+        cost=-entry.amount,
+        balance=posting.response_balance(entry, wallet),
+        available=wallet.effective_available(clock.now_ms()),
+    )
