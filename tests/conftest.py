@@ -23,23 +23,52 @@ for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
 import pytest  # noqa: E402
 
 
+def _parse_botocore_data_once() -> None:
+    # Each function has its own copy of the layer, so each makes its own DynamoDB client per
+    # test, from a new botocore session, as its container would. A session's first client
+    # reads and parses botocore's JSON models (~0.1 s, thousands of times in a run); one data
+    # loader for the test process parses them once. The data is static: only time is shared.
+    import functools
+
+    import botocore.session
+
+    botocore.session.create_loader = functools.lru_cache(maxsize=None)(botocore.session.create_loader)
+
+
+_parse_botocore_data_once()
+
+
+def _refuse_requests_to_aws() -> None:
+    # No test may reach AWS. A client nobody pointed at a local endpoint would (a function's
+    # namespace a fixture forgot to bind): fail loudly instead. Under mock_aws, moto answers.
+    from urllib.parse import urlsplit
+
+    from botocore.handlers import BUILTIN_HANDLERS
+    from moto.core.models import botocore_stubber
+
+    def refuse(request: object, **_: object) -> None:
+        url = str(getattr(request, "url", ""))
+        if not botocore_stubber.enabled and urlsplit(url).hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise RuntimeError(f"a test tried to reach {url}: bind a local endpoint (moto, DynamoDB Local)")
+
+    BUILTIN_HANDLERS.append(("before-send", refuse))
+
+
+_refuse_requests_to_aws()
+
+
 @pytest.fixture
 def aws():
     """A fresh moto account with the template's table; the domain's client bound to it."""
     import boto3
     from moto import mock_aws
 
-    from tollgate import clock, data
-    from tollgate.pricing import reset_cache
+    from tests.support import reset_layer_state
     from tollgate_local.template import create_table
 
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         create_table(client, "TollgateTable", os.environ["TABLE_NAME"])
-        data.set_client(None)
-        reset_cache()
-        clock.reset()
+        reset_layer_state()  # in the tests' modules and every function's copy of the layer
         yield client
-        data.set_client(None)
-        reset_cache()
-        clock.reset()
+        reset_layer_state()

@@ -1,35 +1,116 @@
-"""Shared test helpers: drive function handlers with events/*.json, check the ledger."""
+"""Shared test helpers: drive function handlers with events/*.json, check the ledger.
+
+Each function runs in a namespace of its own (``tollgate_local.namespaces``): its private copy
+of its code and of the layer, as its own Lambda containers would have, so a cache, client or
+clock offset in one function is never another's. The tests' own ``import tollgate`` is one
+more namespace (the host's), used to read and check the table. A helper that changes layer
+state for a test (moving the clock, binding a client, installing a fake) must reach every
+namespace: use :func:`layer_modules`, :func:`advance_clock`, :func:`set_gateway` or
+:func:`patch_layer` or :func:`reset_layer_state` rather than a module of the tests' own.
+"""
 
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
-import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pytest
+
+    from tollgate_local.functions import FunctionSpec
+    from tollgate_local.namespaces import FunctionNamespace, HostNamespace
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
 FUNCTIONS = ROOT / "functions"
 
-_modules: dict[str, ModuleType] = {}
+# functions/<name> -> (its namespace, its template entry); made for every function at once.
+_functions: dict[str, tuple[FunctionNamespace, FunctionSpec]] = {}
+_host: list[HostNamespace] = []
+
+
+def _namespaces() -> dict[str, tuple[FunctionNamespace, FunctionSpec]]:
+    # Every namespace exists from the first use on (their modules load when first imported), so
+    # a helper reaching "every function" never misses one: a clock moved before a function's
+    # first call is already moved in that function's copy of the clock.
+    if not _functions:
+        from tollgate_local.functions import function_specs
+        from tollgate_local.namespaces import FunctionNamespace, HostNamespace
+
+        specs = function_specs()
+        _functions.update({spec.code_dir.name: (FunctionNamespace(spec.name, [spec.code_dir, *spec.layers]), spec)
+                           for spec in specs.values()})
+        layer_packages = {entry.stem for spec in specs.values() for layer in spec.layers for entry in layer.iterdir()
+                          if entry.suffix == ".py" or (entry.is_dir() and (entry / "__init__.py").exists())}
+        _host.append(HostNamespace(layer_packages))
+    return _functions
+
+
+def host_namespace() -> HostNamespace:
+    """The tests' own modules, as a namespace."""
+    _namespaces()
+    return _host[0]
+
+
+def function_namespace(name: str) -> FunctionNamespace:
+    """The namespace of functions/<name>."""
+    return _namespaces()[name][0]
 
 
 def load_function(name: str) -> ModuleType:
-    """Import functions/<name>/app.py under a unique module name (each is called app.py)."""
-    if name not in _modules:
-        path = FUNCTIONS / name / "app.py"
-        spec = importlib.util.spec_from_file_location(f"tollgate_fn_{name}", path)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
-        _modules[name] = module
-    return _modules[name]
+    """functions/<name>'s handler module, imported in the function's own namespace."""
+    namespace, spec = _namespaces()[name]
+    return namespace.module(spec.handler_module)
+
+
+def layer_modules(name: str) -> list[ModuleType]:
+    """Module ``name`` (``"tollgate.clock"``) as the tests have it, then each function's copy."""
+    return [host_namespace().module(name)] + [namespace.module(name) for namespace, _ in _namespaces().values()]
+
+
+def reset_layer_state(client: Any = None) -> None:
+    """The layer's state as a cold start has it, for the tests and every function: DynamoDB
+    client ``client`` (None: the one the environment names), empty caches, the clock unmoved."""
+    for data in layer_modules("tollgate.data"):
+        data.set_client(client)
+    for pricing in layer_modules("tollgate.pricing"):
+        pricing.reset_cache()
+    for clock in layer_modules("tollgate.clock"):
+        clock.reset()
+
+
+def advance_clock(ms: int) -> None:
+    """Move time forward by ``ms`` for the tests and every function (``tollgate.clock``)."""
+    for clock in layer_modules("tollgate.clock"):
+        clock.advance(ms)
+
+
+def set_gateway(name: str, gateway: Any) -> None:
+    """Install a payment gateway fake (None: forget it) in every function, as ``tollgate.gateways.
+    set_gateway`` does in one. Each function gets the fake as seen from its namespace: what it
+    returns and raises is re-made of that function's classes (``except GatewayError`` works)."""
+    from tollgate_local.namespaces import cross
+
+    host = host_namespace()
+    host.module("tollgate.gateways").set_gateway(name, gateway)
+    for namespace, _ in _namespaces().values():
+        namespace.module("tollgate.gateways").set_gateway(name, None if gateway is None else cross(gateway, host, namespace))
+
+
+def patch_layer(monkeypatch: pytest.MonkeyPatch, module: str, name: str, value: Any) -> None:
+    """``monkeypatch.setattr`` on ``module`` in the tests' namespace and every function's;
+    a callable crosses into each as :func:`set_gateway`'s fakes do."""
+    from tollgate_local.namespaces import cross
+
+    host = host_namespace()
+    monkeypatch.setattr(host.module(module), name, value)
+    for namespace, _ in _namespaces().values():
+        monkeypatch.setattr(namespace.module(module), name, cross(value, host, namespace) if callable(value) else value)
 
 
 def sample_event(name: str) -> dict[str, Any]:

@@ -36,6 +36,7 @@ def _dev(args: argparse.Namespace) -> int:
             f"  OpenAPI         {stack.url}/v1/openapi.json",
             f"  DynamoDB Local  {stack.ddb_endpoint}",
             f"  moto (AWS)      {stack.moto.endpoint}",
+            f"  functions       {len(stack.registry.functions)}, each in a process of its own (as Lambda containers)",
         ]
         if stack.stripe_url:
             lines.append(f"  localstripe     {stack.stripe_url}          (webhooks -> {stack.url}/v1/webhooks/stripe)")

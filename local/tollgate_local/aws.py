@@ -1,7 +1,8 @@
-"""moto as the local AWS for everything but DynamoDB, with Lambda served in-process.
+"""moto as the local AWS for everything but DynamoDB, with Lambda served by the stack.
 
 moto sends Step Functions' Lambda tasks to its own port, so a WSGI middleware answers
-``POST /2015-03-31/functions/{name}/invocations`` by running the real handler here.
+``POST /2015-03-31/functions/{name}/invocations`` by invoking the real handler in that
+function's own worker process.
 """
 
 from __future__ import annotations

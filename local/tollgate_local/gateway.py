@@ -13,8 +13,10 @@ from __future__ import annotations
 import base64
 import json
 import re
+import sys
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from tollgate_local import template
-from tollgate_local.functions import ACCOUNT, FunctionRegistry
+from tollgate_local.functions import ACCOUNT, FunctionError, FunctionRegistry
 from tollgate_local.tokens import LocalSigner, flatten_claims
 
 API_ID = "local"
@@ -125,10 +127,8 @@ class LocalApi:
         self.last_event = event
         try:
             result = self.registry.get(compiled.route.function).invoke(event)
-        except Exception:  # noqa: BLE001 - API Gateway answers 500 when the function fails
-            import traceback
-
-            traceback.print_exc()
+        except Exception as exc:  # noqa: BLE001 - an HTTP API answers 500 when the function fails
+            _report(exc)
             return self._message(500, "Internal Server Error")
         status, out_headers, cookies, payload = self._response(result)
         out_headers.update(self._cors_headers(headers))
@@ -224,10 +224,8 @@ class LocalApi:
                 request[key] = event[key]
         try:
             result = self.registry.get(function_name).invoke(request)
-        except Exception:  # noqa: BLE001
-            import traceback
-
-            traceback.print_exc()
+        except Exception as exc:  # noqa: BLE001 - as API Gateway does when the authorizer fails
+            _report(exc)
             return self._message(500, "Internal Server Error")
         if not isinstance(result, dict) or result.get("isAuthorized") is not True:
             return self._message(403, "Forbidden")
@@ -278,6 +276,15 @@ class LocalApi:
         """API Gateway's own answer, byte for byte: {"message":"Not Found"}."""
         return status, {"content-type": "application/json"}, [], json.dumps({"message": message},
                                                                            separators=(",", ":")).encode()
+
+
+def _report(exc: Exception) -> None:
+    """A failed invocation, on the terminal: one line when the function failed (its container
+    has printed its own traceback, as its log), the whole traceback when this process did."""
+    if isinstance(exc, FunctionError):
+        print(f"[gateway] {exc}", file=sys.stderr)
+    else:
+        traceback.print_exception(exc)
 
 
 class _Handler(BaseHTTPRequestHandler):

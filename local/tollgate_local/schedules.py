@@ -7,13 +7,14 @@ Supports ``rate(N minute|minutes|hour|hours|day|days)`` and six-field ``cron(...
 from __future__ import annotations
 
 import threading
+import traceback
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tollgate_local import template
-from tollgate_local.functions import ACCOUNT, REGION, FunctionRegistry
+from tollgate_local.functions import ACCOUNT, REGION, FunctionError, FunctionRegistry
 
 _UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
 _DOW = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
@@ -130,9 +131,9 @@ class Scheduler:
                 if due[id(schedule)] <= now:
                     try:
                         print(f"[schedule] {schedule.function}: {self.run_now(schedule.function)}")
-                    except Exception:  # noqa: BLE001 - a failing job must not stop the others
-                        import traceback
-
+                    except FunctionError as exc:  # a failing job must not stop the others
+                        print(f"[schedule] {exc}")  # its container printed the traceback
+                    except Exception:  # noqa: BLE001 - nor may a failure of this process's
                         traceback.print_exc()
                     due[id(schedule)] = schedule.next_after(now)
             self._stop.wait(1.0)

@@ -1,9 +1,12 @@
 """The whole local stack, from template.yaml: DynamoDB Local, moto, localstripe, the gateway,
-stream consumers and schedules. ``make dev`` runs it; the e2e tests start it on free ports.
+stream consumers, schedules, and each function in a worker process of its own (its own
+modules and environment, as a Lambda container). ``make dev`` runs it; the e2e tests start
+it on free ports.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -103,19 +106,25 @@ class LocalStack:
 
         cfg = self.config
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        quiet: tuple[str, ...] = ()
         if not cfg.verbose:
             # Keep the terminal for what matters: no per-request lines from moto's server,
-            # no "no metrics to publish" warnings from routes that record none.
+            # no "no metrics to publish" warnings from routes that record none (the functions'
+            # processes are told too).
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
-            warnings.filterwarnings("ignore", message="No application metrics to publish")
+            quiet = ("No application metrics to publish",)
+            for message in quiet:
+                warnings.filterwarnings("ignore", message=message)
         self.signer = tokens.LocalSigner(cfg.state_dir)
-        os.environ.update({
+        # The local stand-ins for an AWS account, for this process's own clients and for every
+        # function's (each function's environment is built from these and the template alone).
+        account = {
             "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local",
             "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
-            "JWKS_JSON": __import__("json").dumps(self.signer.jwks()),
+            "JWKS_JSON": json.dumps(self.signer.jwks()),
             "POWERTOOLS_TRACE_DISABLED": "1", "POWERTOOLS_METRICS_DISABLED": "1",
-            **cfg.extra_env,
-        })
+        }
+        os.environ.update({**account, **cfg.extra_env})
         os.environ.pop("AWS_PROFILE", None)
 
         params = parameters()
@@ -144,15 +153,12 @@ class LocalStack:
             self.ddb_endpoint = self.moto.endpoint
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = self.ddb_endpoint
         os.environ["AWS_ENDPOINT_URL_DYNAMODBSTREAMS"] = self.ddb_endpoint
+        account.update({key: os.environ[key] for key in (
+            "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_DYNAMODBSTREAMS")})
+        # This process works against the stack as an operator's shell would (tests check the
+        # ledger through the layer): it gets the template's Globals, never a function's variables.
+        os.environ.update(self.registry.global_environment())
 
-        self.registry.activate()
-        # Fresh clients and settings per stack: cached ones may point at a previous stack.
-        from tollgate import config, data, gateways
-
-        data.set_client(None)
-        config.settings.cache_clear()
-        for name in gateways.GATEWAYS:
-            gateways.set_gateway(name, None)
         ddb = boto3.client("dynamodb", endpoint_url=self.ddb_endpoint)
         names = resource_names()
         existing = set(ddb.list_tables()["TableNames"])
@@ -160,9 +166,14 @@ class LocalStack:
             if names[logical] not in existing:
                 template.create_table(ddb, logical, names[logical])
         self._create_state_machines()
+        secrets: dict[str, str] = {}
         if cfg.stripe:
             self._start_stripe()
-            os.environ["PAYSTACK_SECRET_KEY"] = self.paystack.secret_key
+            if self.stripe_url:
+                secrets.update(STRIPE_SECRET_KEY=STRIPE_LOCAL_KEY, STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET)
+            secrets["PAYSTACK_SECRET_KEY"] = self.paystack.secret_key
+        # Every function's container starts now, all at once, once every endpoint is known.
+        self.registry.start(account, secrets, cfg.extra_env, ignored_warnings=quiet)
 
         self.poller = StreamPoller(
             self.registry, boto3.client("dynamodbstreams", endpoint_url=self.ddb_endpoint), ddb,
@@ -198,28 +209,14 @@ class LocalStack:
             self.notes.append("localstripe is not installed; Stripe is not available locally")
             return
         port = self.config.stripe_port
-        # localstripe pickles its store to /tmp after every write; keep it under the state
-        # folder instead (make reset wipes it), or in memory only for ephemeral stacks.
+        # localstripe behind the shim that supplies what it lacks (localstripe_shim.py); its
+        # store kept under the state folder (make reset wipes it), or in memory only for
+        # ephemeral stacks.
         store_file = self.config.state_dir / "localstripe.pickle"
-        code = (
-            "import pickle, sys\n"
-            "from aiohttp import web\n"
-            "from localstripe.resources import Store, store\n"
-            "from localstripe.server import app\n"
-            "path = sys.argv[2]\n"
-            "def dump(self):\n"
-            "    if path:\n"
-            "        with open(path, 'wb') as f: pickle.dump(dict(self), f)\n"
-            "Store.dump_to_disk = dump\n"
-            "if path:\n"
-            "    try:\n"
-            "        with open(path, 'rb') as f: dict.update(store, pickle.load(f))\n"
-            "    except FileNotFoundError:\n"
-            "        pass\n"
-            "web.run_app(app, host='127.0.0.1', port=int(sys.argv[1]), print=None)\n"
-        )
+        from tollgate_local import localstripe_shim
+
         self.stripe_proc = subprocess.Popen(
-            [sys.executable, "-c", code, str(port), str(store_file) if self.config.persist else ""],
+            [sys.executable, localstripe_shim.__file__, str(port), str(store_file) if self.config.persist else ""],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
@@ -239,7 +236,7 @@ class LocalStack:
         os.environ["STRIPE_SECRET_KEY"] = STRIPE_LOCAL_KEY
 
     def stop(self) -> None:
-        for part in (self.gateway, self.scheduler, self.poller, self.paystack):
+        for part in (self.gateway, self.scheduler, self.poller, self.paystack, self.registry):
             if part is not None:
                 part.stop()
         stop_process(self.stripe_proc)
@@ -248,7 +245,7 @@ class LocalStack:
             self.ddb.stop()
         if self.moto is not None:
             self.moto.stop()
-        self.gateway = self.scheduler = self.poller = self.moto = self.ddb = self.paystack = None
+        self.gateway = self.scheduler = self.poller = self.moto = self.ddb = self.paystack = self.registry = None
 
     def __enter__(self) -> LocalStack:
         return self.start()

@@ -10,6 +10,7 @@ Checkpoints are kept in the dev state folder so a restart resumes where it stopp
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tollgate_local import template
-from tollgate_local.functions import FunctionRegistry
+from tollgate_local.functions import FunctionError, FunctionRegistry
 
 
 @dataclass
@@ -156,10 +157,8 @@ class StreamPoller:
         for _ in range(source.retries + 1):
             try:
                 result = function.invoke({"Records": batch}) or {}
-            except Exception:  # noqa: BLE001 - a failed batch is retried whole, as Lambda does
-                import traceback
-
-                traceback.print_exc()
+            except FunctionError as exc:  # a failed batch is retried whole, as Lambda does
+                print(f"[streams] {exc}", file=sys.stderr)  # the container printed its traceback
                 continue
             failures = [f["itemIdentifier"] for f in result.get("batchItemFailures", [])]
             if not failures:

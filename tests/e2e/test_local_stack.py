@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import select
+import signal
+import time
 import uuid
 
 import pytest
@@ -239,9 +243,14 @@ def test_without_java_it_falls_back_to_motos_dynamodb(tmp_path, own_stack_env):
         token = fallback.signer.token("nojava", ["user"])
         assert client.get("/v1/wallet", token=token).body["balance"] == "12"
         assert client.get("/v1/history", token=token).body["data"][0]["amount"] == "12"
+        containers = [f.pid for f in fallback.registry.functions.values()]
+    # Stopping the stack stops every function's process (by its PID).
+    for pid in containers:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
 
 
-def test_lambda_invocations_run_the_real_handlers_in_process(stack):
+def test_lambda_invocations_run_the_real_handlers(stack):
     """What Step Functions' Lambda tasks do: moto's Invoke API answers with the real handler."""
     import boto3
 
@@ -252,3 +261,68 @@ def test_lambda_invocations_run_the_real_handlers_in_process(stack):
     arn = client.invoke(FunctionName="arn:aws:lambda:us-east-1:123456789012:function:HoldsSweeperFunction",
                         Payload=b"{}")
     assert arn["StatusCode"] == 200
+
+
+# -- each function in a container of its own, as in Lambda -------------------------------------
+
+HOUR_MS = 3_600_000
+
+
+def test_each_function_runs_in_a_process_of_its_own(stack):
+    pids = {name: function.pid for name, function in stack.registry.functions.items()}
+    assert None not in pids.values()
+    assert len(set(pids.values()) | {os.getpid()}) == len(pids) + 1
+
+
+def test_each_function_sees_its_own_environment_and_nothing_of_this_process(stack):
+    env = {name: function.read_global("os", "environ") for name, function in stack.registry.functions.items()}
+    for name, variables in env.items():
+        assert variables["AWS_LAMBDA_FUNCTION_NAME"] == name
+        assert variables["TABLE_NAME"] == os.environ["TABLE_NAME"]  # the template's Globals
+        assert "PYTEST_CURRENT_TEST" not in variables
+    # Variables the template sets on one function only are that function's.
+    assert "CATALOG_CACHE_SECONDS" in env["DeductionFunction"]
+    assert [n for n, v in env.items() if "JWT_ISSUER" in v] == ["ApiKeyAuthorizerFunction"]
+    assert "CATALOG_CACHE_SECONDS" not in env["AdminFunction"]
+    # A local secret reaches only functions whose template names its parameter.
+    assert "STRIPE_SECRET_KEY" in env["CheckoutFunction"]
+    assert "STRIPE_SECRET_KEY" not in env["DeductionFunction"]
+
+
+def test_state_set_in_one_function_is_invisible_to_another(stack, api, tokens, catalog):
+    from tollgate import clock
+
+    sub, token = person(stack)
+    fund(api, tokens, f"user:{sub}", "50")
+    deduction, admin = stack.registry.get("DeductionFunction"), stack.registry.get("AdminFunction")
+    try:
+        deduction.write_global("tollgate.clock", "_offset_ms", HOUR_MS)
+        assert admin.read_global("tollgate.clock", "_offset_ms") == 0
+        assert stack.registry.get("HistoryFunction").read_global("tollgate.clock", "_offset_ms") == 0
+        # The handler runs on its own module's state: a hold it makes now expires an hour late.
+        held = api.post("/v1/reservations", token=token, headers={"Idempotency-Key": "iso-1"},
+                        body={"feature": "ai-insight", "ttl_seconds": 60})
+        assert held.status == 201, held
+        assert clock.parse_rfc3339(held.body["expires_at"]) - time.time() * 1000 >= HOUR_MS
+    finally:
+        deduction.write_global("tollgate.clock", "_offset_ms", 0)
+
+
+def test_a_failing_function_is_a_500_and_a_dead_container_is_replaced(stack, api, tokens, catalog):
+    history = stack.registry.get("HistoryFunction")
+    old = history.pid
+    history.write_global("app", "app", None)  # its resolver gone: every invocation now raises
+    failed = api.get("/v1/wallet", token=tokens["alice"])
+    assert (failed.status, failed.body) == (500, {"message": "Internal Server Error"})
+    assert api.get("/v1/packages", token=tokens["alice"]).status == 200  # other functions serve on
+    if not hasattr(os, "pidfd_open"):
+        pytest.skip("needs pidfd_open (Linux) to see the container end without reaping it")
+    watcher = os.pidfd_open(old)
+    try:
+        os.kill(old, signal.SIGKILL)
+        assert select.select([watcher], [], [], 10)[0], "the container did not end"
+    finally:
+        os.close(watcher)
+    # The next request gets a fresh container (a cold start), with the real resolver again.
+    assert api.get("/v1/wallet", token=tokens["alice"]).status == 200
+    assert history.pid not in (None, old)

@@ -1,5 +1,5 @@
 """Step Functions locally: a state machine from the template, wired by DefinitionSubstitutions,
-executed by moto, its Lambda task answered by the real handler in-process."""
+executed by moto, its Lambda task answered by the real handler in the function's own process."""
 
 from __future__ import annotations
 

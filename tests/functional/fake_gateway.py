@@ -35,7 +35,7 @@ class FakeGateway(PaymentGateway):
     def create_payment(self, request: PaymentRequest, *, idempotency_key: str) -> PaymentSession:
         if self.fail_next:
             self.fail_next = False
-            raise GatewayError("the gateway is down")
+            raise GatewayError("the gateway is down", gateway=self.name)
         self.created.append((request, idempotency_key))
         ref = f"pi_fake_{request.purchase_id}" if self.name == "stripe" else request.purchase_id
         if self.name == "stripe" and request.hosted:

@@ -10,13 +10,13 @@ from tests.support import (
     SERVICE,
     Caller,
     LambdaContext,
+    advance_clock,
     assert_ledger_invariant,
     invoke,
     ledger_state,
     load_function,
     sample_event,
 )
-from tollgate import clock
 from tollgate.config import settings
 
 
@@ -63,7 +63,7 @@ def test_update_keeps_created_at_and_the_new_price_arrives_within_the_cache_age(
     reply = invoke("deduction_post_usage.json", body={"feature": "f", "quantity": 3}, headers={"idempotency-key": "two"})
     assert reply.body["cost"] == "27"  # per_call 9 x 3
     # ... until its copy is older than CATALOG_CACHE_SECONDS.
-    clock.advance((settings().catalog_cache_seconds + 1) * 1000)
+    advance_clock((settings().catalog_cache_seconds + 1) * 1000)  # every function's clock
     reply = invoke("deduction_post_usage.json", body={"feature": "f", "quantity": 3}, headers={"idempotency-key": "3"})
     assert reply.body["cost"] == "6"
     assert_ledger_invariant("user:alice")
@@ -179,6 +179,18 @@ def test_admin_routes_need_the_admin_role(aws, fund, sample, kw):
         assert reply.status == 403, (sample, reply)
         assert reply.error_code == "forbidden"
     assert invoke(sample, caller=None).status == 401
+    assert ledger_state("user:alice") == before
+
+
+@pytest.mark.parametrize("sample", ["admin_put_feature.json", "admin_post_adjustment.json", "admin_post_api_key.json"])
+def test_a_non_admin_with_a_bad_body_gets_403_not_422(aws, fund, sample):
+    fund("user:alice", "10")
+    before = ledger_state("user:alice")
+    for caller in (ALICE, Caller("dev", roles=("developer",))):
+        for body in ({"nonsense": True}, [], "not an object"):
+            reply = invoke(sample, caller=caller, body=body, headers={"idempotency-key": "bad-1"})
+            assert (reply.status, reply.error_code) == (403, "forbidden"), (sample, body, reply)
+    assert invoke(sample, caller=ADMIN, body={"nonsense": True}, headers={"idempotency-key": "bad-1"}).status == 422
     assert ledger_state("user:alice") == before
 
 

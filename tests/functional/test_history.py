@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from tests.support import ADMIN, ALICE, BOB, LambdaContext, invoke, load_function, sample_event
+from tests.support import ADMIN, ALICE, BOB, LambdaContext, advance_clock, invoke, load_function, sample_event
 
 
 def history(query=None, caller=ALICE):
@@ -101,7 +101,7 @@ def test_filter_by_type_and_time(catalog, fund):
     adjustments = history({"type": "adjustment"}).body["data"]
     assert len(adjustments) == 1
     boundary = clock.iso(clock.now_ms() + 1)
-    clock.advance(10_000)
+    advance_clock(10_000)  # for every function, not only the tests' clock
     spend_n(1, feature="ai-insight")
     recent = history({"since": boundary}).body["data"]
     assert [e["feature"] for e in recent] == ["ai-insight"]

@@ -5,8 +5,19 @@ from __future__ import annotations
 import pytest
 
 from tests.functional.fake_gateway import GOOD_SIGNATURE, SIGNATURE_HEADER, FakeGateway, webhook_body
-from tests.support import ADMIN, ALICE, BOB, SERVICE, Caller, assert_ledger_invariant, invoke, ledger_state
-from tollgate.gateways import PaymentStatus, Refund, set_gateway
+from tests.support import (
+    ADMIN,
+    ALICE,
+    BOB,
+    SERVICE,
+    Caller,
+    assert_ledger_invariant,
+    invoke,
+    ledger_state,
+    patch_layer,
+    set_gateway,
+)
+from tollgate.gateways import PaymentStatus, Refund
 
 
 @pytest.fixture
@@ -379,22 +390,21 @@ def test_a_stripe_event_cannot_pay_a_paystack_purchase(shop):
 
 def test_a_refund_that_cannot_be_applied_now_is_503_and_applies_on_redelivery(shop, monkeypatch):
     from tollgate.data import TransactionCancelled
-    from tollgate.purchases import settlement
 
     purchase = buy(shop)
     paid(purchase)
-    real = settlement._apply_claw_back
 
     def always_conflicting(*args, **kwargs):
         raise TransactionCancelled({"purchase": "ConditionalCheckFailed"}, {})
 
-    monkeypatch.setattr(settlement, "_apply_claw_back", always_conflicting)
     refund = dict(event_id="r-busy", kind="refund", reference=purchase["reference"], refunds=[Refund("re_b", 500)])
-    busy = webhook("stripe", **refund)
-    assert busy.status == 503
-    assert busy.error_code == "try_again"
-    assert ledger_state("user:alice")["balance"] == 100_000
-    monkeypatch.setattr(settlement, "_apply_claw_back", real)
+    with monkeypatch.context() as patch:
+        # Every function's copy of settlement: the webhooks function's is the one that runs.
+        patch_layer(patch, "tollgate.purchases.settlement", "_apply_claw_back", always_conflicting)
+        busy = webhook("stripe", **refund)
+        assert busy.status == 503
+        assert busy.error_code == "try_again"
+        assert ledger_state("user:alice")["balance"] == 100_000
     again = webhook("stripe", **refund)  # the gateway delivers it again: not a "duplicate"
     assert (again.status, again.body["outcome"]) == (200, "clawed_back")
     assert assert_ledger_invariant("user:alice")["balance"] == 50_000

@@ -9,6 +9,7 @@ from tests.support import (
     BOB,
     SERVICE,
     LambdaContext,
+    advance_clock,
     assert_ledger_invariant,
     invoke,
     ledger_state,
@@ -125,12 +126,10 @@ def test_release_frees_everything_then_closed(catalog, fund):
 
 
 def test_expired_hold_frees_itself_at_once(catalog, fund):
-    from tollgate import clock
-
     fund("user:alice", "50")
     rid = reserve({"feature": "ai-report", "max_credits": "40", "ttl_seconds": 1}).body["reservation_id"]
     assert wallet()["available"] == "10"
-    clock.advance(1_001)
+    advance_clock(1_001)
     # Reads net the expired hold out before any sweeper runs.
     w = wallet()
     assert (w["reserved"], w["available"], w["open_holds"]) == ("0", "50", 0)
@@ -144,24 +143,21 @@ def test_expired_hold_frees_itself_at_once(catalog, fund):
 
 
 def test_expired_hold_makes_room_for_a_new_hold(catalog, fund):
-    from tollgate import clock
-
     fund("user:alice", "40")
     reserve({"feature": "ai-report", "ttl_seconds": 5}, key="a")
     assert reserve({"feature": "ai-report"}, key="b").status == 402
-    clock.advance(5_000)
+    advance_clock(5_000)
     assert reserve({"feature": "ai-report"}, key="c").status == 201
     assert_ledger_invariant("user:alice")
 
 
 def test_sweeper_marks_expired_and_tidies_the_wallet(catalog, fund):
-    from tollgate import clock
     from tollgate.reservations import get
 
     fund("user:alice", "100")
     rid = reserve({"feature": "ai-report", "ttl_seconds": 2}).body["reservation_id"]
     kept = reserve({"feature": "ai-report", "ttl_seconds": 3600}, key="kept").body["reservation_id"]
-    clock.advance(2_500)
+    advance_clock(2_500)
     result = load_function("holds").lambda_handler(sample_event("holds_schedule.json"), _ctx())
     assert result == {"expired": 1, "already_closed": 0}
     state = ledger_state("user:alice")
@@ -179,11 +175,9 @@ def test_sweeper_marks_expired_and_tidies_the_wallet(catalog, fund):
 
 
 def test_sweeper_closes_records_a_debit_already_freed(catalog, fund):
-    from tollgate import clock
-
     fund("user:alice", "40")
     reserve({"feature": "ai-report", "ttl_seconds": 1})
-    clock.advance(1_500)
+    advance_clock(1_500)
     assert spend("ai-report", key="x").status == 201  # frees the expired hold lazily
     assert load_function("holds").lambda_handler({}, _ctx()) == {"expired": 1, "already_closed": 0}
     assert_ledger_invariant("user:alice")

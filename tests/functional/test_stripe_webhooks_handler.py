@@ -14,8 +14,7 @@ import time
 import pytest
 
 from tests.functional.fake_gateway import FakeGateway
-from tests.support import ADMIN, assert_ledger_invariant, invoke, ledger_state
-from tollgate.gateways import set_gateway
+from tests.support import ADMIN, assert_ledger_invariant, invoke, ledger_state, set_gateway
 
 SECRET = "whsec_functional_test_secret"
 

@@ -40,7 +40,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from tests.support import ADMIN, ROOT, Caller, Reply, invoke, load_function
+from tests.support import ADMIN, ROOT, Caller, Reply, invoke, load_function, reset_layer_state
 
 HERE = Path(__file__).resolve().parent
 REGION = "us-east-1"
@@ -132,9 +132,7 @@ class Backend:
 @contextmanager
 def bound_table(name: str, endpoint: str, *, stream: bool = True) -> Iterator[Backend]:
     """A fresh table from template.yaml on ``endpoint``, with the domain pointed at it."""
-    from tollgate import clock, data
     from tollgate.config import settings
-    from tollgate.pricing import reset_cache
     from tollgate_local.template import create_table, table_definitions
 
     client = make_client(endpoint)
@@ -148,20 +146,16 @@ def bound_table(name: str, endpoint: str, *, stream: bool = True) -> Iterator[Ba
     previous = os.environ.get("TABLE_NAME")
     os.environ["TABLE_NAME"] = table
     settings.cache_clear()
-    data.set_client(client)
-    reset_cache()
-    clock.reset()
+    reset_layer_state(client)  # the tests' modules and every function's copy of the layer
     try:
         yield Backend(name=name, endpoint=endpoint, client=client, table=table)
     finally:
-        data.set_client(None)
+        reset_layer_state()
         if previous is None:
             os.environ.pop("TABLE_NAME", None)
         else:
             os.environ["TABLE_NAME"] = previous
         settings.cache_clear()
-        reset_cache()
-        clock.reset()
         try:
             client.delete_table(TableName=table)
         except Exception:  # best effort: the server is in-memory and goes away anyway
@@ -231,18 +225,15 @@ def _env_init(barrier: Any) -> None:
 
 
 def _env_bind(endpoint: str, table: str) -> None:
-    from tollgate import data
     from tollgate.config import settings
-    from tollgate.pricing import reset_cache
 
-    if _ENV.get("endpoint") != endpoint:
-        data.set_client(make_client(endpoint))
-        _ENV["endpoint"] = endpoint
-    if _ENV.get("table") != table:
+    if _ENV.get("endpoint") != endpoint or _ENV.get("table") != table:
         os.environ["TABLE_NAME"] = table
         settings.cache_clear()
-        reset_cache()
-        _ENV["table"] = table
+        if _ENV.get("endpoint") != endpoint:
+            _ENV["client"] = make_client(endpoint)
+        reset_layer_state(_ENV["client"])  # every function's copy of the layer, in this worker
+        _ENV["endpoint"], _ENV["table"] = endpoint, table
 
 
 def _env_warm(endpoint: str, table: str, functions: list[str]) -> int:

@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +26,7 @@ from tollgate.gateways import GatewayError, GatewayNotConfigured, InvalidSignatu
 from tollgate.gateways.paystack import DEFAULT_API_BASE, PaystackGateway
 from tollgate_local.fake_paystack import FakePaystack
 
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "paystack"
 PURCHASE = "pur_6f3kq2mzr7xa4bnc5d2eyh3uvi"
 REFERENCE = "pur-6f3kq2mzr7xa4bnc5d2eyh3uvi"
 
@@ -104,6 +106,9 @@ def test_duplicate_reference_is_a_gateway_error(gateway, paystack):
     with pytest.raises(GatewayError, match="Duplicate Transaction Reference") as caught:
         gateway.create_payment(payment(), idempotency_key="idem-1")
     assert caught.value.status == 502
+    # The same keys on every gateway's error (tollgate.gateways.exceptions.GatewayError).
+    assert caught.value.details == {"gateway": "paystack", "gateway_status": 400, "gateway_code": None,
+                                    "decline_code": None}
     assert [r.status for r in paystack.requests_to("/transaction/initialize")] == [200, 400]
 
 
@@ -263,26 +268,96 @@ def test_nothing_listening_is_a_gateway_error():
         gateway.verify_payment(REFERENCE)
 
 
-def test_status_false_with_200_and_non_json_errors_are_gateway_errors():
-    answers = iter([(200, b'{"status": false, "message": "Something odd"}'), (502, b"<html>Bad gateway</html>")])
+def answering(*answers: tuple[int, bytes]) -> type[BaseHTTPRequestHandler]:
+    """A handler answering each request (GET or POST) with the next of ``answers``."""
+    replies = iter(answers)
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args):
             pass
 
         def do_GET(self):
-            status, body = next(answers)
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            status, body = next(replies)
             self.send_response(status)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
 
-    with serving(Handler) as url:
+        do_POST = do_GET
+
+    return Handler
+
+
+def test_status_false_with_200_and_non_json_errors_are_gateway_errors():
+    with serving(answering((200, b'{"status": false, "message": "Something odd"}'),
+                           (502, b"<html>Bad gateway</html>"))) as url:
         gateway = PaystackGateway("sk_test_x", api_base=url, timeout=5)
         with pytest.raises(GatewayError, match="Something odd"):
             gateway.verify_payment(REFERENCE)
         with pytest.raises(GatewayError, match=r"\(502\): HTTP 502"):
             gateway.verify_payment(REFERENCE)
+
+
+def test_an_answer_without_what_initialize_returns_is_a_gateway_error():
+    started = b'{"status": true, "message": "Authorization URL created", "data": {"reference": "r"}}'
+    with serving(answering((200, started))) as url:
+        gateway = PaystackGateway("sk_test_x", api_base=url, timeout=5)
+        with pytest.raises(GatewayError) as caught:
+            gateway.create_payment(payment(), idempotency_key="idem-1")
+    assert caught.value.message == (
+        "The Paystack answer (initialize) has an unusable authorization_url: Field required")
+    assert caught.value.details["gateway"] == "paystack"
+
+
+# -- the fake's bodies -------------------------------------------------------------------
+
+
+def _shape(value):
+    """A JSON value's keys, all the way down (lists by their first item; metadata is the merchant's own)."""
+    if isinstance(value, dict):
+        return {key: None if key == "metadata" else _shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value else []
+    return None
+
+
+def _example(name):
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def test_the_fake_answers_and_sends_paystacks_documented_shapes(paystack):
+    """Every body is one of Paystack's examples (tests/fixtures/paystack/) with the fake's values."""
+    received: list[tuple[bytes, dict[str, str]]] = []
+    with serving(type("Hook", (Receiver,), {"received": received})) as url:
+        paystack.webhook_url = url
+        _drive_every_body(paystack)
+    sent = [(payload["event"], payload["data"]) for payload in (json.loads(raw) for raw, _ in received)]
+    examples = {"charge.success": "charge_success", "refund.processed": "refund_processed",
+                "charge.dispute.create": "dispute_create", "charge.dispute.resolve": "dispute_resolve"}
+    assert [event for event, _ in sent] == list(examples)
+    for event, data in sent:
+        assert _shape(data) == _shape(_example(examples[event])["data"]), event
+    assert sent[0][1]["reference"] == REFERENCE and sent[1][1]["amount"] == "1000"  # a string, as documented
+
+
+def _drive_every_body(paystack: FakePaystack) -> None:
+    headers = {"authorization": f"Bearer {paystack.secret_key}"}
+    status, started = paystack.handle("POST", "/transaction/initialize", headers, json.dumps(
+        {"email": "ada@example.com", "amount": 5000, "reference": REFERENCE, "metadata": {"purchase_id": PURCHASE}}
+    ).encode())
+    assert status == 200 and _shape(started) == _shape(_example("transaction_initialize"))
+    paystack.complete(REFERENCE)
+    status, verified = paystack.handle("GET", f"/transaction/verify/{REFERENCE}", headers, b"")
+    assert status == 200 and _shape(verified) == _shape(_example("transaction_verify"))
+    assert (verified["data"]["reference"], verified["data"]["amount"], verified["data"]["metadata"]) == (
+        REFERENCE, 5000, {"purchase_id": PURCHASE})
+    status, refunded = paystack.handle("POST", "/refund", headers, json.dumps({"transaction": REFERENCE,
+                                                                              "amount": 1000}).encode())
+    assert status == 200 and _shape(refunded) == _shape(_example("refund_create"))
+    paystack.process_refund(refunded["data"]["id"])
+    dispute = paystack.open_dispute(REFERENCE)
+    paystack.resolve_dispute(dispute["id"], "declined")
 
 
 # -- webhooks from the fake ------------------------------------------------------------

@@ -1,13 +1,14 @@
 """StripeGateway against localstripe (a stateful fake Stripe server) and a tiny fake Stripe API.
 
-localstripe runs in a subprocess on a free 127.0.0.1 port (as local/tollgate_local/stack.py
-starts it, but with its pickle-to-/tmp persistence switched off so these tests never touch
-a running local stack's state). What it can and cannot do, as found here with stripe 16.1.0:
+localstripe runs in a subprocess on a free 127.0.0.1 port behind the local stack's shim
+(local/tollgate_local/localstripe_shim.py, as local/tollgate_local/stack.py starts it, but with
+its store in memory only so these tests never touch a running local stack's state). What it
+can and cannot do, as found here with stripe 16.1.0:
 
 - PaymentIntents: create, update, confirm, retrieve; ``confirm`` with a ``payment_method``
   answers 500 "Not implemented", so the tests attach the card with ``update`` first.
-- It rejects ``description`` and ``receipt_email`` on a PaymentIntent ("400 Unexpected
-  description, receipt_email"): the gateway leaves them out for a loopback API base.
+- Alone it rejects ``description`` and ``receipt_email`` on a PaymentIntent ("400 Unexpected
+  description, receipt_email"); the shim takes them, so the adapter sends what it sends Stripe.
 - Card 4000000000000341 (or ``pm_card_chargeCustomerFail``) is declined at confirmation (402).
 - PaymentIntents carry no ``amount_received``; refunds work (partial and full; a "full"
   refund after a partial one refunds the whole charge again, unlike Stripe).
@@ -39,22 +40,11 @@ import stripe
 
 from tollgate.gateways import GatewayError, GatewayNotConfigured, PaymentRequest, PaymentSession, Refund
 from tollgate.gateways.stripe import StripeGateway
+from tollgate_local import localstripe_shim
 
 API_KEY = "sk_test_tollgate_dummy_4eC39HqLyjWDarjtT1zdp7dc"
 WEBHOOK_SECRET = "whsec_tollgate_it_9d2f4b6a8c0e1f3a5b7c9d1e"
 DELIVERY_TIMEOUT_S = 10
-
-_LOCALSTRIPE = (
-    "import sys\n"
-    "from aiohttp import web\n"
-    "from localstripe.resources import Store\n"
-    "from localstripe.server import app\n"
-    # localstripe pickles its whole store to /tmp/localstripe.pickle after every write;
-    # keep this instance in memory only.
-    "Store.dump_to_disk = lambda self: None\n"
-    "web.run_app(app, host='127.0.0.1', port=int(sys.argv[1]), print=None)\n"
-)
-
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -150,7 +140,8 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture(scope="module")
 def localstripe(receiver) -> Iterator[str]:
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-c", _LOCALSTRIPE, str(port)], stdout=subprocess.DEVNULL,
+    # No store file: this instance keeps its store in memory only.
+    proc = subprocess.Popen([sys.executable, localstripe_shim.__file__, str(port)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         _wait_for_port(port, proc)
@@ -252,8 +243,11 @@ def test_payment_succeeds_verifies_and_its_signed_webhook_maps(gateway, stripe_a
     assert sent.headers["Authorization"] == f"Bearer {API_KEY}"
     assert sent.form == {
         "amount": "1234", "currency": "usd", "payment_method_types[0]": "card",
+        "description": "Tollgate credits: Starter (1,000 credits)", "receipt_email": "ada@example.com",
         "metadata[purchase_id]": request.purchase_id, "metadata[wallet_id]": "usr_8f14e45fceea167a",
-    }  # no description / receipt_email: localstripe refuses them (see test_real_stripe_gets_...)
+    }  # what Stripe gets: the adapter has no local special case
+    shown = stripe_api.v1.payment_intents.retrieve(session.reference)
+    assert (shown.description, shown.receipt_email) == (request.description, "ada@example.com")
 
     before = gateway.verify_payment(session.reference)
     assert (before.succeeded, before.status) == (False, "requires_payment_method")
@@ -505,22 +499,29 @@ def test_checkout_session_references_verify_and_refund(fake_stripe):
     assert fake_stripe.requests[-1].headers["Idempotency-Key"] == "refund-cs"
 
 
-def test_real_stripe_gets_description_and_receipt_email(fake_stripe):
+def test_a_payment_without_an_email_sends_no_receipt_email(fake_stripe):
     fake_stripe.replies[("POST", "/v1/payment_intents")] = (200, {
-        "id": "pi_fake", "object": "payment_intent", "client_secret": "pi_fake_secret_x", "status": "requires_payment_method"})
-    gateway = StripeGateway(API_KEY, api_base=fake_stripe.url, max_network_retries=0, localstripe_compat=False)
-    request = purchase(amount=500, currency="GBP")
+        "id": "pi_fake", "object": "payment_intent", "amount": 500, "currency": "gbp", "client_secret": "pi_fake_secret_x",
+        "status": "requires_payment_method"})
+    gateway = StripeGateway(API_KEY, api_base=fake_stripe.url, max_network_retries=0)
+    request = purchase(amount=500, currency="GBP", email=None)
     assert gateway.create_payment(request, idempotency_key="k1") == PaymentSession("pi_fake", client_secret="pi_fake_secret_x")
     assert fake_stripe.requests[-1].form == {
         "amount": "500", "currency": "gbp", "payment_method_types[0]": "card",
-        "description": "Tollgate credits: Starter (1,000 credits)", "receipt_email": "ada@example.com",
+        "description": "Tollgate credits: Starter (1,000 credits)",
         "metadata[purchase_id]": request.purchase_id, "metadata[wallet_id]": "usr_8f14e45fceea167a",
     }
-    # Without an e-mail there is no receipt_email; a loopback base defaults to the localstripe subset.
-    gateway.create_payment(purchase(email=None), idempotency_key="k2")
-    assert "receipt_email" not in fake_stripe.requests[-1].form
-    assert StripeGateway(API_KEY, api_base=fake_stripe.url).localstripe_compat is True
-    assert StripeGateway(API_KEY).localstripe_compat is False
+
+
+def test_an_answer_that_is_not_the_object_asked_for_is_a_gateway_error(fake_stripe):
+    fake_stripe.replies[("GET", "/v1/payment_intents/pi_odd")] = (200, {"object": "payment_intent", "amount": 12.5})
+    gateway = StripeGateway(API_KEY, api_base=fake_stripe.url, max_network_retries=0)
+    with pytest.raises(GatewayError) as info:
+        gateway.verify_payment("pi_odd")
+    assert info.value.status == 502
+    assert info.value.message.startswith("The Stripe answer (look up the payment) has an unusable ")
+    assert info.value.details == {"gateway": "stripe", "gateway_status": None, "gateway_code": None,
+                                  "decline_code": None}
 
 
 @pytest.mark.parametrize(("status", "error", "expected", "details"), [
@@ -549,7 +550,9 @@ def test_stripe_errors_become_gateway_errors(fake_stripe, status, error, expecte
         gateway.create_payment(purchase(), idempotency_key="k")
     assert info.value.status == 502
     assert info.value.message == expected
-    assert info.value.details == details
+    # One shape on every gateway: the same keys, null where Stripe said nothing of the kind.
+    assert info.value.details == {"gateway": "stripe", "gateway_status": status, "gateway_code": None,
+                                  "decline_code": None, **details}
     assert API_KEY not in info.value.message and "Traceback" not in info.value.message
 
 

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tollgate.errors import ValidationFailed
-from tollgate.gateways import GatewayNotConfigured, InvalidSignature, Refund
+from tollgate.gateways import GatewayNotConfigured, InvalidSignature, MalformedWebhook, Refund
 from tollgate.gateways.paystack import PaystackGateway, purchase_id_for, reference_for
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "paystack"
@@ -106,8 +105,9 @@ def test_refund_event_with_an_id_uses_it():
 
 @pytest.mark.parametrize("amount", ["50.00", 50.0, None, True, "-5", -5, "5e3", ""])
 def test_refund_amount_that_is_not_exact_is_refused(amount):
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(MalformedWebhook) as info:
         parse(resigned("refund_processed.json", amount=amount))
+    assert info.value.details == {"gateway": "paystack", "field": "data.amount"}
 
 
 def test_dispute_create_verbatim():
@@ -168,14 +168,33 @@ def test_event_without_an_id_gets_a_stable_hash():
 
 
 def test_charge_success_without_a_reference_is_refused():
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(MalformedWebhook) as info:
         parse(resigned("charge_success.json", reference=None))
+    assert (info.value.status, info.value.code) == (422, "validation_error")
+    assert info.value.details == {"gateway": "paystack", "field": "data.reference"}
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[]", b'{"data": {}}', b"\xff\xfe"])
-def test_signed_body_that_is_not_an_event_is_refused(body):
-    with pytest.raises(ValidationFailed):
+def test_a_dispute_naming_no_transaction_is_refused():
+    payload = json.loads(raw("dispute_create.json"))
+    payload["data"]["transaction"] = None
+    with pytest.raises(MalformedWebhook) as info:
+        parse(json.dumps(payload).encode())
+    assert info.value.details["field"] == "data.transaction.reference"
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    (b"not json", "body"),
+    (b"[]", "body"),
+    (b"\xff\xfe", "body"),
+    (b'{"data": {}}', "event"),
+    (b'{"event": "charge.success", "data": []}', "data"),
+    (b'{"event": "charge.success", "data": {"reference": "r", "amount": 19.99}}', "data.amount"),
+])
+def test_signed_body_that_is_not_an_event_is_refused(body, field):
+    with pytest.raises(MalformedWebhook) as info:
         parse(body)
+    assert (info.value.status, info.value.code) == (422, "validation_error")
+    assert info.value.details == {"gateway": "paystack", "field": field}
 
 
 # -- signatures --------------------------------------------------------------------------

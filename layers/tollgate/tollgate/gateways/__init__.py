@@ -11,7 +11,7 @@ from tollgate.gateways.base import (
     PaymentStatus,
     Refund,
 )
-from tollgate.gateways.exceptions import GatewayError, GatewayNotConfigured, InvalidSignature
+from tollgate.gateways.exceptions import GatewayError, GatewayNotConfigured, InvalidSignature, MalformedWebhook
 
 GATEWAYS = ("stripe", "paystack")
 
@@ -47,6 +47,7 @@ __all__ = [
     "GatewayEvent",
     "GatewayNotConfigured",
     "InvalidSignature",
+    "MalformedWebhook",
     "PaymentGateway",
     "PaymentRequest",
     "PaymentSession",

@@ -1,6 +1,16 @@
+"""What a gateway call or webhook can fail with, the same on every gateway.
+
+A webhook answers 400 ``invalid_signature`` when its signature (or secret, or timestamp)
+does not verify, and 422 ``validation_error`` when it verifies but is not an event the
+gateway could have sent (:class:`MalformedWebhook`); either way nothing changes. A call to
+the gateway that fails is a 502 :class:`GatewayError` whose details always have the same
+keys: ``gateway``, ``gateway_status``, ``gateway_code`` and ``decline_code`` (``null``
+where the gateway said nothing of the kind).
+"""
+
 from __future__ import annotations
 
-from tollgate.errors import TollgateError
+from tollgate.errors import TollgateError, ValidationFailed
 
 
 class InvalidSignature(TollgateError):
@@ -10,11 +20,33 @@ class InvalidSignature(TollgateError):
     code = "invalid_signature"
 
 
+class MalformedWebhook(ValidationFailed):
+    """A correctly signed webhook that is not a usable event: 422, nothing changes.
+
+    ``field`` names the first offending part of the body (``body`` when it is not a JSON
+    object at all, else a dotted path such as ``data.reference``)."""
+
+    def __init__(self, message: str, *, gateway: str, field: str = "body") -> None:
+        super().__init__(message, gateway=gateway, field=field)
+
+
 class GatewayError(TollgateError):
     """The payment gateway refused or failed a call (the message says which and why)."""
 
     status = 502
     code = "gateway_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        gateway: str,
+        gateway_status: int | None = None,
+        gateway_code: str | None = None,
+        decline_code: str | None = None,
+    ) -> None:
+        super().__init__(message, gateway=gateway, gateway_status=gateway_status, gateway_code=gateway_code,
+                         decline_code=decline_code)
 
 
 class GatewayNotConfigured(TollgateError):
@@ -24,4 +56,4 @@ class GatewayNotConfigured(TollgateError):
     code = "gateway_unavailable"
 
 
-__all__ = ["GatewayError", "GatewayNotConfigured", "InvalidSignature"]
+__all__ = ["GatewayError", "GatewayNotConfigured", "InvalidSignature", "MalformedWebhook"]

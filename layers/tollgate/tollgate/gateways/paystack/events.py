@@ -1,0 +1,111 @@
+"""A verified Paystack event, read into its models (``schemas.py``) and normalised to a GatewayEvent.
+
+Paystack events carry no event id, so one is built from the event name and the object's
+own id: ``charge.success:<transaction id>``, ``charge.dispute.create:<dispute id>``,
+``charge.dispute.resolve:<dispute id>``; refund events have no ``id`` in their payload, so
+``refund.processed:<refund_reference>`` (the processor's refund reference) is used, and
+failing that a hash of the event's data. A retried delivery of the same event gets the same
+id. Mapping:
+
+* ``charge.success``         -> ``payment_succeeded`` (reference, amount, currency, purchase id)
+* ``refund.processed``       -> ``refund`` with one Refund (``data.id`` if present, else
+  ``refund_reference``; the amount may arrive as a string and is parsed exactly). Beware:
+  Paystack's documented refund payloads have no ``id``, and ``refund_reference`` is the
+  processor's reference - not the refund id that ``POST /refund`` answered (which
+  ``PaystackGateway.refund`` returns). A refund made here and its ``refund.processed``
+  therefore carry different ids; match them on the transaction reference and amount.
+* ``charge.dispute.create``  -> ``dispute_opened``
+* ``charge.dispute.resolve`` -> ``dispute_closed``: ``"won"`` when the resolution is
+  ``declined`` (the merchant contested the claim and it was declined), otherwise ``"lost"``
+  (``merchant-accepted``, ``auto-accepted``: the customer is refunded)
+* anything else             -> ``ignored`` (its data is not read)
+
+A body that is not an event, or whose data for an event read here does not fit its model,
+is a :class:`~tollgate.gateways.exceptions.MalformedWebhook` (422).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from tollgate.gateways.base import GatewayEvent, Refund
+from tollgate.gateways.exceptions import MalformedWebhook
+from tollgate.gateways.models import Model, purchase_id_in, scalar_id, webhook_object
+from tollgate.gateways.paystack import schemas
+from tollgate.gateways.paystack.references import purchase_id_for
+
+GATEWAY = "paystack"
+
+# The dispute resolution in which the merchant keeps the money (Paystack's Resolve Dispute
+# API takes "merchant-accepted" or "declined"; webhooks also show "auto-accepted").
+_WON_RESOLUTIONS = frozenset({"declined"})
+
+
+def event_from_dict(payload: Mapping[str, Any]) -> GatewayEvent:
+    """Normalise one (already verified) Paystack event, given as its JSON object."""
+    envelope = webhook_object(schemas.Event, payload, gateway=GATEWAY)
+    name, data = envelope.event, envelope.data
+
+    if name == "charge.success":
+        tx = _data(schemas.ChargeSuccess, data)
+        return GatewayEvent(
+            event_id=f"{name}:{tx.id or data_hash(data)}",
+            kind="payment_succeeded",
+            raw_type=name,
+            purchase_id=tx.purchase_id or purchase_id_for(tx.reference),
+            reference=tx.reference,
+            amount=tx.amount,
+            currency=tx.currency,
+        )
+
+    if name == "refund.processed":
+        refund = _data(schemas.RefundProcessed, data)
+        refund_id = refund.id or refund.refund_reference or data_hash(data)
+        return GatewayEvent(
+            event_id=f"{name}:{refund_id}",
+            kind="refund",
+            raw_type=name,
+            purchase_id=purchase_id_for(refund.transaction_reference),
+            reference=refund.transaction_reference,
+            currency=refund.currency,
+            refunds=(Refund(refund_id=refund_id, amount=refund.amount),),
+        )
+
+    if name in {"charge.dispute.create", "charge.dispute.resolve"}:
+        dispute = _data(schemas.Dispute, data)
+        reference = dispute.reference
+        if not reference:
+            raise MalformedWebhook(f"Paystack {name} names no transaction", gateway=GATEWAY,
+                                   field="data.transaction.reference")
+        closed = name == "charge.dispute.resolve"
+        resolution = (dispute.resolution or "").lower()
+        return GatewayEvent(
+            event_id=f"{name}:{dispute.id}",
+            kind="dispute_closed" if closed else "dispute_opened",
+            raw_type=name,
+            purchase_id=purchase_id_in(dispute.transaction.metadata) or purchase_id_for(reference),
+            reference=reference,
+            currency=dispute.currency or dispute.transaction.currency,
+            dispute_id=dispute.id,
+            dispute_status=("won" if resolution in _WON_RESOLUTIONS else "lost") if closed else None,
+            dispute_amount=dispute.refund_amount,
+        )
+
+    own_id = scalar_id(data.get("id")) if isinstance(data, dict) else None
+    return GatewayEvent(event_id=f"{name}:{own_id or data_hash(data)}", kind="ignored", raw_type=name)
+
+
+def _data(model: type[Model], data: Any) -> Model:
+    return webhook_object(model, data, gateway=GATEWAY, where="data")
+
+
+def data_hash(data: Any) -> str:
+    """A stable id for data that has none of its own (the same data, the same id)."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "h" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+__all__ = ["data_hash", "event_from_dict"]

@@ -1,0 +1,112 @@
+"""The Stripe objects Tollgate reads, as pydantic models of their documented JSON shapes.
+
+Only the fields Tollgate uses are declared; Stripe's many others are ignored. Amounts are
+integer minor units (Stripe sends integers; a string of digits is read exactly, anything
+else is refused), currencies are upper-cased.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field
+
+from tollgate.gateways.models import Currency, GatewayObject, Metadata, MinorUnits, RequiredId, purchase_id_in
+
+
+class StripeObject(GatewayObject):
+    metadata: Metadata = Field(default_factory=dict)
+
+    @property
+    def purchase_id(self) -> str | None:
+        return purchase_id_in(self.metadata)
+
+
+def _id_or_none(value: Any) -> Any:
+    """An expandable reference (``"pi_..."``) as its id; an expanded object as its ``id``."""
+    if isinstance(value, dict):
+        return value.get("id")
+    return value or None
+
+
+IntentId = Annotated[str | None, BeforeValidator(_id_or_none)]  # a PaymentIntent, by id
+
+
+class PaymentIntent(StripeObject):
+    id: RequiredId
+    amount: MinorUnits  # what it is for; always there
+    amount_received: MinorUnits | None = None
+    currency: Currency = None
+    status: str | None = None
+    client_secret: str | None = None
+
+    @property
+    def paid_amount(self) -> int:
+        """What was received; ``amount`` when Stripe (or localstripe) leaves that out or at 0."""
+        return self.amount_received or self.amount
+
+
+class CheckoutSession(StripeObject):
+    id: RequiredId
+    payment_intent: IntentId = None
+    status: str | None = None  # open | complete | expired
+    payment_status: str | None = None  # paid | unpaid | no_payment_required
+    amount_total: MinorUnits | None = None
+    currency: Currency = None
+    client_reference_id: str | None = None
+    url: str | None = None
+
+    @property
+    def purchase(self) -> str | None:
+        """The purchase: from metadata, else the session's ``client_reference_id``."""
+        return self.purchase_id or self.client_reference_id or None
+
+
+class Refund(StripeObject):
+    id: str | None = None
+    amount: MinorUnits | None = None
+    status: str | None = None  # pending | requires_action | succeeded | failed | canceled
+    payment_intent: IntentId = None
+    currency: Currency = None
+
+
+class RefundList(GatewayObject):
+    data: list[Refund] = Field(default_factory=list)
+
+
+class Charge(StripeObject):
+    id: RequiredId
+    payment_intent: IntentId = None
+    currency: Currency = None
+    amount_refunded: MinorUnits = 0
+    refunds: RefundList | None = None  # embedded only by API versions before 2022-11-15
+
+
+class ChargeChanges(GatewayObject):
+    """``data.previous_attributes`` of a ``charge.*`` event: what the charge was before."""
+
+    amount_refunded: MinorUnits | None = None
+
+
+class Dispute(StripeObject):
+    id: RequiredId
+    amount: MinorUnits  # disputed; always there
+    currency: Currency = None
+    status: str | None = None
+    payment_intent: IntentId = None
+
+
+class EventData(GatewayObject):
+    object: dict[str, Any]
+    previous_attributes: dict[str, Any] | None = None
+
+
+class Event(GatewayObject):
+    """The envelope of every webhook: ``{"id": "evt_...", "type": ..., "data": {"object": ...}}``."""
+
+    id: RequiredId
+    type: str
+    data: EventData
+
+
+__all__ = ["Charge", "ChargeChanges", "CheckoutSession", "Dispute", "Event", "PaymentIntent", "Refund", "RefundList"]

@@ -1,0 +1,74 @@
+"""localstripe, with what it lacks for Tollgate's Stripe adapter, bound to 127.0.0.1.
+
+Run it as a script (it imports nothing of Tollgate's, so it needs no PYTHONPATH)::
+
+    python local/tollgate_local/localstripe_shim.py PORT [STORE_FILE]
+
+What it changes in localstripe 1.15 (the production adapter has no local special case; the
+differences live here):
+
+- A PaymentIntent takes ``description`` and ``receipt_email``, as Stripe's does, and shows
+  them back (localstripe answers ``400 Unexpected description, receipt_email``).
+- The store is pickled to ``STORE_FILE`` after every write, and loaded from it at start
+  (localstripe always writes ``/tmp/localstripe.pickle``); without one it stays in memory.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sys
+from pathlib import Path
+from typing import Any
+
+# Fields of a PaymentIntent that Stripe takes and localstripe does not.
+PAYMENT_INTENT_FIELDS = ("description", "receipt_email")
+
+
+def patch_payment_intents() -> None:
+    from localstripe.resources import PaymentIntent, UserError
+
+    if getattr(PaymentIntent, "_tollgate_shim", False):
+        return
+    original = PaymentIntent.__init__
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        extra = {name: kwargs.pop(name, None) for name in PAYMENT_INTENT_FIELDS}
+        for name, value in extra.items():
+            if value is not None and not isinstance(value, str):
+                raise UserError(400, f"Invalid {name}")
+        original(self, *args, **kwargs)
+        for name, value in extra.items():
+            setattr(self, name, value)
+
+    PaymentIntent.__init__ = __init__
+    PaymentIntent._tollgate_shim = True
+
+
+def persist_to(path: Path | None) -> None:
+    """Keep the store in ``path`` (loaded now, written after every change), or in memory only."""
+    from localstripe.resources import Store, store
+
+    def dump(self: Any) -> None:
+        if path is not None:
+            with path.open("wb") as f:
+                pickle.dump(dict(self), f)
+
+    Store.dump_to_disk = dump
+    if path is not None and path.exists():
+        with path.open("rb") as f:
+            dict.update(store, pickle.load(f))  # our own file, written by dump above
+
+
+def main(argv: list[str]) -> None:
+    from aiohttp import web
+    from localstripe.server import app
+
+    port = int(argv[1])
+    path = Path(argv[2]) if len(argv) > 2 and argv[2] else None
+    patch_payment_intents()
+    persist_to(path)
+    web.run_app(app, host="127.0.0.1", port=port, print=None)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
