@@ -29,94 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from tollgate_local import template
+from tollgate_local.intrinsics import ACCOUNT, REGION, Resolver, function_arn
 
-ACCOUNT = "123456789012"
-REGION = "us-east-1"
-
-
-def function_arn(logical_name: str) -> str:
-    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{logical_name}"
-
-
-class Resolver:
-    """Resolves CloudFormation intrinsics to local values."""
-
-    def __init__(self, parameters: dict[str, str], resource_names: dict[str, str]) -> None:
-        self.parameters = parameters
-        self.resource_names = resource_names
-        self.conditions = {
-            name: self.value(cond) for name, cond in (template.load().get("Conditions") or {}).items()
-        }
-
-    def value(self, node: Any) -> Any:
-        if isinstance(node, dict) and len(node) == 1:
-            (key, arg), = node.items()
-            if key == "Ref":
-                return self._ref(arg)
-            if key == "Fn::GetAtt":
-                target, attr = arg.split(".", 1) if isinstance(arg, str) else arg
-                return self._getatt(target, attr)
-            if key == "Fn::Sub":
-                return self._sub(arg)
-            if key == "Fn::If":
-                cond, yes, no = arg
-                return self.value(yes if self.conditions.get(cond) else no)
-            if key == "Fn::Equals":
-                left, right = (self.value(a) for a in arg)
-                return str(left) == str(right)
-            if key == "Fn::Join":
-                sep, items = arg
-                return sep.join(str(self.value(i)) for i in items)
-        if isinstance(node, dict):
-            return {k: self.value(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [self.value(v) for v in node]
-        return node
-
-    def _ref(self, name: str) -> str:
-        if name in self.parameters:
-            return self.parameters[name]
-        if name == "AWS::Region":
-            return REGION
-        if name == "AWS::AccountId":
-            return ACCOUNT
-        if name == "AWS::URLSuffix":
-            return "amazonaws.com"
-        return self.resource_names.get(name, name)
-
-    def _getatt(self, target: str, attr: str) -> str:
-        kind = template.load()["Resources"].get(target, {}).get("Type", "")
-        name = self.resource_names.get(target, target)
-        if kind == "AWS::Serverless::Function":
-            return function_arn(target)
-        if kind == "AWS::DynamoDB::Table":
-            arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
-            return f"{arn}/stream/local" if attr == "StreamArn" else arn
-        if kind == "AWS::SQS::Queue":
-            return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}" if attr == "Arn" else name
-        if kind == "AWS::Serverless::StateMachine":
-            return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
-        return f"arn:aws:local:{REGION}:{ACCOUNT}:{target}/{attr}"
-
-    def _sub(self, arg: Any) -> str:
-        text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
-        out, i = [], 0
-        while i < len(text):
-            start = text.find("${", i)
-            if start == -1:
-                out.append(text[i:])
-                break
-            end = text.index("}", start)
-            out.append(text[i:start])
-            name = text[start + 2 : end]
-            if name in extra:
-                out.append(str(self.value(extra[name])))
-            elif "." in name:
-                out.append(self._getatt(*name.split(".", 1)))
-            else:
-                out.append(str(self._ref(name)))
-            i = end + 1
-        return "".join(out)
+__all__ = ["ACCOUNT", "REGION", "FunctionError", "FunctionRegistry", "LocalFunction", "Resolver", "function_arn"]
 
 
 @dataclass(frozen=True)
@@ -341,10 +256,13 @@ class LocalFunction:
                 self._discard()
                 self._ensure_ready()
                 _write_frame(self._requests, payload)
-            reply = self._read(time.monotonic() + timeout_s)
+            deadline = time.monotonic() + timeout_s
+            reply = self._read(deadline)
             if reply is None:
-                code = self._proc.poll() if self._proc is not None else None
-                timed_out = code is None
+                # Its pipe ended before the deadline: it exited (reap it to read the status,
+                # which may lag the end of the pipe). Otherwise it overran its Timeout.
+                timed_out = time.monotonic() >= deadline
+                code = None if timed_out else self._exit_status()
                 self._discard()
                 if timed_out:
                     raise FunctionError(self.name, "Sandbox.Timedout", f"Task timed out after {timeout_s:.2f} seconds")
@@ -353,6 +271,14 @@ class LocalFunction:
             error = reply["error"]
             raise FunctionError(self.name, error["errorType"], error["errorMessage"], error.get("stackTrace"))
         return reply["result"]
+
+    def _exit_status(self) -> int | None:
+        if self._proc is None:
+            return None
+        try:
+            return self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return None
 
     def _read(self, deadline: float) -> dict[str, Any] | None:
         """The next frame from the container; None if it ended, or sent nothing before ``deadline``."""
