@@ -22,6 +22,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from tollgate.data.exceptions import ConditionFailed, TransactionCancelled
+from tollgate.data.table import TableItem
 
 M = TypeVar("M", bound=Model)
 T = TypeVar("T")
@@ -64,26 +65,24 @@ class Transaction:
         """Labels in the order DynamoDB receives (and reports cancellation reasons for) them."""
         return [label for kind in _KIND_ORDER for k, label, _ in self._ops if k == kind]
 
-    def request_items(self) -> list[dict[str, Any]]:
-        """The ``TransactItems`` this transaction sends, in order (to time the bare request)."""
-        from tollgate.data.table import TableItem
-
+    def _build(self) -> TransactWrite:
         tw = TransactWrite(connection=TableItem._get_connection().connection)
         for _, _, add in self._ops:
             add(tw)
+        return tw
+
+    def request_items(self) -> list[dict[str, Any]]:
+        """The ``TransactItems`` this transaction sends, in order (to time the bare request)."""
+        tw = self._build()
         grouped = (("ConditionCheck", tw._condition_check_items), ("Delete", tw._delete_items),
                    ("Put", tw._put_items), ("Update", tw._update_items))
         return [{kind: item} for kind, items in grouped for item in items]
 
     def commit(self) -> None:
         """Write all or nothing; :class:`TransactionCancelled` if a condition failed."""
-        from tollgate.data.table import TableItem  # the shared connection
-
         labels = self.labels()
         for attempt in range(_CONFLICT_ATTEMPTS):
-            tw = TransactWrite(connection=TableItem._get_connection().connection)
-            for _, _, add in self._ops:
-                add(tw)
+            tw = self._build()
             try:
                 tw._commit()  # TransactWrite's context manager commits exactly this way, once
                 return
