@@ -7,7 +7,9 @@ Prints, next to the budgets in DESIGN.md ("Performance budgets"):
 * the deduction handler's in-process time as a ratio to a bare ``transact_write_items`` of
   an equivalent two-item transaction (medians of >= 1,000 calls each, interleaved, same run);
 * each function's import time as a ratio to ``import boto3; boto3.client("dynamodb")``
-  (each in a fresh subprocess, same environment, median of several runs);
+  (each in a fresh subprocess, same environment, median of several runs), with the layer
+  compiled to bytecode first, as ``layers/tollgate/Makefile`` ships it, and each function's
+  ``app.py`` compiled at import, as Lambda does with function code;
 * the AWS cost per million debits derived from those measurements and list prices.
 
 No traffic leaves the machine: DynamoDB Local runs on 127.0.0.1 with -disableTelemetry and
@@ -16,6 +18,7 @@ is stopped by its pid at the end.
 
 from __future__ import annotations
 
+import compileall
 import contextlib
 import copy
 import importlib.util
@@ -58,7 +61,6 @@ for _var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOI
 import warnings  # noqa: E402
 
 import boto3  # noqa: E402
-from botocore.config import Config  # noqa: E402
 
 # A route that adds no metric (e.g. put_feature) makes Powertools warn at every flush.
 warnings.filterwarnings("ignore", "No application metrics to publish")
@@ -95,16 +97,11 @@ BUDGET_RATIO = 1.5
 
 
 def make_client(endpoint: str) -> Any:
-    # The same settings as tollgate.data.client(), pointed at DynamoDB Local.
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=2, read_timeout=5,
-                      tcp_keepalive=True, max_pool_connections=50),
-    )
+    # The settings of tollgate.data.client(), pointed at DynamoDB Local.
+    from tollgate.data.connection import CLIENT_CONFIG
+
+    return boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
+                        aws_secret_access_key="testing", config=CLIENT_CONFIG)
 
 
 def load_function(name: str) -> ModuleType:
@@ -343,7 +340,7 @@ def measure_overhead(fn: dict[str, ModuleType], client: Any, api_key: str) -> di
 
 
 _IMPORT_CODE = """
-import importlib.util, sys, time
+import sys, time, types
 sys.path[:0] = {paths!r}
 t0 = time.perf_counter()
 {body}
@@ -359,12 +356,15 @@ def _timed_subprocess(body: str) -> float:
 
 
 def measure_imports() -> dict[str, float]:
+    # The deployed layer carries its .pyc files; pip already compiled the venv's packages. Function
+    # code ships as source, so app.py is compiled in every run (no cached .pyc for it is read).
+    compileall.compile_dir(ROOT / "layers" / "tollgate" / "tollgate", quiet=1)
     bodies = {"boto3 + client": 'import boto3\nboto3.client("dynamodb")'}
     for app in sorted(FUNCTIONS.glob("*/app.py")):
         bodies[app.parent.name] = (
-            f'spec = importlib.util.spec_from_file_location("app", {str(app)!r})\n'
-            'module = importlib.util.module_from_spec(spec)\nsys.modules["app"] = module\n'
-            "spec.loader.exec_module(module)"
+            f"path = {str(app)!r}\n"
+            'module = types.ModuleType("app")\nmodule.__file__ = path\nsys.modules["app"] = module\n'
+            'exec(compile(open(path).read(), path, "exec"), module.__dict__)'
         )
     samples: dict[str, list[float]] = {name: [] for name in bodies}
     for _ in range(IMPORT_RUNS):  # round-robin, so drift hits every figure alike

@@ -17,8 +17,14 @@ class Settings:
     max_body_bytes: int
 
 
+DEFAULT_TABLE_NAME = "tollgate"
 _VARIABLES = ("TABLE_NAME", "ROLES_CLAIM", "CATALOG_CACHE_SECONDS", "MAX_OPEN_HOLDS", "DEFAULT_HOLD_TTL_SECONDS",
               "MAX_BODY_BYTES")
+
+
+def table_name() -> str:
+    """The table's name as the environment gives it now: one lookup, as every request makes several."""
+    return os.environ.get("TABLE_NAME") or DEFAULT_TABLE_NAME
 
 
 def settings() -> Settings:
@@ -30,7 +36,7 @@ def settings() -> Settings:
 def _parse(values: tuple[str | None, ...]) -> Settings:
     env = dict(zip(_VARIABLES, values, strict=True))
     return Settings(
-        table_name=env["TABLE_NAME"] or "tollgate",
+        table_name=env["TABLE_NAME"] or DEFAULT_TABLE_NAME,
         roles_claim=env["ROLES_CLAIM"] or "roles",
         catalog_cache_seconds=int(env["CATALOG_CACHE_SECONDS"] or "30"),
         max_open_holds=int(env["MAX_OPEN_HOLDS"] or "100"),

@@ -18,7 +18,15 @@ from tollgate.amounts import AmountError, format_credits, parse_credits
 from tollgate.principal import WALLET_ID_PATTERN
 
 
-class RequestModel(BaseModel):
+class Schema(BaseModel):
+    """Every API schema. Built on first use (``defer_build``): a cold start builds the
+    validators and serializers of the route it serves, not those of every route the function has.
+    """
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class RequestModel(Schema):
     """A request body: unknown fields refused, and every value of its JSON type, exactly as documented.
 
     Strict, so pydantic's lax coercions (0 or "no" for a boolean, "12" for an integer) are

@@ -1,22 +1,22 @@
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from tollgate.schemas import RequestModel
+from tollgate.schemas import RequestModel, Schema
 
 
 class ApiKeyIn(RequestModel):
     name: str = Field(min_length=1, max_length=100)
 
 
-class ApiKeyCreated(BaseModel):
+class ApiKeyCreated(Schema):
     key_id: str
     key: str = Field(description="The secret key. Shown once; only its hash is stored.")
     name: str
     created_at: str
 
 
-class ApiKeyOut(BaseModel):
+class ApiKeyOut(Schema):
     key_id: str
     name: str
     prefix: str
@@ -26,5 +26,5 @@ class ApiKeyOut(BaseModel):
     active: bool
 
 
-class ApiKeyList(BaseModel):
+class ApiKeyList(Schema):
     data: list[ApiKeyOut]

@@ -17,7 +17,17 @@ from botocore.config import Config
 from pynamodb.connection import Connection, TableConnection
 from pynamodb.connection.base import MetaTable
 
-from tollgate.config import settings
+from tollgate import config
+
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 4},
+    connect_timeout=2,
+    read_timeout=5,
+    tcp_keepalive=True,
+    max_pool_connections=50,
+    # PynamoDB builds well-formed requests; botocore's re-validation is pure overhead.
+    parameter_validation=False,
+)
 
 _client: Any = None
 _client_env: tuple[str | None, ...] | None = None
@@ -32,18 +42,7 @@ def client() -> Any:
     env = (os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"), os.environ.get("AWS_ENDPOINT_URL"),
            os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
     if _client is None or env != _client_env:
-        _client = botocore.session.get_session().create_client(
-            "dynamodb",
-            config=Config(
-                retries={"mode": "standard", "max_attempts": 4},
-                connect_timeout=2,
-                read_timeout=5,
-                tcp_keepalive=True,
-                max_pool_connections=50,
-                # PynamoDB builds well-formed requests; botocore's re-validation is pure overhead.
-                parameter_validation=False,
-            ),
-        )
+        _client = botocore.session.get_session().create_client("dynamodb", config=CLIENT_CONFIG)
         _client_env = env
     return _client
 
@@ -57,7 +56,7 @@ def set_client(new_client: Any) -> None:
 
 
 def table_name() -> str:
-    return settings().table_name
+    return config.table_name()
 
 
 class SharedConnection(Connection):
@@ -88,7 +87,7 @@ class SharedTable(TableConnection):
 
     @property  # type: ignore[override]
     def table_name(self) -> str:
-        return settings().table_name
+        return config.table_name()
 
     @table_name.setter
     def table_name(self, value: str) -> None:  # TableConnection.__init__ would set it

@@ -22,6 +22,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from tollgate.data.exceptions import ConditionFailed, TransactionCancelled
+from tollgate.data.prepared import PreparedUpdate
 from tollgate.data.table import TableItem
 
 M = TypeVar("M", bound=Model)
@@ -54,6 +55,14 @@ class Transaction:
                ) -> Transaction:
         self._ops.append(("update", label,
                           lambda tw: tw.update(item, actions, condition=condition, return_values=ALL_OLD)))
+        return self
+
+    def update_prepared(self, label: str, prepared: PreparedUpdate, key: tuple[str, str], *params: Any
+                        ) -> Transaction:
+        """:meth:`update` through a :class:`PreparedUpdate`: the same request, serialized once."""
+        request = prepared.request(*key, *params)
+        # What TransactWrite.update appends, less the serialization (no model here has a version attribute).
+        self._ops.append(("update", label, lambda tw: tw._update_items.append(request)))
         return self
 
     def extend(self, other: Transaction) -> Transaction:

@@ -24,7 +24,8 @@ _DIGITS = re.compile(r"[0-9]+")
 class GatewayObject(BaseModel):
     """A gateway's JSON object: the fields Tollgate reads, typed; the others ignored."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Built on first use, as the API schemas are: a cold start builds only the event types it reads.
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 Model = TypeVar("Model", bound=GatewayObject)

@@ -111,10 +111,12 @@ def create_app(*, public_routes: frozenset[str] = frozenset(), required_role: st
 def resolve(app: TollgateResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Cross the edge (401, 403, 413, 415, then a readable JSON body), then resolve the route."""
     try:
-        _check_edge(app, event)
+        caller = _check_edge(app, event)
     except TollgateError as exc:
         return early_error(event, exc)
     _use_decoded_path_parameters(event, event.get("routeKey") or "")
+    if caller is not None:
+        app.append_context(principal=caller)  # the resolver clears its context after each request
     result = app.resolve(event, context)
     if result.get("statusCode") in _NO_BODY_STATUSES:
         # No body and so no media type: a stray "null" would corrupt a keep-alive connection.
@@ -148,20 +150,25 @@ def _header(headers: dict[str, str], name: str) -> str | None:
     return value
 
 
-def _check_edge(app: TollgateResolver, event: dict[str, Any]) -> None:
-    """Raise the first edge error; for a JSON route, hand the resolver a UTF-8 body and a canonical media type."""
+def _check_edge(app: TollgateResolver, event: dict[str, Any]) -> Principal | None:
+    """Raise the first edge error; for a JSON route, hand the resolver a UTF-8 body and a canonical media type.
+
+    Returns the caller (None on a public route).
+    """
     route_key = event.get("routeKey") or ""
+    limits = settings()
+    caller = None
     if route_key not in app.public_routes:
-        caller = from_request_context(event.get("requestContext") or {}, settings().roles_claim)
+        caller = from_request_context(event.get("requestContext") or {}, limits.roles_claim)
         if app.required_role is not None:
             caller.require_role(app.required_role)
     body = event.get("body")
     if body and route_key.split(" ", 1)[0] in BODY_METHODS:
         size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
-        if size > settings().max_body_bytes:
-            raise PayloadTooLarge(f"body is {size} bytes; the limit is {settings().max_body_bytes}")
+        if size > limits.max_body_bytes:
+            raise PayloadTooLarge(f"body is {size} bytes; the limit is {limits.max_body_bytes}")
     if route_key not in app.json_body_routes():
-        return  # the route reads no body (webhooks read theirs raw)
+        return caller  # the route reads no body (webhooks read theirs raw)
     headers = event.get("headers") or {}
     content_type = _header(headers, "content-type")
     if not is_json_media_type(content_type):
@@ -176,6 +183,7 @@ def _check_edge(app: TollgateResolver, event: dict[str, Any]) -> None:
         except (binascii.Error, UnicodeDecodeError):
             raise ValidationFailed("body is not valid JSON: not UTF-8 text", field="body") from None
         event["isBase64Encoded"] = False
+    return caller
 
 
 def edge_responses(app: TollgateResolver, route_key: str) -> dict[int, str]:
@@ -193,7 +201,11 @@ def edge_responses(app: TollgateResolver, route_key: str) -> dict[int, str]:
 
 
 def principal(app: APIGatewayHttpResolver) -> Principal:
-    return from_request_context(app.current_event.raw_event.get("requestContext") or {}, settings().roles_claim)
+    """The caller, as the edge check read it for this request."""
+    caller = app.context.get("principal")
+    if caller is None:  # a resolver driven without resolve() (no edge check ran)
+        caller = from_request_context(app.current_event.raw_event.get("requestContext") or {}, settings().roles_claim)
+    return caller
 
 
 def idempotency_key(app: APIGatewayHttpResolver, *, required: bool) -> str | None:

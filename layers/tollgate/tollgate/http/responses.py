@@ -15,15 +15,16 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from tollgate.errors import TollgateError
+from tollgate.schemas import Schema
 
 
-class Problem(BaseModel):
+class Problem(Schema):
     field: str = Field(examples=["amount"])
     message: str
     type: str
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(Schema):
     # Other details ride along where useful (a reservation's status, the gateway that failed).
     model_config = ConfigDict(extra="allow")
 
@@ -36,7 +37,7 @@ class ErrorBody(BaseModel):
     available: str | None = Field(default=None, description="insufficient_credits: credits available")
 
 
-class ErrorResponse(BaseModel):
+class ErrorResponse(Schema):
     """Every error our code answers: ``{"error": {"code", "message", "request_id", ...details}}``."""
 
     error: ErrorBody

@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pynamodb.expressions.condition import Condition, size
+from pynamodb.expressions.update import Action
 
 from tollgate import keys
-from tollgate.data import ConditionFailed, Transaction, conditional, first_page, get_or_none, to_attr
+from tollgate.data import ConditionFailed, PreparedUpdate, Transaction, conditional, first_page, get_or_none, to_attr
 from tollgate.ledger.models import LedgerEntryItem, WalletItem
 
 ENTRY = "entry"
@@ -28,12 +29,20 @@ def put_entry(tx: Transaction, entry: LedgerEntryItem) -> None:
     tx.put(ENTRY, entry, LedgerEntryItem.pk.does_not_exist())
 
 
-def debit_wallet(tx: Transaction, wallet_id: str, amount: int, txid: str, now: str) -> None:
-    """Take ``amount`` from balance and available, only if that much is available."""
-    tx.update(WALLET, W.keyed(wallet_id), [
+def _debit(amount: int, txid: str, now: str) -> tuple[list[Action], Condition]:
+    return [
         W.balance.set(W.balance - amount), W.available.set(W.available - amount),
         W.last_tx.set(txid), W.updated_at.set(now), W.seq.add(1),
-    ], W.available >= amount)
+    ], W.available >= amount
+
+
+# Every usage debit sends this update: its expressions are serialized once (see data/prepared.py).
+_DEBIT = PreparedUpdate(WalletItem, _debit, (int, str, str))
+
+
+def debit_wallet(tx: Transaction, wallet_id: str, amount: int, txid: str, now: str) -> None:
+    """Take ``amount`` from balance and available, only if that much is available."""
+    tx.update_prepared(WALLET, _DEBIT, keys.wallet(wallet_id), amount, txid, now)
 
 
 def credit_wallet(tx: Transaction, wallet_id: str, amount: int, txid: str, now: str) -> None:

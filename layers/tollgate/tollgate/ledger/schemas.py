@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 from tollgate.metadata import json_schema as metadata_schema
 from tollgate.metadata import validate_metadata
@@ -10,6 +10,7 @@ from tollgate.schemas import (
     CreditsOut,
     OptionalCreditsOut,
     RequestModel,
+    Schema,
     SignedCredits,
 )
 
@@ -28,14 +29,14 @@ class AdjustmentIn(RequestModel):
     metadata: Metadata = None
 
 
-class AdjustmentOut(BaseModel):
+class AdjustmentOut(Schema):
     transaction_id: str
     wallet_id: str
     amount: CreditsOut
     balance: CreditsOut
 
 
-class WalletOut(BaseModel):
+class WalletOut(Schema):
     wallet_id: str
     balance: CreditsOut
     reserved: CreditsOut
@@ -44,7 +45,7 @@ class WalletOut(BaseModel):
     updated_at: str | None = None
 
 
-class EntryOut(BaseModel):
+class EntryOut(Schema):
     transaction_id: str
     type: str
     amount: CreditsOut
@@ -56,12 +57,12 @@ class EntryOut(BaseModel):
     metadata: dict[str, Any]
 
 
-class HistoryPage(BaseModel):
+class HistoryPage(Schema):
     data: list[EntryOut]
     next_cursor: str | None
 
 
-class ReconciliationOut(BaseModel):
+class ReconciliationOut(Schema):
     wallet_id: str
     balance: CreditsOut
     ledger_sum: CreditsOut

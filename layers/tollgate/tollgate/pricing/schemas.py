@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from tollgate.pricing.rules import PricingRule
 from tollgate.schemas import (
     CreditsOut,
     NonNegativeCredits,
     RequestModel,
+    Schema,
     integer,
 )
 
@@ -59,14 +60,14 @@ class FeatureIn(RequestModel):
         return self
 
 
-class PricingOut(BaseModel):
+class PricingOut(Schema):
     type: Literal["per_call", "per_unit", "per_token"]
     credits: CreditsOut | None = None
     input_credits: CreditsOut | None = None
     output_credits: CreditsOut | None = None
 
 
-class FeatureOut(BaseModel):
+class FeatureOut(Schema):
     feature_id: str
     name: str
     description: str | None = None
@@ -78,5 +79,5 @@ class FeatureOut(BaseModel):
     updated_at: str
 
 
-class FeatureList(BaseModel):
+class FeatureList(Schema):
     data: list[FeatureOut]

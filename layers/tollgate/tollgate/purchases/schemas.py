@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import ConfigDict, Field, WithJsonSchema, model_validator
 
-from tollgate.schemas import SLUG_PATTERN, CreditsOut, PositiveCredits, RequestModel, exactly_one_group, integer
+from tollgate.schemas import SLUG_PATTERN, CreditsOut, PositiveCredits, RequestModel, Schema, exactly_one_group, integer
 
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
 Currency = Annotated[str, Field(pattern=CURRENCY_PATTERN, description="ISO 4217, upper case")]
@@ -36,7 +36,7 @@ class PackageIn(RequestModel):
     active: bool = True
 
 
-class PackageOut(BaseModel):
+class PackageOut(Schema):
     package_id: str
     name: str
     description: str | None = None
@@ -47,7 +47,7 @@ class PackageOut(BaseModel):
     updated_at: str
 
 
-class PackageList(BaseModel):
+class PackageList(Schema):
     data: list[PackageOut]
 
 
@@ -70,7 +70,7 @@ class SettingsIn(RequestModel):
         return self
 
 
-class SettingsOut(BaseModel):
+class SettingsOut(Schema):
     price_per_credit: dict[str, int]
     min_credits: CreditsOut
     max_credits: CreditsOut
@@ -98,7 +98,7 @@ class CheckoutIn(RequestModel):
         return self
 
 
-class PurchaseOut(BaseModel):
+class PurchaseOut(Schema):
     purchase_id: str
     status: PurchaseStatus
     gateway: str
@@ -120,7 +120,7 @@ class PurchaseOut(BaseModel):
     failure_reason: str | None = None
 
 
-class PurchaseList(BaseModel):
+class PurchaseList(Schema):
     data: list[PurchaseOut]
     next_cursor: str | None = None
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from tollgate.ledger.schemas import Metadata
 from tollgate.schemas import (
@@ -12,6 +12,7 @@ from tollgate.schemas import (
     OptionalCreditsOut,
     PositiveCredits,
     RequestModel,
+    Schema,
     WalletId,
     at_most_one,
     integer,
@@ -34,7 +35,7 @@ class ReservationIn(RequestModel):
     metadata: Metadata = None
 
 
-class ReservationOut(BaseModel):
+class ReservationOut(Schema):
     reservation_id: str
     wallet_id: str
     feature: str
@@ -53,7 +54,7 @@ class SettleIn(RequestModel):
     metadata: Metadata = None
 
 
-class SettleOut(BaseModel):
+class SettleOut(Schema):
     reservation_id: str
     transaction_id: str
     cost: CreditsOut
@@ -63,12 +64,12 @@ class SettleOut(BaseModel):
     balance: CreditsOut
 
 
-class ReleaseOut(BaseModel):
+class ReleaseOut(Schema):
     reservation_id: str
     released: CreditsOut
 
 
-class ReservationView(BaseModel):
+class ReservationView(Schema):
     reservation_id: str
     wallet_id: str
     feature: str

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from tollgate.ledger.schemas import Metadata
 from tollgate.pricing.exceptions import InvalidUsage
@@ -12,6 +12,7 @@ from tollgate.schemas import (
     FeatureId,
     PositiveCredits,
     RequestModel,
+    Schema,
     StrictCount,
     StrictPositiveCount,
     WalletId,
@@ -71,7 +72,7 @@ class UsageIn(RequestModel):
     metadata: Metadata = None
 
 
-class UsageOut(BaseModel):
+class UsageOut(Schema):
     transaction_id: str
     wallet_id: str
     feature: str
