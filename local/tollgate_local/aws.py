@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from werkzeug.serving import make_server
 
 from tollgate_local.functions import FunctionRegistry
+from tollgate_local.serving import ServerThread
 
 _INVOKE = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations$")
 
@@ -55,16 +55,12 @@ class LocalMotoServer:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         app = LambdaInvokeMiddleware(DomainDispatcherApplication(create_backend_app), registry)
-        self.server = make_server("127.0.0.1", port, app, threaded=True)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, name="moto", daemon=True)
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        self._serving = ServerThread(make_server("127.0.0.1", port, app, threaded=True), "moto")
+        self.port = self._serving.port
+        self.endpoint = self._serving.url
 
     def start(self) -> LocalMotoServer:
-        self.thread.start()
+        self._serving.start()
         import urllib.request
 
         request = urllib.request.Request(
@@ -77,6 +73,4 @@ class LocalMotoServer:
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=10)
+        self._serving.stop()

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from tollgate_local import template
+from tollgate_local.dynamodb_local import stop_process
 from tollgate_local.intrinsics import ACCOUNT, REGION, Resolver, function_arn
 
 __all__ = ["ACCOUNT", "REGION", "FunctionError", "FunctionRegistry", "LocalFunction", "Resolver", "function_arn"]
@@ -216,12 +217,7 @@ class LocalFunction:
         try:
             proc.wait(timeout=wait_s)  # end of input: the worker leaves its loop and exits
         except subprocess.TimeoutExpired:
-            proc.terminate()
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
 
     # -- calls -------------------------------------------------------------------------
 

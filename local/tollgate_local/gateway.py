@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from tollgate_local import template
 from tollgate_local.functions import ACCOUNT, FunctionError, FunctionRegistry
+from tollgate_local.serving import ServerThread
 from tollgate_local.tokens import LocalSigner, flatten_claims
 
 API_ID = "local"
@@ -352,21 +353,17 @@ class _Handler(BaseHTTPRequestHandler):
 class GatewayServer:
     def __init__(self, api: LocalApi, port: int, *, verbose: bool = False) -> None:
         handler = type("BoundHandler", (_Handler,), {"api": api})
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self.server.daemon_threads = True
-        self.server.verbose = verbose  # type: ignore[attr-defined]
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        server.daemon_threads = True
+        server.verbose = verbose  # type: ignore[attr-defined]
+        self.server = server
+        self._serving = ServerThread(server, "gateway")
+        self.port = self._serving.port
+        self.url = self._serving.url
 
     def start(self) -> GatewayServer:
-        self.thread.start()
+        self._serving.start()
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=10)
+        self._serving.stop()

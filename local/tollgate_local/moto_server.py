@@ -15,6 +15,7 @@ from typing import Any
 from werkzeug.serving import make_server
 
 from tollgate_local.dynamodb_local import free_port
+from tollgate_local.serving import ServerThread
 
 
 class SerialisingMiddleware:
@@ -33,8 +34,7 @@ class SerialMotoServer:
 
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
+        self._serving: ServerThread | None = None
 
     @property
     def endpoint(self) -> str:
@@ -44,18 +44,13 @@ class SerialMotoServer:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         app = SerialisingMiddleware(DomainDispatcherApplication(create_backend_app))
-        self._server = make_server("127.0.0.1", self.port, app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._serving = ServerThread(make_server("127.0.0.1", self.port, app, threaded=True), "moto").start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = None
+        if self._serving is not None:
+            self._serving.stop()
+        self._serving = None
 
     def __enter__(self) -> SerialMotoServer:
         return self.start()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -25,6 +24,7 @@ from tollgate.errors import ValidationFailed
 from tollgate.gateways import GatewayError, GatewayNotConfigured, InvalidSignature, PaymentRequest, Refund
 from tollgate.gateways.paystack import DEFAULT_API_BASE, PaystackGateway
 from tollgate_local.fake_paystack import FakePaystack
+from tollgate_local.serving import ServerThread
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "paystack"
 PURCHASE = "pur_6f3kq2mzr7xa4bnc5d2eyh3uvi"
@@ -380,15 +380,11 @@ class Receiver(BaseHTTPRequestHandler):
 @contextmanager
 def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     """A throwaway HTTP server on 127.0.0.1, stopped (and its thread joined) on exit."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    serving = ServerThread(ThreadingHTTPServer(("127.0.0.1", 0), handler), "throwaway").start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield serving.url
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+        serving.stop()
 
 
 def test_webhooks_sent_by_the_fake_verify(gateway, paystack):

@@ -41,6 +41,7 @@ import stripe
 from tollgate.gateways import GatewayError, GatewayNotConfigured, PaymentRequest, PaymentSession, Refund
 from tollgate.gateways.stripe import StripeGateway
 from tollgate_local import localstripe_shim
+from tollgate_local.serving import ServerThread
 
 API_KEY = "sk_test_tollgate_dummy_4eC39HqLyjWDarjtT1zdp7dc"
 WEBHOOK_SECRET = "whsec_tollgate_it_9d2f4b6a8c0e1f3a5b7c9d1e"
@@ -108,9 +109,8 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1/webhooks/stripe"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.serving = ServerThread(ThreadingHTTPServer(("127.0.0.1", 0), Handler), "stripe-webhook-receiver")
+        self.url = f"{self.serving.url}/v1/webhooks/stripe"
 
     def wait_for(self, event_type: str, object_id: str) -> Delivery:
         def found() -> Delivery | None:
@@ -129,12 +129,11 @@ class Receiver:
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[Receiver]:
     rec = Receiver()
-    rec.thread.start()
+    rec.serving.start()
     try:
         yield rec
     finally:
-        rec.server.shutdown()
-        rec.server.server_close()
+        rec.serving.stop()
 
 
 @pytest.fixture(scope="module")
@@ -410,16 +409,12 @@ def fake_stripe() -> Iterator[FakeStripe]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
+    serving = ServerThread(ThreadingHTTPServer(("127.0.0.1", 0), Handler), "stripe-api").start()
+    fake.url = serving.url
     try:
         yield fake
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+        serving.stop()
 
 
 def _session(session_id: str, **fields: Any) -> dict[str, Any]:

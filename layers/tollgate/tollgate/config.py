@@ -9,16 +9,19 @@ from functools import lru_cache
 
 @dataclass(frozen=True)
 class Settings:
-    table_name: str
     roles_claim: str
     catalog_cache_seconds: int
     max_open_holds: int
     default_hold_ttl_seconds: int
     max_body_bytes: int
 
+    @property
+    def table_name(self) -> str:
+        return table_name()
+
 
 DEFAULT_TABLE_NAME = "tollgate"
-_VARIABLES = ("TABLE_NAME", "ROLES_CLAIM", "CATALOG_CACHE_SECONDS", "MAX_OPEN_HOLDS", "DEFAULT_HOLD_TTL_SECONDS",
+_VARIABLES = ("ROLES_CLAIM", "CATALOG_CACHE_SECONDS", "MAX_OPEN_HOLDS", "DEFAULT_HOLD_TTL_SECONDS",
               "MAX_BODY_BYTES")
 
 
@@ -36,7 +39,6 @@ def settings() -> Settings:
 def _parse(values: tuple[str | None, ...]) -> Settings:
     env = dict(zip(_VARIABLES, values, strict=True))
     return Settings(
-        table_name=env["TABLE_NAME"] or DEFAULT_TABLE_NAME,
         roles_claim=env["ROLES_CLAIM"] or "roles",
         catalog_cache_seconds=int(env["CATALOG_CACHE_SECONDS"] or "30"),
         max_open_holds=int(env["MAX_OPEN_HOLDS"] or "100"),

@@ -7,7 +7,6 @@ emulation (``api.py``). :meth:`FakePaystack.stop` shuts the server down and join
 from __future__ import annotations
 
 import json
-import threading
 import urllib.parse
 from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +15,7 @@ from typing import Any
 from tollgate_local.fake_paystack import checkout
 from tollgate_local.fake_paystack.api import DEFAULT_CURRENCIES, DEFAULT_SECRET_KEY
 from tollgate_local.fake_paystack.scenarios import PaystackScenarios
+from tollgate_local.serving import ServerThread
 
 _HTML = "text/html; charset=utf-8"
 
@@ -31,14 +31,13 @@ class FakePaystack(PaystackScenarios):
     ) -> None:
         super().__init__(secret_key, webhook_url=webhook_url, currencies=currencies)
         self._port = port
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: ServerThread | None = None
 
     @property
     def port(self) -> int:
-        if self._server is None:
+        if self._serving is None:
             raise RuntimeError("the fake Paystack is not running")
-        return int(self._server.server_address[1])
+        return self._serving.port
 
     @property
     def endpoint(self) -> str:
@@ -46,20 +45,15 @@ class FakePaystack(PaystackScenarios):
 
     def start(self) -> FakePaystack:
         handler = type("FakePaystackHandler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-paystack", daemon=True)
-        self._thread.start()
+        server = ThreadingHTTPServer(("127.0.0.1", self._port), handler)
+        server.daemon_threads = True
+        self._serving = ServerThread(server, "fake-paystack").start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = None
-        self._thread = None
+        if self._serving is not None:
+            self._serving.stop()
+        self._serving = None
 
     def __enter__(self) -> FakePaystack:
         return self.start()
