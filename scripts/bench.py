@@ -275,7 +275,7 @@ def measure_units(fn: dict[str, ModuleType], recorder: Recorder, api_key: str) -
 
 def measure_overhead(fn: dict[str, ModuleType], client: Any, api_key: str) -> dict[str, Any]:
     """Interleaved: one handler debit, one bare transaction, ... (same backend, same client)."""
-    from tollgate import clock, keys
+    from tollgate import clock, idempotency, keys
     from tollgate.data import Transaction
     from tollgate.ledger import posting, repository
 
@@ -284,8 +284,9 @@ def measure_overhead(fn: dict[str, ModuleType], client: Any, api_key: str) -> di
                                      actor="user:root", reason="bench"), 10**9)
 
     def bare_items(i: int) -> list[dict[str, Any]]:
-        # The same two items a debit writes: the entry put and the conditioned wallet update.
-        tx = f"tx_bare_{i:06d}"
+        # The same two items a debit writes: the entry put and the conditioned wallet update,
+        # keyed as a debit keys them (an id derived from an Idempotency-Key, not a sequence).
+        tx = idempotency.record_id("tx", BARE_WALLET, "usage", f"bare-{i}")
         now_ms = clock.now_ms()
         entry = posting.new_entry(wallet_id=BARE_WALLET, transaction_id=tx, entry_type="usage", amount=-1000,
                                   now_ms=now_ms, request_hash="0" * 64, actor="user:alice", feature=FEATURE,

@@ -1,4 +1,4 @@
-"""data.PreparedUpdate: each use sends exactly what PynamoDB would serialize for those values,
+"""data.PreparedUpdate and data.PreparedPut: each use sends exactly what PynamoDB would serialize for those values,
 and an update it cannot trace back to its parameters is refused when it is declared."""
 
 from __future__ import annotations
@@ -6,10 +6,16 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pynamodb.constants import ALL_OLD
+from pynamodb.exceptions import AttributeNullError
+from pynamodb.transactions import TransactWrite
 
+from tests.unit.items import model_and_values
 from tollgate import keys
-from tollgate.data import PreparedUpdate, Transaction
+from tollgate.data import PreparedPut, PreparedUpdate, Transaction
+from tollgate.data.table import TableItem
 from tollgate.ledger import repository
+from tollgate.ledger.models import LedgerEntryItem
 from tollgate.ledger.models import WalletItem as W
 
 wallet_ids = st.from_regex(r"(user|org):[a-z0-9_-]{1,20}", fullmatch=True)
@@ -47,3 +53,52 @@ def test_only_numbers_and_strings_are_parameters():
         repository._DEBIT.request("WALLET#user:a", "WALLET", "5", "tx", "now")
     with pytest.raises(TypeError, match="expected 3 parameters"):
         repository._DEBIT.request("WALLET#user:a", "WALLET", 5, "tx")
+
+
+# --- PreparedPut -------------------------------------------------------------------------
+
+def _fresh_put(item, condition):
+    tw = TransactWrite(connection=TableItem._get_connection().connection)
+    tw.save(item, condition=condition, return_values=ALL_OLD)
+    return tw._put_items[0]
+
+
+@given(model_and_values())
+def test_a_prepared_put_sends_what_pynamodb_serializes_for_any_model(case):
+    model, values = case
+    condition = model.pk.does_not_exist()
+    prepared = PreparedPut(model, condition)
+    item = model("PK#x", "SK#y", **{k: v for k, v in values.items() if k not in ("pk", "sk")})
+    try:
+        expected = _fresh_put(item, condition)
+    except AttributeNullError as refused:
+        with pytest.raises(AttributeNullError) as ours:
+            prepared.request(item)
+        assert ours.value.attr_path == refused.attr_path
+    else:
+        assert prepared.request(item) == expected
+
+
+@given(wallet_id=wallet_ids, amount=amounts, txid=texts, feature=st.one_of(st.none(), texts),
+       metadata=st.one_of(st.none(), st.dictionaries(st.text(min_size=1, max_size=8), st.integers(), max_size=3)))
+def test_the_entry_put_sends_what_pynamodb_serializes(wallet_id, amount, txid, feature, metadata):
+    entry = LedgerEntryItem.new(wallet_id=wallet_id, transaction_id=txid, created_at="2026-12-01T00:00:00.000Z",
+                                type="usage", amount=amount, request_hash="0" * 64, actor="user:a", feature=feature,
+                                metadata=metadata)
+    prepared = Transaction()
+    repository.put_entry(prepared, entry)
+    fresh = Transaction().put(repository.ENTRY, entry, LedgerEntryItem.pk.does_not_exist())
+    assert prepared.request_items() == fresh.request_items()
+    assert prepared.labels() == fresh.labels() == [repository.ENTRY]
+
+
+def test_a_prepared_put_takes_only_its_own_model():
+    with pytest.raises(TypeError, match="expected a LedgerEntryItem"):
+        repository._PUT_ENTRY.request(W(*keys.wallet("user:a")))
+
+
+def test_a_prepared_put_follows_the_table_name(monkeypatch):
+    monkeypatch.setenv("TABLE_NAME", "another-table")
+    entry = LedgerEntryItem.new(wallet_id="user:a", transaction_id="tx_1", created_at="t", type="usage", amount=-1,
+                                request_hash="0" * 64, actor="user:a")
+    assert repository._PUT_ENTRY.request(entry)["TableName"] == "another-table"

@@ -9,7 +9,7 @@ from pynamodb.pagination import ResultIterator
 from tollgate.data.attributes import ExactMapAttribute, IntegerAttribute, from_attr, to_attr
 from tollgate.data.connection import client, set_client, table_name
 from tollgate.data.exceptions import ConditionFailed, TransactionCancelled
-from tollgate.data.prepared import PreparedUpdate
+from tollgate.data.prepared import PreparedPut, PreparedUpdate
 from tollgate.data.table import GSI1, GSI2, LSI1, TTL_ATTRIBUTE, TableItem, schema
 from tollgate.data.transactions import Transaction, conditional, get_or_none
 
@@ -32,6 +32,7 @@ __all__ = [
     "ConditionFailed",
     "ExactMapAttribute",
     "IntegerAttribute",
+    "PreparedPut",
     "PreparedUpdate",
     "TableItem",
     "Transaction",

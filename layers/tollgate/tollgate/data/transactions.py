@@ -22,7 +22,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from tollgate.data.exceptions import ConditionFailed, TransactionCancelled
-from tollgate.data.prepared import PreparedUpdate
+from tollgate.data.prepared import PreparedPut, PreparedUpdate
 from tollgate.data.table import TableItem
 
 M = TypeVar("M", bound=Model)
@@ -55,6 +55,13 @@ class Transaction:
                ) -> Transaction:
         self._ops.append(("update", label,
                           lambda tw: tw.update(item, actions, condition=condition, return_values=ALL_OLD)))
+        return self
+
+    def put_prepared(self, label: str, prepared: PreparedPut, item: Model) -> Transaction:
+        """:meth:`put` through a :class:`PreparedPut`: the same request, serialized faster."""
+        request = prepared.request(item)
+        # What TransactWrite.save appends, less the serialization (no model here has a version attribute).
+        self._ops.append(("put", label, lambda tw: tw._put_items.append(request)))
         return self
 
     def update_prepared(self, label: str, prepared: PreparedUpdate, key: tuple[str, str], *params: Any

@@ -16,7 +16,16 @@ from pynamodb.expressions.condition import Condition, size
 from pynamodb.expressions.update import Action
 
 from tollgate import keys
-from tollgate.data import ConditionFailed, PreparedUpdate, Transaction, conditional, first_page, get_or_none, to_attr
+from tollgate.data import (
+    ConditionFailed,
+    PreparedPut,
+    PreparedUpdate,
+    Transaction,
+    conditional,
+    first_page,
+    get_or_none,
+    to_attr,
+)
 from tollgate.ledger.models import LedgerEntryItem, WalletItem
 
 ENTRY = "entry"
@@ -24,9 +33,13 @@ WALLET = "wallet"
 W = WalletItem
 
 
+# Every money movement puts one entry: its request is serialized the fast way (see data/prepared.py).
+_PUT_ENTRY = PreparedPut(LedgerEntryItem, LedgerEntryItem.pk.does_not_exist())
+
+
 def put_entry(tx: Transaction, entry: LedgerEntryItem) -> None:
     """Put a ledger entry once: the key derives from the idempotency key, so a replay fails."""
-    tx.put(ENTRY, entry, LedgerEntryItem.pk.does_not_exist())
+    tx.put_prepared(ENTRY, _PUT_ENTRY, entry)
 
 
 def _debit(amount: int, txid: str, now: str) -> tuple[list[Action], Condition]:
