@@ -22,11 +22,13 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "tollgate")
 
 from tollgate import __version__, http  # noqa: E402
-from tollgate_local.template import http_routes  # noqa: E402
+from tollgate_local.template import http_routes, resources  # noqa: E402
 
 OUTPUT = ROOT / "layers" / "tollgate" / "tollgate" / "openapi.json"
-HTTP_FUNCTIONS = {"DeductionFunction": "deduction", "HistoryFunction": "history", "AdminFunction": "admin",
-                  "CheckoutFunction": "checkout", "WebhooksFunction": "webhooks"}
+# Every function that serves an HTTP API route, by its folder under functions/ (from template.yaml).
+HTTP_FUNCTIONS = {logical: Path(fn["Properties"]["CodeUri"]).name
+                  for logical, fn in resources("AWS::Serverless::Function").items()
+                  if any(e.get("Type") == "HttpApi" for e in (fn["Properties"].get("Events") or {}).values())}
 # Routes that move money take an Idempotency-Key; server API keys must send one on usage and reservations.
 IDEMPOTENT = {("post", "/v1/usage"): True, ("post", "/v1/reservations"): True,
               ("post", "/v1/admin/wallets/{wallet_id}/adjustments"): False, ("post", "/v1/checkout"): False}

@@ -177,7 +177,7 @@ class Reply:
 
 # Which function serves which sample event, by the file-name prefix.
 _FUNCTION_OF = {"deduction": "deduction", "history": "history", "admin": "admin", "checkout": "checkout",
-               "webhooks": "webhooks"}
+               "webhooks": "webhooks", "payouts": "payouts"}
 
 
 def invoke(sample: str, *, caller: Caller | None = ALICE, body: Any = ..., raw_body: str | None = None,
@@ -242,4 +242,37 @@ def assert_ledger_invariant(wallet_id: str) -> dict[str, Any]:
     assert state["available"] == state["balance"] - state["reserved"], state
     assert state["available"] >= 0, state
     assert report.consistent, report
+    return state
+
+
+BALANCE_FIELDS = ("earned", "pending", "available", "in_payout", "paid")
+
+
+def earnings_state(developer_id: str) -> dict[str, int]:
+    """A developer's stored earnings balance (zeros when there is none)."""
+    from tollgate.earnings import repository
+
+    balance = repository.get_balance(developer_id)
+    return {name: getattr(balance, name) if balance else 0 for name in BALANCE_FIELDS}
+
+
+def assert_earnings_invariant(developer_id: str) -> dict[str, int]:
+    """earned = pending + available + in_payout + paid; the earnings log sums to the balance;
+    the earnings, the day sums and the feature sums each add up to ``earned``."""
+    from tollgate.earnings import repository
+    from tollgate.earnings.models import EarningItem
+
+    state = earnings_state(developer_id)
+    assert state["earned"] == state["pending"] + state["available"] + state["in_payout"] + state["paid"], state
+    logged = dict.fromkeys(BALANCE_FIELDS, 0)
+    for log in repository.logs(developer_id):
+        for name, delta in log.deltas.items():
+            logged[name] += delta
+    assert logged == state, (logged, state)
+    # Test-only scan: earnings live beside their usage entries, in the customers' partitions.
+    earnings = list(EarningItem.scan(EarningItem.developer_id == developer_id))
+    assert sum(e.amount_mc - e.reversed_mc for e in earnings) == state["earned"], state
+    days = repository.days(developer_id, "0001-01-01", "9999-12-31")
+    assert sum(d.earned for d in days) == state["earned"], state
+    assert sum(f.earned for f in repository.features(developer_id)) == state["earned"], state
     return state

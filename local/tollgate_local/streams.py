@@ -47,12 +47,25 @@ def stream_sources() -> list[StreamSource]:
 
 
 def matches(pattern: Any, value: Any) -> bool:
-    """EventBridge-style matching, the subset Lambda filters use: nested keys, lists of exact values."""
+    """EventBridge-style matching, the subset Lambda filters use: nested keys, lists of exact
+    values, and ``{"exists": true|false}``."""
     if isinstance(pattern, dict):
-        return isinstance(value, dict) and all(k in value and matches(p, value[k]) for k, p in pattern.items())
+        return isinstance(value, dict) and all(_field(p, k in value, value.get(k)) for k, p in pattern.items())
     if isinstance(pattern, list):
-        return any(matches(p, value) if isinstance(p, dict) else p == value for p in pattern)
+        return _field(pattern, True, value)
     return pattern == value
+
+
+def _field(pattern: Any, present: bool, value: Any) -> bool:
+    if not isinstance(pattern, list):
+        return present and matches(pattern, value)
+    for option in pattern:
+        if isinstance(option, dict) and "exists" in option:
+            if bool(option["exists"]) == present:
+                return True
+        elif present and (matches(option, value) if isinstance(option, dict) else option == value):
+            return True
+    return False
 
 
 class StreamPoller:

@@ -7,13 +7,13 @@ functions/ledger_stream handler as the DynamoDB Streams event Lambda would deliv
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import pytest
 
-from tests.integration.conftest import REGION, Request, make_client
-from tests.support import LambdaContext, ledger_state, load_function
+from tests import streams
+from tests.integration.conftest import Request, make_client
+from tests.support import ledger_state, load_function
 from tollgate import data, keys
 from tollgate.amounts import format_credits
 from tollgate.ledger import posting
@@ -28,71 +28,11 @@ MC = 1000
 
 def stream_records(ddb) -> tuple[str, list[dict[str, Any]]]:
     """Every record of the table's stream so far, shard by shard, in sequence order."""
-    streams = make_client(ddb.endpoint, "dynamodbstreams")
-    arn = ddb.client.describe_table(TableName=ddb.table)["Table"]["LatestStreamArn"]
-    shards, start = [], None
-    while True:
-        kwargs: dict[str, Any] = {"StreamArn": arn}
-        if start:
-            kwargs["ExclusiveStartShardId"] = start
-        description = streams.describe_stream(**kwargs)["StreamDescription"]
-        shards += description["Shards"]
-        start = description.get("LastEvaluatedShardId")
-        if not start:
-            break
-    records = []
-    for shard in shards:
-        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
-                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        while iterator:
-            page = streams.get_records(ShardIterator=iterator, Limit=1000)
-            if not page["Records"]:
-                break
-            records += page["Records"]
-            iterator = page.get("NextShardIterator")
-    return arn, records
-
-
-def _fix_empty_maps(image: dict[str, Any]) -> dict[str, Any]:
-    """DynamoDB Local's stream images write an empty map attribute as ``{}``; DynamoDB writes ``{"M": {}}``."""
-
-    def fix(value: dict[str, Any]) -> dict[str, Any]:
-        if value == {}:
-            return {"M": {}}
-        if "M" in value:
-            return {"M": {k: fix(v) for k, v in value["M"].items()}}
-        if "L" in value:
-            return {"L": [fix(v) for v in value["L"]]}
-        return value
-
-    return {name: fix(value) for name, value in image.items()}
-
-
-def lambda_event(arn: str, records: list[dict[str, Any]]) -> dict[str, Any]:
-    """The DynamoDB Streams event Lambda hands the function (creation time as epoch seconds)."""
-    delivered = []
-    for r in records:
-        change = dict(r["dynamodb"])
-        for image in ("OldImage", "NewImage"):
-            if image in change:
-                change[image] = _fix_empty_maps(change[image])
-        when = change.get("ApproximateCreationDateTime")
-        if isinstance(when, datetime):
-            change["ApproximateCreationDateTime"] = int(when.timestamp())
-        delivered.append({
-            "eventID": r["eventID"],
-            "eventName": r["eventName"],
-            "eventVersion": r.get("eventVersion", "1.1"),
-            "eventSource": "aws:dynamodb",
-            "awsRegion": REGION,
-            "dynamodb": change,
-            "eventSourceARN": arn,
-        })
-    return {"Records": delivered}
+    return streams.stream_records(ddb.client, make_client(ddb.endpoint, "dynamodbstreams"), ddb.table)
 
 
 def deliver(arn: str, records: list[dict[str, Any]]) -> dict[str, Any]:
-    return load_function("ledger_stream").lambda_handler(lambda_event(arn, records), LambdaContext())
+    return streams.deliver("ledger_stream", streams.lambda_records(arn, records))
 
 
 def is_wallet_record(record: dict[str, Any], wallet_id: str) -> bool:
@@ -101,7 +41,7 @@ def is_wallet_record(record: dict[str, Any], wallet_id: str) -> bool:
 
 def images(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     change = record["dynamodb"]
-    old, new = (_fix_empty_maps(change.get(name) or {}) for name in ("OldImage", "NewImage"))
+    old, new = (streams.fix_empty_maps(change.get(name) or {}) for name in ("OldImage", "NewImage"))
     return _from_item(old) or {}, _from_item(new) or {}
 
 

@@ -21,6 +21,8 @@ FUNCTION_FOLDERS = {
     "LedgerStreamFunction": "ledger_stream",
     "CheckoutFunction": "checkout",
     "WebhooksFunction": "webhooks",
+    "EarningsStreamFunction": "earnings_stream",
+    "PayoutsFunction": "payouts",
 }
 
 

@@ -47,6 +47,11 @@ def test_unsupported_schedule_is_refused():
         ({"eventName": ["INSERT", "MODIFY"]}, {"eventName": "REMOVE"}, False),
         ({"eventName": ["INSERT", "MODIFY"]}, {"eventName": "MODIFY"}, True),
         ({"dynamodb": {"Keys": {"SK": {"S": ["WALLET"]}}}}, {"dynamodb": {}}, False),
+        ({"d": {"dev": {"S": [{"exists": True}]}}}, {"d": {"dev": {"S": "alice"}}}, True),
+        ({"d": {"dev": [{"exists": True}]}}, {"d": {"other": {"S": "x"}}}, False),
+        ({"d": {"dev": [{"exists": False}]}}, {"d": {"other": {"S": "x"}}}, True),
+        ({"d": {"dev": [{"exists": False}]}}, {"d": {"dev": {"S": "x"}}}, False),
+        ({"d": {"t": {"S": ["usage", "reversal"]}}}, {"d": {"t": {"S": "reversal"}}}, True),
     ],
 )
 def test_stream_filter_patterns(pattern, record, expected):

@@ -16,6 +16,11 @@ purchase                      ``PURCHASE#<id>``   ``PURCHASE``
 gateway reference -> purchase ``GWREF#<gw>#<ref>`` ``GWREF``
 webhook event (dedupe, TTL)   ``WEBHOOK#<gw>#<id>`` ``WEBHOOK``
 rate-limit counter (TTL)      ``RATE#<what>#<who>`` ``<window>``
+earning of one usage entry    ``WALLET#<id>``     ``EARN#<transaction_id>``
+developer earnings balance    ``DEV#<id>``        ``EARNINGS``
+developer earnings by day     ``DEV#<id>``        ``DAY#<yyyy-mm-dd>``
+developer earnings by feature ``DEV#<id>``        ``FEAT#<feature_id>``
+developer earnings ledger     ``DEV#<id>``        ``LOG#<created_at>#<id>``
 ============================  ==================  ===========================================
 
 Indexes:
@@ -121,3 +126,40 @@ def webhook_event(gateway: str, event_id: str) -> Key:
 
 def rate_counter(what: str, who: str, window: str) -> Key:
     return f"RATE#{what}#{who}", window
+
+
+EARNINGS_SK = "EARNINGS"
+EARNING_PREFIX = "EARN#"
+EARNINGS_DAY_PREFIX = "DAY#"
+EARNINGS_FEATURE_PREFIX = "FEAT#"
+EARNINGS_LOG_PREFIX = "LOG#"
+
+
+def developer_pk(developer_id: str) -> str:
+    return f"DEV#{developer_id}"
+
+
+def developer_earnings(developer_id: str) -> Key:
+    return developer_pk(developer_id), EARNINGS_SK
+
+
+def earning(wallet_id: str, transaction_id: str) -> Key:
+    """An earning lives beside the usage entry it comes from (same wallet partition), so
+    accruing a popular developer's earnings spreads over its customers' partitions."""
+    return wallet_pk(wallet_id), f"{EARNING_PREFIX}{transaction_id}"
+
+
+def earnings_day_sk(day: str) -> str:
+    return f"{EARNINGS_DAY_PREFIX}{day}"
+
+
+def earnings_day(developer_id: str, day: str) -> Key:
+    return developer_pk(developer_id), earnings_day_sk(day)
+
+
+def earnings_feature(developer_id: str, feature_id: str) -> Key:
+    return developer_pk(developer_id), f"{EARNINGS_FEATURE_PREFIX}{feature_id}"
+
+
+def earnings_log(developer_id: str, created_at: str, log_id: str) -> Key:
+    return developer_pk(developer_id), f"{EARNINGS_LOG_PREFIX}{created_at}#{log_id}"

@@ -22,6 +22,9 @@ WalletIdQuery = Annotated[str, Query(
     description="Another wallet: admins and server API keys (a person may name only their own)")]
 SlugPath = Annotated[str, Path(min_length=1, max_length=64, pattern=SLUG_PATTERN)]
 IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+# A developer is named by their user id (the JWT ``sub``), as a feature's developer_id names them.
+DEVELOPER_ID_PATTERN = r"^[A-Za-z0-9._:@|+=-]{1,128}$"
+DeveloperIdPath = Annotated[str, Path(min_length=1, max_length=128, pattern=DEVELOPER_ID_PATTERN)]
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
 Cursor = Annotated[str, Query(min_length=1, max_length=2048, description="next_cursor of the previous page")]
 # Parsed by tollgate.clock.parse_rfc3339, which accepts exactly the format's date-times.

@@ -72,6 +72,9 @@ def settings_view(value: SettingsIn, updated_at: str | None = None) -> SettingsO
         success_url=value.success_url,
         cancel_url=value.cancel_url,
         paystack_callback_url=value.paystack_callback_url,
+        earnings_hold_days=value.earnings_hold_days,
+        payout_rates=dict(value.payout_rates),
+        payout_minimums=dict(value.payout_minimums),
         updated_at=updated_at,
     )
 
@@ -92,6 +95,9 @@ def put_settings(body: SettingsIn) -> SettingsOut:
         success_url=body.success_url,
         cancel_url=body.cancel_url,
         paystack_callback_url=body.paystack_callback_url,
+        earnings_hold_days=body.earnings_hold_days,
+        payout_rates=dict(body.payout_rates),
+        payout_minimums=dict(body.payout_minimums),
         updated_at=now,
     )
     return settings_view(body, now)

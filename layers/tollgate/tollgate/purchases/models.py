@@ -22,7 +22,7 @@ class PackageItem(TableItem, discriminator="package"):
 
 
 class CheckoutSettingsItem(TableItem, discriminator="settings"):
-    """``CONFIG`` / ``SETTINGS``: custom-amount prices, limits and redirect URLs."""
+    """``CONFIG`` / ``SETTINGS``: custom-amount prices, limits, redirect URLs and payout settings."""
 
     price_per_credit = ExactMapAttribute()
     min_credits_mc = IntegerAttribute()
@@ -32,6 +32,9 @@ class CheckoutSettingsItem(TableItem, discriminator="settings"):
     success_url = UnicodeAttribute(null=True)
     cancel_url = UnicodeAttribute(null=True)
     paystack_callback_url = UnicodeAttribute(null=True)
+    earnings_hold_days = IntegerAttribute(default=7)
+    payout_rates = ExactMapAttribute(default=dict)  # currency -> decimal string, minor units per credit
+    payout_minimums = ExactMapAttribute(default=dict)  # currency -> minor units
     updated_at = UnicodeAttribute()
 
 

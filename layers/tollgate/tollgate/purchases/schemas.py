@@ -26,6 +26,11 @@ PackageId = Annotated[str, Field(min_length=1, max_length=64, pattern=SLUG_PATTE
 GatewayName = Literal["stripe", "paystack"]
 PurchaseStatus = Literal["pending", "paid", "failed", "refunded", "partially_refunded", "disputed"]
 Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+# What developers are paid in: Stripe Connect pays USD, Paystack NGN.
+PayoutCurrency = Literal["USD", "NGN"]
+# Minor units per credit, exact to 0.001 and above zero: "1.5" is one and a half cents per credit.
+PAYOUT_RATE_PATTERN = r"^(?:[1-9][0-9]{0,9}(?:\.[0-9]{1,3})?|0\.(?:[1-9][0-9]{0,2}|0[1-9][0-9]?|00[1-9]))$"
+PayoutRate = Annotated[str, Field(pattern=PAYOUT_RATE_PATTERN, examples=["1.5"])]
 
 
 class PackageIn(RequestModel):
@@ -62,6 +67,12 @@ class SettingsIn(RequestModel):
     success_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://")
     cancel_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://")
     paystack_callback_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://")
+    earnings_hold_days: integer(0, 365) = Field(
+        default=7, description="Days a developer's earnings stay pending before they can be paid out")
+    payout_rates: dict[PayoutCurrency, PayoutRate] = Field(
+        default_factory=dict, description='Minor units paid per credit earned, e.g. {"USD": "0.8", "NGN": "12"}')
+    payout_minimums: dict[PayoutCurrency, MinorUnits] = Field(
+        default_factory=dict, description='Smallest payout, in minor units, e.g. {"USD": 1000}')
 
     @model_validator(mode="after")
     def _limits(self) -> SettingsIn:
@@ -79,6 +90,9 @@ class SettingsOut(Schema):
     success_url: str | None = None
     cancel_url: str | None = None
     paystack_callback_url: str | None = None
+    earnings_hold_days: int
+    payout_rates: dict[str, str]
+    payout_minimums: dict[str, int]
     updated_at: str | None = None
 
 

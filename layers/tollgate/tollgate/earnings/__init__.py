@@ -1,0 +1,9 @@
+"""Developer earnings: accrued from the table's stream, matured after a hold, read by developers and admins."""
+
+from __future__ import annotations
+
+from tollgate.earnings.accrual import Accrual, accrue, from_record
+from tollgate.earnings.maturity import mature
+from tollgate.earnings.service import earnings
+
+__all__ = ["Accrual", "accrue", "earnings", "from_record", "mature"]
