@@ -102,6 +102,25 @@ def set_gateway(name: str, gateway: Any) -> None:
         namespace.module("tollgate.gateways").set_gateway(name, None if gateway is None else cross(gateway, host, namespace))
 
 
+def set_payout_gateway(name: str, gateway: Any) -> None:
+    """Install a payout gateway fake (None: forget it) in the tests and every function."""
+    _install("tollgate.gateways", "set_payout_gateway", gateway, name)
+
+
+def set_workflow_engine(engine: Any) -> None:
+    """Run payout workflows on ``engine`` (None: Step Functions) in the tests and every function."""
+    _install("tollgate.payouts.engine", "set_engine", engine)
+
+
+def _install(module: str, setter: str, fake: Any, *args: Any) -> None:
+    from tollgate_local.namespaces import cross
+
+    host = host_namespace()
+    getattr(host.module(module), setter)(*args, fake)
+    for namespace, _ in _namespaces().values():
+        getattr(namespace.module(module), setter)(*args, None if fake is None else cross(fake, host, namespace))
+
+
 def patch_layer(monkeypatch: pytest.MonkeyPatch, module: str, name: str, value: Any) -> None:
     """``monkeypatch.setattr`` on ``module`` in the tests' namespace and every function's;
     a callable crosses into each as :func:`set_gateway`'s fakes do."""

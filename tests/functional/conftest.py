@@ -40,6 +40,17 @@ def catalog(aws):
 
 
 @pytest.fixture
+def developer_catalog(catalog):
+    """The seed catalog plus ``summarize``, a feature of dev-carol's with a 33.33% share."""
+    from tests.functional.developers import SUMMARIZE
+
+    reply = invoke("admin_put_feature.json", caller=ADMIN, body=SUMMARIZE,
+                   path="/v1/admin/features/summarize", path_params={"feature_id": "summarize"})
+    assert reply.status == 200, reply
+    return catalog
+
+
+@pytest.fixture
 def fund(aws):
     """fund(wallet_id, "100") credits a wallet by admin adjustment."""
     counter = {"n": 0}

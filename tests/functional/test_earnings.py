@@ -8,12 +8,10 @@ would; earnings are read through the real payouts handler.
 from __future__ import annotations
 
 import json
-import os
 
-import boto3
 import pytest
 
-from tests import streams
+from tests.functional.developers import CAROL, DAY_MS, SHARE_MC, deliver, earning_records, spend
 from tests.support import (
     ADMIN,
     ALICE,
@@ -27,39 +25,6 @@ from tests.support import (
     sample_event,
 )
 from tollgate import earnings
-
-CAROL = Caller("dev-carol", roles=("user", "developer"))
-DAY_MS = 86_400_000
-# 7.777 credits a call, 33.33% to dev-carol: floor(7777 * 3333 / 10000) = 2592 mc a call.
-SUMMARIZE = {"name": "Summarize", "pricing": {"type": "per_call", "credits": "7.777"},
-             "developer_id": "dev-carol", "revenue_share_bps": 3333}
-SHARE_MC = 7777 * 3333 // 10_000
-
-
-@pytest.fixture
-def developer_catalog(catalog):
-    reply = invoke("admin_put_feature.json", caller=ADMIN, body=SUMMARIZE,
-                   path="/v1/admin/features/summarize", path_params={"feature_id": "summarize"})
-    assert reply.status == 200, reply
-    return catalog
-
-
-def spend(caller: Caller, feature: str, key: str, **body) -> dict:
-    reply = invoke("deduction_post_usage.json", caller=caller, body={"feature": feature, **body},
-                   headers={"idempotency-key": key})
-    assert reply.status == 201, reply
-    return reply.body
-
-
-def earning_records(aws) -> list[dict]:
-    """The stream's records that reach the earnings consumer, Lambda-shaped."""
-    arn, records = streams.stream_records(aws, boto3.client("dynamodbstreams", region_name="us-east-1"),
-                                          os.environ["TABLE_NAME"])
-    return streams.selected_by("EarningsStreamFunction", streams.lambda_records(arn, records))
-
-
-def deliver(records: list[dict]) -> dict:
-    return streams.deliver("earnings_stream", records)
 
 
 def my_earnings(caller: Caller = CAROL):

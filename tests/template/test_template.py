@@ -23,6 +23,8 @@ FUNCTION_FOLDERS = {
     "WebhooksFunction": "webhooks",
     "EarningsStreamFunction": "earnings_stream",
     "PayoutsFunction": "payouts",
+    "PayoutStepsFunction": "payout_workflow",
+    "PayoutRunFunction": "payout_run",
 }
 
 

@@ -146,10 +146,13 @@ def test_dispute_on_a_tollgate_payment_names_the_purchase():
 
 
 def test_unknown_event_is_ignored():
-    event = parse(raw("transfer_success.json"))
+    # transfer.* events are payouts' (tests/unit/test_payout_gateways.py); this one Tollgate does not read.
+    body = json.dumps({"event": "customeridentification.success",
+                       "data": {"id": 37272792, "customer_id": "9387490384", "email": "ada@example.com"}}).encode()
+    event = parse(body)
     assert event.kind == "ignored"
-    assert event.raw_type == "transfer.success"
-    assert event.event_id == "transfer.success:37272792"
+    assert event.raw_type == "customeridentification.success"
+    assert event.event_id == "customeridentification.success:37272792"
     assert (event.purchase_id, event.reference, event.amount, event.refunds) == (None, None, None, ())
 
 

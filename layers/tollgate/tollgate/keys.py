@@ -21,6 +21,9 @@ developer earnings balance    ``DEV#<id>``        ``EARNINGS``
 developer earnings by day     ``DEV#<id>``        ``DAY#<yyyy-mm-dd>``
 developer earnings by feature ``DEV#<id>``        ``FEAT#<feature_id>``
 developer earnings ledger     ``DEV#<id>``        ``LOG#<created_at>#<id>``
+developer payout account      ``DEV#<id>``        ``PAYOUT_ACCOUNT``
+payout                        ``PAYOUT#<id>``     ``PAYOUT``
+transfer reference -> payout  ``PAYOUTREF#<gw>#<ref>`` ``PAYOUTREF``
 ============================  ==================  ===========================================
 
 Indexes:
@@ -31,8 +34,11 @@ Indexes:
 * ``GSI1`` (``GSI1PK``, ``GSI1SK``), sparse and overloaded: open holds by expiry, sharded
   (``HOLDS#<n>``) so reservations never share one hot partition; API keys (``APIKEYS``);
   a wallet's purchases (``PURCHASES#<wallet_id>``).
+  Also a developer's payouts (``PAYOUTS#<developer_id>``) and the developers with
+  automatic payouts on (``AUTOPAYOUT``).
 * ``GSI2`` (``GSI2PK``, ``GSI2SK``), sparse: every purchase, newest first, for admins
-  (``PURCHASES``; purchases arrive far below one partition's write rate).
+  (``PURCHASES``; purchases arrive far below one partition's write rate); every payout
+  (``PAYOUTS``) likewise.
 """
 
 from __future__ import annotations
@@ -163,3 +169,24 @@ def earnings_feature(developer_id: str, feature_id: str) -> Key:
 
 def earnings_log(developer_id: str, created_at: str, log_id: str) -> Key:
     return developer_pk(developer_id), f"{EARNINGS_LOG_PREFIX}{created_at}#{log_id}"
+
+
+PAYOUT_ACCOUNT_SK = "PAYOUT_ACCOUNT"
+AUTOPAYOUT_GSI1PK = "AUTOPAYOUT"
+ALL_PAYOUTS_GSI2PK = "PAYOUTS"
+
+
+def payout_account(developer_id: str) -> Key:
+    return developer_pk(developer_id), PAYOUT_ACCOUNT_SK
+
+
+def payout(payout_id: str) -> Key:
+    return f"PAYOUT#{payout_id}", "PAYOUT"
+
+
+def developer_payouts_gsi1pk(developer_id: str) -> str:
+    return f"PAYOUTS#{developer_id}"
+
+
+def payout_reference(gateway: str, reference: str) -> Key:
+    return f"PAYOUTREF#{gateway}#{reference}", "PAYOUTREF"

@@ -6,7 +6,8 @@ integer amount in the currency's minor unit, a valid email, a reference of alpha
 ``- . =`` only, and a reference used once ("Duplicate Transaction Reference"). Errors carry
 Paystack's documented message where it documents one; the few marked ``(fake)`` are this
 fake's own wording. Every request is recorded for assertions. The answers' bodies come from
-``payloads.py`` (Paystack's own examples).
+``payloads.py`` (Paystack's own examples). Subclasses serve more endpoints by extending
+:meth:`PaystackApi._route` (``transfers.py``: payouts).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import secrets
 import threading
 import urllib.parse
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tollgate_local.fake_paystack import payloads
@@ -35,10 +36,15 @@ Answer = tuple[int, dict[str, Any]]
 
 
 class PaystackRefusal(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.extra = extra  # more of the error body, where Paystack documents it (type, code, meta)
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return {"status": False, "message": self.message, **self.extra}
 
 
 @dataclass(frozen=True)
@@ -49,13 +55,14 @@ class RecordedRequest:
     raw: bytes
     body: Any  # the JSON body, parsed (None if none or not JSON)
     status: int  # what the fake answered
+    query: dict[str, str] = field(default_factory=dict)  # the query string's parameters
 
     @property
     def authorization(self) -> str | None:
         return self.headers.get("authorization")
 
 
-def _amount(value: Any) -> int:
+def amount_of(value: Any) -> int:
     """Paystack takes an integer, or a string of digits; anything else is refused."""
     if isinstance(value, bool) or value is None:
         raise PaystackRefusal(400, "Invalid Amount Sent")
@@ -70,7 +77,7 @@ def _amount(value: Any) -> int:
     return amount
 
 
-def _json_body(raw: bytes) -> dict[str, Any]:
+def json_body(raw: bytes) -> dict[str, Any]:
     try:
         body = json.loads(raw or b"{}")
     except ValueError:
@@ -115,6 +122,11 @@ class PaystackApi:
             self._refunds: dict[int, dict[str, Any]] = {}
             self._disputes: dict[int, dict[str, Any]] = {}
 
+    def clear_requests(self) -> None:
+        """Forget the recorded requests only (the state stays)."""
+        with self._lock:
+            self._requests = []
+
     # -- inspection ---------------------------------------------------------------------
 
     @property
@@ -144,27 +156,34 @@ class PaystackApi:
 
     # -- the API ------------------------------------------------------------------------
 
-    def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Answer:
-        """Answer one API request (already routed to the API, not the checkout page)."""
+    def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> Answer:
+        """Answer one API request (already routed to the API, not the checkout page).
+
+        ``target`` is the path, with its query string if any (``/bank?country=nigeria``)."""
+        split = urllib.parse.urlsplit(target)
+        path, query = split.path, dict(urllib.parse.parse_qsl(split.query))
         try:
             self._authorize(headers.get("authorization"))
-            if method == "POST" and path == "/transaction/initialize":
-                result = 200, self._initialize(_json_body(raw))
-            elif method == "GET" and path.startswith("/transaction/verify/"):
-                result = 200, self._verify(urllib.parse.unquote(path.removeprefix("/transaction/verify/")))
-            elif method == "POST" and path == "/refund":
-                result = 200, self._refund(_json_body(raw))
-            else:
-                raise PaystackRefusal(404, "Not found (fake)")
+            result = self._route(method, path, query, raw)
         except PaystackRefusal as refusal:
-            result = refusal.status, {"status": False, "message": refusal.message}
+            result = refusal.status, refusal.body
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = None
         with self._lock:
-            self._requests.append(RecordedRequest(method, path, headers, raw, body, result[0]))
+            self._requests.append(RecordedRequest(method, path, headers, raw, body, result[0], query))
         return result
+
+    def _route(self, method: str, path: str, query: dict[str, str], raw: bytes) -> Answer:
+        """One authorized request to its endpoint (subclasses serve more, then defer to this)."""
+        if method == "POST" and path == "/transaction/initialize":
+            return 200, self._initialize(json_body(raw))
+        if method == "GET" and path.startswith("/transaction/verify/"):
+            return 200, self._verify(urllib.parse.unquote(path.removeprefix("/transaction/verify/")))
+        if method == "POST" and path == "/refund":
+            return 200, self._refund(json_body(raw))
+        raise PaystackRefusal(404, "Not found (fake)")
 
     def _authorize(self, authorization: str | None) -> None:
         if not authorization:
@@ -181,7 +200,7 @@ class PaystackApi:
             raise PaystackRefusal(400, "Email is not allowed to be empty")
         if not isinstance(email, str) or not _EMAIL.fullmatch(email):
             raise PaystackRefusal(400, "Invalid Email Address Passed")
-        amount = _amount(body.get("amount"))
+        amount = amount_of(body.get("amount"))
         currency = body.get("currency") or "NGN"
         if currency not in self.currencies:
             raise PaystackRefusal(400, "Currency not supported by merchant")
@@ -231,7 +250,7 @@ class PaystackApi:
             if tx["status"] != "success":
                 raise PaystackRefusal(400, "Cannot refund a transaction that was not successful (fake)")
             remaining = tx["amount"] - tx["refunded"]
-            amount = remaining if body.get("amount") in (None, "") else _amount(body.get("amount"))
+            amount = remaining if body.get("amount") in (None, "") else amount_of(body.get("amount"))
             if amount > remaining:
                 raise PaystackRefusal(400, "Refund amount cannot be more than the transaction amount (fake)")
             currency = body.get("currency") or tx["currency"]
@@ -251,4 +270,12 @@ class PaystackApi:
             return payloads.refund_created(refund, tx)
 
 
-__all__ = ["DEFAULT_CURRENCIES", "DEFAULT_SECRET_KEY", "PaystackApi", "PaystackRefusal", "RecordedRequest"]
+__all__ = [
+    "DEFAULT_CURRENCIES",
+    "DEFAULT_SECRET_KEY",
+    "PaystackApi",
+    "PaystackRefusal",
+    "RecordedRequest",
+    "amount_of",
+    "json_body",
+]

@@ -1,7 +1,9 @@
 """HTTP routing, and the running fake: one thread on a free 127.0.0.1 port.
 
-``/checkout/...`` goes to the checkout page (``checkout.py``), everything else to the API
-emulation (``api.py``). :meth:`FakePaystack.stop` shuts the server down and joins its thread.
+``/checkout/...`` goes to the checkout page (``checkout.py``), ``/_tollgate/...`` to the test
+controls (``control.py``), everything else to the API emulation (``api.py``, ``transfers.py``).
+After writing an API answer, the request's thread plays what follows it (a transfer's
+outcome and webhook). :meth:`FakePaystack.stop` shuts the server down and joins its thread.
 """
 
 from __future__ import annotations
@@ -12,15 +14,15 @@ from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tollgate_local.fake_paystack import checkout
+from tollgate_local.fake_paystack import checkout, control
 from tollgate_local.fake_paystack.api import DEFAULT_CURRENCIES, DEFAULT_SECRET_KEY
-from tollgate_local.fake_paystack.scenarios import PaystackScenarios
+from tollgate_local.fake_paystack.transfers import PaystackTransfers
 from tollgate_local.serving import ServerThread
 
 _HTML = "text/html; charset=utf-8"
 
 
-class FakePaystack(PaystackScenarios):
+class FakePaystack(PaystackTransfers):
     def __init__(
         self,
         secret_key: str = DEFAULT_SECRET_KEY,
@@ -96,9 +98,14 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._send(404, b"<p>Not found</p>", _HTML)
             return
+        if path.startswith(control.PREFIX):
+            status, payload = control.handle(self.fake, method, path, raw)
+            self._send(status, json.dumps(payload).encode(), "application/json")
+            return
         headers = {name.lower(): value for name, value in self.headers.items()}
-        status, payload = self.fake.handle(method, path, headers, raw)
+        status, payload = self.fake.handle(method, self.path, headers, raw)
         self._send(status, json.dumps(payload).encode(), "application/json")
+        self.fake.deliver_pending()  # after the answer, as Paystack settles a transfer after answering
 
     def _send(self, status: int, body: bytes, content_type: str, *, location: str | None = None) -> None:
         self.send_response(status)

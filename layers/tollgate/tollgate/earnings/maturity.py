@@ -50,6 +50,18 @@ def split(balance: DeveloperEarningsItem, days: list[EarningsDayItem], last_due:
     return Split(pending=balance.pending - moved, available=balance.available + moved, due=due)
 
 
+def available_now(developer_id: str, hold_days: int) -> tuple[DeveloperEarningsItem | None, int]:
+    """The balance as stored and what is available once due days mature, without writing."""
+    balance = repository.get_balance(developer_id)
+    if balance is None:
+        return None, 0
+    last_due = cutoff(hold_days)
+    if balance.matured_through >= last_due:
+        return balance, balance.available
+    days = repository.days(developer_id, next_day(balance.matured_through), last_due)
+    return balance, split(balance, days, last_due).available
+
+
 def mature(developer_id: str, hold_days: int) -> DeveloperEarningsItem | None:
     """Make ``available`` include every day due now; the balance as it then is (None if none)."""
     last_due = cutoff(hold_days)

@@ -45,6 +45,7 @@ class DeveloperEarningsItem(TableItem, discriminator="developer_earnings"):
     in_payout = IntegerAttribute(default=0)
     paid = IntegerAttribute(default=0)
     matured_through = UnicodeAttribute(default=NEVER_MATURED)
+    active_payout = UnicodeAttribute(null=True)  # the one payout in flight, if any
     seq = IntegerAttribute(default=0)
     created_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)

@@ -10,7 +10,17 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Literal
 
-EventKind = Literal["payment_succeeded", "payment_failed", "refund", "dispute_opened", "dispute_closed", "ignored"]
+EventKind = Literal[
+    "payment_succeeded",
+    "payment_failed",
+    "refund",
+    "dispute_opened",
+    "dispute_closed",
+    "transfer_succeeded",
+    "transfer_failed",
+    "transfer_reversed",
+    "ignored",
+]
 
 
 @dataclass(frozen=True)
@@ -47,7 +57,13 @@ class Refund:
 
 @dataclass(frozen=True)
 class GatewayEvent:
-    """A verified webhook, normalised. ``kind == "ignored"`` is acknowledged and dropped."""
+    """A verified webhook, normalised. ``kind == "ignored"`` is acknowledged and dropped.
+
+    Payout transfers (``transfer_*`` kinds) name their transfer by ``transfer_reference``
+    (what :attr:`tollgate.gateways.payouts.Transfer.reference` shows for it) and, where the
+    gateway keeps it, by ``payout_id`` (Stripe: yes; Paystack knows only the reference);
+    ``amount`` is the transfer's (for ``transfer_reversed``: the amount reversed).
+    """
 
     event_id: str
     kind: EventKind
@@ -60,6 +76,10 @@ class GatewayEvent:
     dispute_id: str | None = None
     dispute_status: str | None = None  # for dispute_closed: "won" or "lost"
     dispute_amount: int | None = None
+    payout_id: str | None = None  # transfer events: the payout the transfer pays
+    transfer_reference: str | None = None  # transfer events: the transfer's reference
+    transfer_id: str | None = None  # transfer events: the gateway's id (tr_..., TRF_...)
+    failure: str | None = None  # transfer_failed / transfer_reversed: why, as the gateway says
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,10 @@ class Outcome(StrEnum):
     DISPUTE_WON = "dispute_won"
     DISPUTE_LOST = "dispute_lost"
     IGNORED_NO_OPEN_DISPUTE = "ignored_no_open_dispute"
+    UNKNOWN_PAYOUT = "unknown_payout"
+    TRANSFER_CONFIRMED = "transfer_confirmed"
+    TRANSFER_FAILED = "transfer_failed"
+    TRANSFER_REVERSED = "transfer_reversed"
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,13 @@ def handle(gateway: str, event: GatewayEvent) -> Settled:
         return Settled((Outcome.IGNORED,))
     if repository.seen_webhook(gateway, event.event_id):
         return Settled((Outcome.DUPLICATE,))
+    if event.kind.startswith("transfer_"):
+        from tollgate.payouts import transfers  # payouts load only for payout events
+
+        outcome = Outcome(transfers.handle(gateway, event))
+        repository.record_webhook(gateway, event.event_id, clock.now_ms() // 1000, kind=event.kind,
+                                  raw_type=event.raw_type, outcome=outcome, received_at=clock.iso(clock.now_ms()))
+        return Settled((outcome,))
     purchase = _purchase_for(gateway, event)
     outcomes: tuple[Outcome, ...]
     if purchase is None:

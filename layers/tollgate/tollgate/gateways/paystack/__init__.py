@@ -1,6 +1,7 @@
-"""Paystack: the adapter (``gateway``), its HTTP calls (``client``, the standard library only),
-webhook signatures (``webhooks``), the Paystack objects it reads (``schemas``), their mapping
-to GatewayEvents (``events``) and the purchase-id <-> reference rule (``references``)."""
+"""Paystack: the adapter (``gateway``), its payout half (``payouts``: transfer recipients and
+transfers), its HTTP calls (``client``, the standard library only), webhook signatures
+(``webhooks``), the Paystack objects it reads (``schemas``), their mapping to GatewayEvents
+(``events``) and the purchase-id <-> reference rule (``references``)."""
 
 from __future__ import annotations
 

@@ -28,6 +28,18 @@ DEFAULT_TIMEOUT_S = 10.0
 _MAX_MESSAGE = 300
 
 
+class PaystackRefusal(GatewayError):
+    """Paystack answered, and refused (a non-2xx answer or ``"status": false``).
+
+    ``reason`` is Paystack's own message (scrubbed of the key, bounded), for callers that
+    tell one refusal from another (an unknown transfer reference, a bank account Paystack
+    could not resolve)."""
+
+    def __init__(self, message: str, *, reason: str, gateway_status: int, gateway_code: str | None) -> None:
+        super().__init__(message, gateway=GATEWAY, gateway_status=gateway_status, gateway_code=gateway_code)
+        self.reason = reason
+
+
 class PaystackClient:
     def __init__(self, key: Callable[[], str], *, api_base: str = DEFAULT_API_BASE,
                  timeout: float = DEFAULT_TIMEOUT_S) -> None:
@@ -64,11 +76,11 @@ class PaystackClient:
         message = _scrub(str(payload.get("message") or f"HTTP {status}")[:_MAX_MESSAGE], key)
         code = payload.get("code") if isinstance(payload.get("code"), str) and payload.get("code") else None
         if not 200 <= status < 300:
-            raise GatewayError(f"Paystack {what} failed ({status}): {message}", gateway=GATEWAY,
-                               gateway_status=status, gateway_code=code)
+            raise PaystackRefusal(f"Paystack {what} failed ({status}): {message}", reason=message,
+                                  gateway_status=status, gateway_code=code)
         if payload.get("status") is not True:
-            raise GatewayError(f"Paystack {what} refused: {message}", gateway=GATEWAY, gateway_status=status,
-                               gateway_code=code)
+            raise PaystackRefusal(f"Paystack {what} refused: {message}", reason=message, gateway_status=status,
+                                  gateway_code=code)
         data = payload.get("data")
         if not isinstance(data, dict):
             raise GatewayError(f"Paystack {what} answered without data", gateway=GATEWAY, gateway_status=status)
@@ -94,4 +106,4 @@ def _scrub(text: str, key: str) -> str:
     return text.replace(key, "***") if key else text
 
 
-__all__ = ["DEFAULT_API_BASE", "DEFAULT_TIMEOUT_S", "PaystackClient"]
+__all__ = ["DEFAULT_API_BASE", "DEFAULT_TIMEOUT_S", "PaystackClient", "PaystackRefusal"]

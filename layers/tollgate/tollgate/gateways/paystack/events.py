@@ -4,8 +4,9 @@ Paystack events carry no event id, so one is built from the event name and the o
 own id: ``charge.success:<transaction id>``, ``charge.dispute.create:<dispute id>``,
 ``charge.dispute.resolve:<dispute id>``; refund events have no ``id`` in their payload, so
 ``refund.processed:<refund_reference>`` (the processor's refund reference) is used, and
-failing that a hash of the event's data. A retried delivery of the same event gets the same
-id. Mapping:
+failing that a hash of the event's data; transfer events use the transfer's ``id`` (else its
+``transfer_code``): ``transfer.success:<id>``. A retried delivery of the same event gets the
+same id. Mapping:
 
 * ``charge.success``         -> ``payment_succeeded`` (reference, amount, currency, purchase id)
 * ``refund.processed``       -> ``refund`` with one Refund (``data.id`` if present, else
@@ -18,6 +19,10 @@ id. Mapping:
 * ``charge.dispute.resolve`` -> ``dispute_closed``: ``"won"`` when the resolution is
   ``declined`` (the merchant contested the claim and it was declined), otherwise ``"lost"``
   (``merchant-accepted``, ``auto-accepted``: the customer is refunded)
+* ``transfer.success`` / ``transfer.failed`` / ``transfer.reversed`` -> ``transfer_succeeded``
+  / ``transfer_failed`` / ``transfer_reversed``, with ``transfer_reference`` (the reference
+  the payout's transfer was made with), ``transfer_id`` (the ``transfer_code``), amount and
+  currency; ``payout_id`` is None (Paystack knows only the reference)
 * anything else             -> ``ignored`` (its data is not read)
 
 A body that is not an event, or whose data for an event read here does not fit its model,
@@ -31,7 +36,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from tollgate.gateways.base import GatewayEvent, Refund
+from tollgate.gateways.base import EventKind, GatewayEvent, Refund
 from tollgate.gateways.exceptions import MalformedWebhook
 from tollgate.gateways.models import Model, purchase_id_in, scalar_id, webhook_object
 from tollgate.gateways.paystack import schemas
@@ -42,6 +47,11 @@ GATEWAY = "paystack"
 # The dispute resolution in which the merchant keeps the money (Paystack's Resolve Dispute
 # API takes "merchant-accepted" or "declined"; webhooks also show "auto-accepted").
 _WON_RESOLUTIONS = frozenset({"declined"})
+_TRANSFER_KINDS: dict[str, EventKind] = {
+    "transfer.success": "transfer_succeeded",
+    "transfer.failed": "transfer_failed",
+    "transfer.reversed": "transfer_reversed",
+}
 
 
 def event_from_dict(payload: Mapping[str, Any]) -> GatewayEvent:
@@ -92,6 +102,23 @@ def event_from_dict(payload: Mapping[str, Any]) -> GatewayEvent:
             dispute_id=dispute.id,
             dispute_status=("won" if resolution in _WON_RESOLUTIONS else "lost") if closed else None,
             dispute_amount=dispute.refund_amount,
+        )
+
+    if name in _TRANSFER_KINDS:
+        transfer = _data(schemas.TransferEvent, data)
+        kind = _TRANSFER_KINDS[name]
+        failure = None
+        if kind != "transfer_succeeded":
+            failure = transfer.gateway_response or f"Paystack reports the transfer {transfer.status or name}"
+        return GatewayEvent(
+            event_id=f"{name}:{transfer.id or transfer.transfer_code or data_hash(data)}",
+            kind=kind,
+            raw_type=name,
+            transfer_reference=transfer.reference,
+            transfer_id=transfer.transfer_code,
+            amount=transfer.amount,
+            currency=transfer.currency,
+            failure=failure,
         )
 
     own_id = scalar_id(data.get("id")) if isinstance(data, dict) else None

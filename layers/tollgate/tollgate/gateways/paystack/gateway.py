@@ -1,4 +1,5 @@
-"""The Paystack adapter: transactions, signed webhooks, refunds.
+"""The Paystack adapter: transactions, signed webhooks, refunds, and payouts (``payouts.py``:
+transfer recipients and transfers).
 
 * **Idempotency.** For a payment the transaction ``reference`` is the idempotency key: it is
   derived from the purchase id (``references.py``), and Paystack refuses a second initialize
@@ -17,7 +18,7 @@
 
 Each module does one job: ``client`` the HTTP calls, ``webhooks`` the signature, ``schemas``
 the Paystack objects, ``events`` their mapping to a GatewayEvent, ``references`` the
-purchase-id <-> reference rule.
+purchase-id <-> reference rule, ``payouts`` the payout half of the adapter.
 """
 
 from __future__ import annotations
@@ -43,13 +44,14 @@ from tollgate.gateways.models import answer_object, json_object
 from tollgate.gateways.paystack import schemas, webhooks
 from tollgate.gateways.paystack.client import DEFAULT_API_BASE, DEFAULT_TIMEOUT_S, PaystackClient
 from tollgate.gateways.paystack.events import GATEWAY, event_from_dict
+from tollgate.gateways.paystack.payouts import PaystackPayouts
 from tollgate.gateways.paystack.references import reference_for
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _MAX_NOTE = 200
 
 
-class PaystackGateway(PaymentGateway):
+class PaystackGateway(PaystackPayouts, PaymentGateway):
     name = GATEWAY
 
     def __init__(

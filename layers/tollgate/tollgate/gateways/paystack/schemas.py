@@ -95,6 +95,20 @@ class Dispute(GatewayObject):
         return self.transaction.reference or self.transaction_reference
 
 
+class TransferEvent(GatewayObject):
+    """``transfer.success`` / ``.failed`` / ``.reversed``'s ``data``: the transfer, which names
+    its ``reference`` (ours) and Paystack's ``transfer_code``. ``reason`` is the narration we
+    sent, not why it failed."""
+
+    id: OptionalId = None
+    reference: RequiredId
+    transfer_code: OptionalId = None
+    amount: MinorUnits
+    currency: Currency = None
+    status: str | None = None
+    gateway_response: str | None = None
+
+
 # -- API answers ------------------------------------------------------------------------
 
 
@@ -113,6 +127,42 @@ class CreatedRefund(GatewayObject):
     amount: MinorUnits | None = None
 
 
+class RecipientDetails(GatewayObject):
+    account_number: OptionalId = None
+    account_name: str | None = None
+    bank_code: OptionalId = None
+    bank_name: str | None = None
+
+
+class Recipient(GatewayObject):
+    """``POST /transferrecipient`` / ``GET /transferrecipient/{code}``'s ``data``."""
+
+    recipient_code: RequiredId
+    active: bool | None = None
+    is_deleted: bool | None = None
+    currency: Currency = None
+    details: Annotated[RecipientDetails, BeforeValidator(_object_or_empty)] = Field(default_factory=RecipientDetails)
+
+    @property
+    def usable(self) -> bool:
+        """Whether transfers can be made to it (not deactivated, not deleted)."""
+        return self.active is not False and self.is_deleted is not True
+
+
+class Transfer(GatewayObject):
+    """``POST /transfer`` / ``GET /transfer/verify/{reference}``'s ``data``.
+
+    ``status``: ``pending`` | ``processing`` | ``received`` | ``otp`` | ``queued`` while in
+    flight, then ``success``, ``failed``, ``abandoned``, ``rejected`` or ``reversed``."""
+
+    transfer_code: RequiredId
+    reference: OptionalId = None
+    amount: MinorUnits
+    currency: Currency = None
+    status: str | None = None
+    gateway_response: str | None = None
+
+
 __all__ = [
     "ChargeSuccess",
     "CreatedRefund",
@@ -120,6 +170,10 @@ __all__ = [
     "DisputeTransaction",
     "Event",
     "Initialized",
+    "Recipient",
+    "RecipientDetails",
     "RefundProcessed",
     "Transaction",
+    "Transfer",
+    "TransferEvent",
 ]

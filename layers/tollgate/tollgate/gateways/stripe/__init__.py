@@ -1,6 +1,7 @@
-"""Stripe: the adapter (``gateway``), its API calls (``client``, the only module that imports
-the Stripe SDK), webhook signatures (``webhooks``), the Stripe objects it reads (``schemas``)
-and their mapping to GatewayEvents (``events``)."""
+"""Stripe: the adapter (``gateway``), its payout half through Connect (``payouts``), its API
+calls (``client``, the only module that imports the Stripe SDK), webhook signatures
+(``webhooks``), the Stripe objects it reads (``schemas``) and their mapping to GatewayEvents
+(``events``)."""
 
 from __future__ import annotations
 

@@ -91,6 +91,27 @@ class StripeApi:
         return self._call(schemas.Refund, "refund the payment", lambda c: c.v1.refunds.create(
             params=params, options={"idempotency_key": idempotency_key}))
 
+    # -- Connect (payouts) --------------------------------------------------------------
+
+    def create_account(self, params: dict[str, Any], *, idempotency_key: str) -> schemas.Account:
+        return self._call(schemas.Account, "create the connected account", lambda c: c.v1.accounts.create(
+            params=params, options={"idempotency_key": idempotency_key}))
+
+    def account(self, account_id: str) -> schemas.Account:
+        return self._call(schemas.Account, "look up the connected account", lambda c: c.v1.accounts.retrieve(account_id))
+
+    def create_account_link(self, params: dict[str, Any]) -> schemas.AccountLink:
+        return self._call(schemas.AccountLink, "create the onboarding link",
+                          lambda c: c.v1.account_links.create(params=params))
+
+    def create_transfer(self, params: dict[str, Any], *, idempotency_key: str) -> schemas.Transfer:
+        return self._call(schemas.Transfer, "transfer the payout", lambda c: c.v1.transfers.create(
+            params=params, options={"idempotency_key": idempotency_key}))
+
+    def transfers(self, params: dict[str, Any]) -> schemas.TransferList:
+        return self._call(schemas.TransferList, "look up the payout's transfer",
+                          lambda c: c.v1.transfers.list(params=params))
+
 
 def gateway_error(action: str, exc: stripe.StripeError) -> GatewayError:
     """One Stripe failure as a GatewayError: a short message, Stripe's status and codes where given."""

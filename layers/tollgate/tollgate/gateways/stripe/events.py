@@ -5,6 +5,10 @@
   ``.async_payment_failed``, ``.expired`` -> ``payment_failed``; completed but unpaid -> ignored
 * ``charge.refunded``, ``refund.created`` / ``.updated`` (succeeded only) -> ``refund``
 * ``charge.dispute.created`` / ``.closed`` -> ``dispute_opened`` / ``dispute_closed``
+* ``transfer.reversed`` -> ``transfer_reversed``: the payout from ``metadata.payout_id`` (else
+  the ``transfer_group``), ``transfer_reference`` the transfer group (what the adapter's
+  Transfer shows as its reference), ``amount`` the amount reversed. Other ``transfer.*``
+  events are ignored: a Stripe transfer is final when created, and the adapter says so then.
 * anything else -> ``ignored`` (its object is not read)
 
 A body that is not an event, or whose object for a type read here does not fit its model,
@@ -105,6 +109,19 @@ def event_from_dict(payload: Mapping[str, Any]) -> GatewayEvent:
             dispute_id=dispute.id,
             dispute_amount=dispute.amount,
             dispute_status=None if opened else ("won" if dispute.status in _DISPUTE_WON else "lost"),
+            **base,
+        )
+
+    if raw_type == "transfer.reversed":
+        transfer = _object(schemas.Transfer, event)
+        return GatewayEvent(
+            kind="transfer_reversed",
+            payout_id=transfer.payout_id,
+            transfer_reference=transfer.transfer_group or transfer.payout_id,
+            transfer_id=transfer.id,
+            amount=transfer.amount_reversed or transfer.amount,
+            currency=transfer.currency,
+            failure="Stripe reversed the transfer",
             **base,
         )
 

@@ -1,4 +1,5 @@
-"""The Stripe adapter: PaymentIntents (or hosted Checkout Sessions), signed webhooks, refunds.
+"""The Stripe adapter: PaymentIntents (or hosted Checkout Sessions), signed webhooks, refunds,
+and payouts through Connect (``payouts.py``: Express accounts and transfers).
 
 Configuration (read by :meth:`StripeGateway.from_config`):
 
@@ -11,7 +12,8 @@ Configuration (read by :meth:`StripeGateway.from_config`):
   accepts everything this adapter sends; the adapter has no local special case.
 
 Each module does one job: ``client`` the API calls (and the Stripe SDK), ``webhooks`` the
-signature, ``schemas`` the Stripe objects, ``events`` their mapping to a GatewayEvent.
+signature, ``schemas`` the Stripe objects, ``events`` their mapping to a GatewayEvent,
+``payouts`` the payout half of the adapter.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from tollgate.gateways.exceptions import GatewayError, GatewayNotConfigured, Inv
 from tollgate.gateways.models import json_object
 from tollgate.gateways.stripe import webhooks
 from tollgate.gateways.stripe.events import GATEWAY, event_from_dict
+from tollgate.gateways.stripe.payouts import StripePayouts
 from tollgate.secrets import secret
 
 if TYPE_CHECKING:
@@ -43,7 +46,7 @@ if TYPE_CHECKING:
 MAX_NETWORK_RETRIES = 2
 
 
-class StripeGateway(PaymentGateway):
+class StripeGateway(StripePayouts, PaymentGateway):
     name = GATEWAY
 
     def __init__(

@@ -30,6 +30,7 @@ def _id_or_none(value: Any) -> Any:
 
 
 IntentId = Annotated[str | None, BeforeValidator(_id_or_none)]  # a PaymentIntent, by id
+ObjectId = Annotated[str | None, BeforeValidator(_id_or_none)]  # any expandable reference, by id
 
 
 class PaymentIntent(StripeObject):
@@ -96,6 +97,46 @@ class Dispute(StripeObject):
     payment_intent: IntentId = None
 
 
+# -- Connect: accounts, account links, transfers -----------------------------------------
+
+
+class Account(StripeObject):
+    """A connected account (``GET /v1/accounts/{id}``): paid out to once ``payouts_enabled``."""
+
+    id: RequiredId
+    payouts_enabled: bool = False
+    details_submitted: bool = False
+
+
+class AccountLink(GatewayObject):
+    """``POST /v1/account_links``: a single-use URL to Stripe's hosted onboarding."""
+
+    url: str
+    expires_at: int | None = None
+
+
+class Transfer(StripeObject):
+    """A transfer to a connected account: final once created, unless ``reversed`` later."""
+
+    id: RequiredId
+    amount: MinorUnits  # always there
+    amount_reversed: MinorUnits = 0
+    currency: Currency = None
+    destination: ObjectId = None  # the connected account
+    reversed: bool = False
+    transfer_group: str | None = None
+
+    @property
+    def payout_id(self) -> str | None:
+        """The payout Tollgate made it for: its metadata, else its transfer group."""
+        value = self.metadata.get("payout_id")
+        return value if isinstance(value, str) and value else self.transfer_group or None
+
+
+class TransferList(GatewayObject):
+    data: list[Transfer] = Field(default_factory=list)
+
+
 class EventData(GatewayObject):
     object: dict[str, Any]
     previous_attributes: dict[str, Any] | None = None
@@ -109,4 +150,17 @@ class Event(GatewayObject):
     data: EventData
 
 
-__all__ = ["Charge", "ChargeChanges", "CheckoutSession", "Dispute", "Event", "PaymentIntent", "Refund", "RefundList"]
+__all__ = [
+    "Account",
+    "AccountLink",
+    "Charge",
+    "ChargeChanges",
+    "CheckoutSession",
+    "Dispute",
+    "Event",
+    "PaymentIntent",
+    "Refund",
+    "RefundList",
+    "Transfer",
+    "TransferList",
+]

@@ -1,0 +1,90 @@
+"""What runs payout workflows: Step Functions in AWS (and in moto locally), a fake in tests.
+
+A payout's execution is named by its payout id, so starting it twice starts it once (Step
+Functions answers the running execution, or ``ExecutionAlreadyExists`` once it has closed).
+A task token is answered once; answering it again (a webhook and the waiting step racing to
+report the same outcome) is not an error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from abc import ABC, abstractmethod
+from typing import Any
+
+STATE_MACHINE_ENV = "PAYOUT_STATE_MACHINE_ARN"
+# A token already answered, timed out or of a closed execution: the outcome is already known.
+_SETTLED_TOKEN_ERRORS = ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken", "ExecutionDoesNotExist")
+
+
+class WorkflowEngine(ABC):
+    @abstractmethod
+    def start(self, payout_id: str) -> None:
+        """Start the payout's workflow (once, whatever the calls)."""
+
+    @abstractmethod
+    def succeed(self, token: str, output: dict[str, Any]) -> None:
+        """Resume a waiting task with ``output``."""
+
+    @abstractmethod
+    def fail(self, token: str, error: str, cause: str) -> None:
+        """Fail a waiting task with the named error."""
+
+
+class StepFunctionsEngine(WorkflowEngine):
+    def __init__(self, state_machine_arn: str | None = None) -> None:
+        self._arn = state_machine_arn
+        self._client: Any = None
+
+    def client(self) -> Any:
+        if self._client is None:
+            import botocore.session
+
+            from tollgate.data.connection import CLIENT_CONFIG
+
+            self._client = botocore.session.get_session().create_client("stepfunctions", config=CLIENT_CONFIG)
+        return self._client
+
+    def start(self, payout_id: str) -> None:
+        from botocore.exceptions import ClientError
+
+        arn = self._arn or os.environ.get(STATE_MACHINE_ENV)
+        if not arn:
+            raise RuntimeError(f"{STATE_MACHINE_ENV} is not set")
+        try:
+            self.client().start_execution(stateMachineArn=arn, name=payout_id, input=json.dumps({"payout_id": payout_id}))
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ExecutionAlreadyExists":
+                raise
+
+    def succeed(self, token: str, output: dict[str, Any]) -> None:
+        self._answer(lambda c: c.send_task_success(taskToken=token, output=json.dumps(output)))
+
+    def fail(self, token: str, error: str, cause: str) -> None:
+        self._answer(lambda c: c.send_task_failure(taskToken=token, error=error, cause=cause[:32768]))
+
+    def _answer(self, send: Any) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            send(self.client())
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in _SETTLED_TOKEN_ERRORS:
+                raise
+
+
+_engine: list[WorkflowEngine] = []
+
+
+def engine() -> WorkflowEngine:
+    if not _engine:
+        _engine.append(StepFunctionsEngine())
+    return _engine[0]
+
+
+def set_engine(new: WorkflowEngine | None) -> None:
+    """Test hook: run payouts on another engine (None: back to Step Functions)."""
+    _engine.clear()
+    if new is not None:
+        _engine.append(new)
