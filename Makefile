@@ -20,7 +20,7 @@ LOCAL := PYTHONPATH=local $(PY) -m tollgate_local
 SUB ?= alice
 ROLES ?= user
 
-.PHONY: help install test test-unit test-functional test-integration test-e2e test-fuzz test-template lint format openapi bench \
+.PHONY: help install test test-unit test-functional test-integration test-workflow test-e2e test-fuzz test-template lint format openapi bench \
 	build deploy dev token schedule reset clean
 
 help: ## Show the targets
@@ -49,7 +49,7 @@ lint: $(STAMP) ## ruff
 format: $(STAMP) ## ruff format + fixes
 	$(VENV)/bin/ruff check --fix .
 
-test: install lint test-unit test-functional test-integration test-e2e test-fuzz test-template ## Every tier (what CI runs)
+test: install lint test-unit test-functional test-integration test-workflow test-e2e test-fuzz test-template ## Every tier (what CI runs)
 
 test-unit: $(STAMP) ## Domain logic, no AWS
 	$(PY) -m pytest -q tests/unit
@@ -59,6 +59,9 @@ test-functional: $(STAMP) ## Handlers driven by events/*.json against moto
 
 test-integration: install ## DynamoDB Local (real engine) + serialised moto server: concurrency, write counts
 	$(PY) -m pytest -q tests/integration
+
+test-workflow: install ## The real .asl.json executed by moto, real handlers and local gateways (failures, compensation)
+	$(PY) -m pytest -q tests/workflow
 
 test-e2e: install ## The local stack over HTTP (DynamoDB Local, moto, localstripe, the local gateway)
 	$(PY) -m pytest -q tests/e2e

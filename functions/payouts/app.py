@@ -89,7 +89,7 @@ def get_payout_settings() -> PayoutSettingsOut:
           responses=http.responses(202, PayoutOut, 403, 409, 502, 503))
 def post_payout(body: PayoutIn) -> Response[PayoutOut]:
     principal = developer()
-    payout = payouts.request_payout(principal.sub, body, http.idempotency_key(app, required=False),
+    payout = payouts.request_payout(principal.sub, body, http.idempotency_key(app, required=True),
                                     return_url=return_url())
     metrics.add_metric(name="PayoutRequested", unit=MetricUnit.Count, value=1)
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=payout)

@@ -15,7 +15,7 @@ from typing import Any
 
 from werkzeug.serving import make_server
 
-from tollgate_local.functions import FunctionRegistry
+from tollgate_local.functions import FunctionError, FunctionRegistry
 from tollgate_local.serving import ServerThread
 
 _INVOKE = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations$")
@@ -42,6 +42,11 @@ class LambdaInvokeMiddleware:
         except KeyError:
             start_response("404 Not Found", headers)
             return [json.dumps({"Type": "User", "message": "Function not found"}).encode()]
+        except FunctionError as exc:
+            # As Lambda answers: the handler's own error type, so Step Functions' Retry and Catch
+            # match it by name (moto names the task's failure after errorType).
+            headers.append(("X-Amz-Function-Error", "Unhandled"))
+            body = json.dumps({"errorMessage": exc.message, "errorType": exc.error_type}).encode()
         except Exception as exc:  # noqa: BLE001 - reported as Lambda reports an unhandled error
             traceback.print_exc()
             headers.append(("X-Amz-Function-Error", "Unhandled"))

@@ -21,13 +21,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from tollgate_local import template
 from tollgate_local.functions import ACCOUNT, FunctionError, FunctionRegistry
-from tollgate_local.serving import ServerThread
+from tollgate_local.serving import LocalHTTPServer, ServerThread
 from tollgate_local.tokens import LocalSigner, flatten_claims
 
 API_ID = "local"
@@ -353,8 +353,7 @@ class _Handler(BaseHTTPRequestHandler):
 class GatewayServer:
     def __init__(self, api: LocalApi, port: int, *, verbose: bool = False) -> None:
         handler = type("BoundHandler", (_Handler,), {"api": api})
-        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        server.daemon_threads = True
+        server = LocalHTTPServer(("127.0.0.1", port), handler)
         server.verbose = verbose  # type: ignore[attr-defined]
         self.server = server
         self._serving = ServerThread(server, "gateway")

@@ -58,6 +58,10 @@ class Resolver:
             return ACCOUNT
         if name == "AWS::URLSuffix":
             return "amazonaws.com"
+        # As CloudFormation: a state machine's (or a queue's) Ref is its ARN (URL), anything else's its name.
+        kind = template.load()["Resources"].get(name, {}).get("Type", "")
+        if kind == "AWS::Serverless::StateMachine":
+            return self._getatt(name, "Arn")
         return self.resource_names.get(name, name)
 
     def _getatt(self, target: str, attr: str) -> str:

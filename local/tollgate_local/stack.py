@@ -48,6 +48,8 @@ class StackConfig:
     # "local" (DynamoDB Local, needs Java) or "moto"; make dev honours TOLLGATE_DYNAMODB=moto.
     dynamodb: str = field(default_factory=lambda: os.environ.get("TOLLGATE_DYNAMODB", "local"))
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Template parameter values over the defaults (e.g. short payout retry intervals in tests).
+    parameters: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def ephemeral(cls, state_dir: Path) -> StackConfig:
@@ -127,7 +129,7 @@ class LocalStack:
         os.environ.update({**account, **cfg.extra_env})
         os.environ.pop("AWS_PROFILE", None)
 
-        params = parameters()
+        params = {**parameters(), **cfg.parameters}
         if cfg.stripe:
             # The functions reach the local gateways through their template parameters.
             params["StripeApiBase"] = f"http://127.0.0.1:{cfg.stripe_port}"

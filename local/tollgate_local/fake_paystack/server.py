@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import urllib.parse
 from collections.abc import Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from tollgate_local.fake_paystack import checkout, control
 from tollgate_local.fake_paystack.api import DEFAULT_CURRENCIES, DEFAULT_SECRET_KEY
 from tollgate_local.fake_paystack.transfers import PaystackTransfers
-from tollgate_local.serving import ServerThread
+from tollgate_local.serving import LocalHTTPServer, ServerThread
 
 _HTML = "text/html; charset=utf-8"
 
@@ -47,8 +47,7 @@ class FakePaystack(PaystackTransfers):
 
     def start(self) -> FakePaystack:
         handler = type("FakePaystackHandler", (_Handler,), {"fake": self})
-        server = ThreadingHTTPServer(("127.0.0.1", self._port), handler)
-        server.daemon_threads = True
+        server = LocalHTTPServer(("127.0.0.1", self._port), handler)
         self._serving = ServerThread(server, "fake-paystack").start()
         return self
 

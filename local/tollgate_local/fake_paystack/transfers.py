@@ -110,6 +110,13 @@ class PaystackTransfers(PaystackScenarios):
         data = self._settle(reference, TRANSFER_EVENTS[event])
         return self.send_webhook(target, event, data)
 
+    def settle_transfer(self, reference: str, event: str = "transfer.success") -> None:
+        """The transfer ends as ``event`` says, and its webhook is lost (never sent): the
+        receiver can learn the outcome only by verifying the reference."""
+        if event not in TRANSFER_EVENTS:
+            raise ValueError(f"event must be one of {', '.join(TRANSFER_EVENTS)}")
+        self._settle(reference, TRANSFER_EVENTS[event])
+
     def deliver_pending(self) -> None:
         """Play the outcome of every transfer answered since the last call (the server calls
         this after writing each answer)."""

@@ -27,6 +27,7 @@ from tollgate.payouts.exceptions import (
     PayoutNotAllowed,
     PayoutNotFound,
     PayoutsUnavailable,
+    WorkflowUnavailable,
 )
 from tollgate.payouts.models import PayoutItem
 from tollgate.payouts.schemas import PayoutIn, PayoutList, PayoutOut, PayoutStep
@@ -103,14 +104,22 @@ def request_payout(developer_id: str, body: PayoutIn, idempotency_key: str | Non
         if old is not None and old.active_payout:
             raise PayoutInProgress(f"payout {old.active_payout} is still in progress") from None
         raise PayoutNotAllowed("the available earnings changed; ask again", field="credits") from None
-    engine().start(payout_id)
+    _start(payout_id)
     return view(item)
+
+
+def _start(payout_id: str) -> None:
+    try:
+        engine().start(payout_id)
+    except Exception as exc:  # any failure to start: the payout waits, recorded, for a retry
+        raise WorkflowUnavailable(f"payout {payout_id} is recorded but could not start; send the same request "
+                                  "(same Idempotency-Key) again to resume it", payout_id=payout_id) from exc
 
 
 def _replayed(stored: PayoutItem, request_hash: str) -> PayoutOut:
     idempotency.check_replay(stored.request_hash, request_hash)
     if stored.status == "requested":
-        engine().start(stored.payout_id)  # in case the first request stopped before starting it
+        _start(stored.payout_id)  # in case the first request stopped before starting it
     return view(stored)
 
 
