@@ -157,6 +157,7 @@ class Recorder:
     def __init__(self, client: Any) -> None:
         self.calls: list[dict[str, Any]] = []
         self.on = False
+        self._items = 1
         events = client.meta.events
         events.register("before-parameter-build.dynamodb", self._build)
         events.register("after-call.dynamodb", self._after)
@@ -164,6 +165,7 @@ class Recorder:
     def _build(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         if self.on and "ReturnConsumedCapacity" in model.input_shape.members:
             params["ReturnConsumedCapacity"] = "INDEXES"
+        self._items = len(params.get("TransactItems") or ()) or 1
 
     def _after(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
         if self.on:
@@ -171,7 +173,7 @@ class Recorder:
             if isinstance(consumed, list):  # transactions report one entry per table
                 consumed = consumed[0] if consumed else None
             self.calls.append({"op": model.name, "error": (parsed.get("Error") or {}).get("Code"),
-                               "consumed": consumed})
+                               "consumed": consumed, "items": self._items})
 
     @contextlib.contextmanager
     def recording(self):
@@ -271,6 +273,52 @@ def measure_units(fn: dict[str, ModuleType], recorder: Recorder, api_key: str) -
     assert allowed["isAuthorized"], allowed
     out["authorizer"] = list(calls)
     return out
+
+
+EARNING_USES = 100
+DEVELOPER = "dev-bench"
+DEVELOPER_FEATURE = "bench-dev-call"
+
+
+def measure_earnings(fn: dict[str, ModuleType], recorder: Recorder) -> dict[str, Any]:
+    """The earnings stream consumer on one batch of 100 usage entries of a developer's feature,
+    delivered as the stream would (INSERT records of the entries), then delivered again."""
+    from tollgate import keys
+    from tollgate.ledger.models import LedgerEntryItem
+
+    call(fn["admin"], event("admin_put_feature.json", body={
+        "name": "Bench dev", "pricing": {"type": "per_call", "credits": "1"}, "developer_id": DEVELOPER,
+        "revenue_share_bps": 3000}, path=f"/v1/admin/features/{DEVELOPER_FEATURE}",
+        path_params={"feature_id": DEVELOPER_FEATURE}), 200)
+    ids = []
+    for i in range(EARNING_USES):
+        reply = call(fn["deduction"], event("deduction_post_usage.json", body={"feature": DEVELOPER_FEATURE},
+                                            headers={"idempotency-key": f"earn-{i}"}), 201)
+        ids.append(json.loads(reply["body"])["transaction_id"])
+    records = []
+    for n, tx in enumerate(ids):
+        item = LedgerEntryItem.get(*keys.entry(WALLET, tx), consistent_read=True)
+        records.append({"eventID": f"bench-{n}", "eventName": "INSERT", "eventSource": "aws:dynamodb",
+                        "dynamodb": {"Keys": {"PK": {"S": item.pk}, "SK": {"S": item.sk}},
+                                     "NewImage": item.serialize(), "SequenceNumber": str(10**20 + n)}})
+    # In the event source's batches (template.yaml), first as delivered, then all redelivered.
+    size = earnings_batch_size()
+    out: dict[str, Any] = {"batch_size": size}
+    for name in ("first", "again"):
+        with recorder.recording() as calls, contextlib.redirect_stdout(DEVNULL):
+            for start in range(0, len(records), size):
+                result = fn["earnings_stream"].lambda_handler({"Records": records[start:start + size]}, Context())
+                assert result == {"batchItemFailures": []}, result
+        out[name] = list(calls)
+    return out
+
+
+def earnings_batch_size() -> int:
+    from tollgate_local import template
+
+    fn = template.resources("AWS::Serverless::Function")["EarningsStreamFunction"]
+    return int(next(e["Properties"]["BatchSize"] for e in fn["Properties"]["Events"].values()
+                    if e["Type"] == "DynamoDB"))
 
 
 def measure_overhead(fn: dict[str, ModuleType], client: Any, api_key: str) -> dict[str, Any]:
@@ -428,6 +476,17 @@ def report(u: dict[str, Any], t: dict[str, Any], imports: dict[str, float], elap
         f" / {sum(index_units(stamp, WRITES).values()):g})")
     auth = u["authorizer"]
     row("authorizer (API key): requests / RCU", f"{ops_text(auth)} / {units(auth, READS):g}")
+    first, again, size = u["earnings"]["first"], u["earnings"]["again"], u["earnings"]["batch_size"]
+    writes = [c for c in first if c["op"] in WRITES]
+    items = sum(c["items"] for c in writes)
+    batches = -(-EARNING_USES // size)
+    row(f"earnings: requests per {EARNING_USES} usage entries ({batches} batches of <= {size})", ops_text(first))
+    row("earnings: write requests per batch (1 developer)", f"{len(writes) / batches:g}", "1 per developer",
+        verdict(len(writes) == batches))
+    # DynamoDB Local under-reports a transaction of many actions of one kind: AWS bills 2 WCU per item (< 1 KB).
+    row("earnings: items written / WCU (AWS rule: 2 per transactional item)", f"{items} / {2 * items}")
+    row("earnings: the same batch redelivered", ops_text(again), "no new write",
+        verdict(not [c for c in again if c["op"] in WRITES and not c["error"]]))
 
     ratio = t["handler_ms"] / t["bare_ms"]
     row(f"handler in-process, median of {t['calls']}", f"{t['handler_ms']:.2f} ms (p90 {t['handler_p90_ms']:.2f})")
@@ -510,11 +569,13 @@ def main() -> int:
         settings.cache_clear()
         data.set_client(client)
         reset_cache()
-        fn = {name: load_function(name) for name in ("admin", "deduction", "history", "ledger_stream", "authorizer")}
+        fn = {name: load_function(name)
+              for name in ("admin", "deduction", "history", "ledger_stream", "earnings_stream", "authorizer")}
         api_key = seed(fn)
         print("measuring requests and capacity ...", flush=True)
         recorder = Recorder(client)
         measured_units = measure_units(fn, recorder, api_key)
+        measured_units["earnings"] = measure_earnings(fn, recorder)
         print(f"timing {WARMUP_CALLS + TIMED_CALLS} handler debits and as many bare transactions ...", flush=True)
         timing = measure_overhead(fn, client, api_key)
         data.set_client(None)

@@ -26,7 +26,8 @@ DEMO_PACKAGES: dict[str, dict[str, Any]] = {
     "growth": {"name": "Growth", "credits": "500", "prices": {"USD": 4500, "NGN": 6750000}},
 }
 DEMO_SETTINGS = {"price_per_credit": {"USD": 10, "NGN": 1500}, "min_credits": "10", "max_credits": "100000",
-                 "checkouts_per_hour": 30}
+                 "checkouts_per_hour": 30, "earnings_hold_days": 7, "payout_rates": {"USD": "0.8", "NGN": "12"},
+                 "payout_minimums": {"USD": 1000, "NGN": 100000}}
 DEMO_GRANT = {"wallet_id": "user:alice", "amount": "100", "reason": "demo welcome credits"}
 
 

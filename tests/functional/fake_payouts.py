@@ -19,6 +19,7 @@ class FakePayoutGateway(PayoutGateway):
         self.enabled: set[str] = set()  # Stripe accounts done onboarding
         self.transfers: dict[str, Transfer] = {}
         self.fail_open = False
+        self.pending = name == "paystack"  # Paystack's transfers wait for their webhook
 
     def open_account(self, developer_id: str, *, bank: BankAccount | None, return_url: str, refresh_url: str,
                      idempotency_key: str) -> PayoutAccount:
@@ -45,7 +46,8 @@ class FakePayoutGateway(PayoutGateway):
     def transfer(self, payout_id: str, account_id: str, amount: int, currency: str) -> Transfer:
         if payout_id not in self.transfers:
             self.transfers[payout_id] = Transfer(transfer_id=f"tr_{len(self.transfers)}", reference=payout_id,
-                                                 status="succeeded", amount=amount, currency=currency)
+                                                 status="pending" if self.pending else "succeeded", amount=amount,
+                                                 currency=currency)
         return self.transfers[payout_id]
 
     def find_transfer(self, payout_id: str) -> Transfer | None:

@@ -241,3 +241,54 @@ def test_payout_settings_need_an_account(fakes):
     assert invoke("payouts_delete_payout_account.json", caller=CAROL).status == 204
     assert invoke("payouts_get_payout_settings.json", caller=CAROL).body == {"auto": False}
     assert invoke("payouts_delete_payout_account.json", caller=CAROL).status == 404
+
+
+# -- the workflow's steps around a Paystack webhook (the workflow tier runs them in order) ------
+
+def reserved_and_transferred(payout_id: str) -> dict:
+    from tollgate.payouts import workflow
+
+    workflow.reserve(payout_id)
+    return workflow.transfer(payout_id)
+
+
+def test_a_webhook_before_the_wait_is_answered_by_the_waiting_step(earned, fakes):
+    from tollgate.gateways import GatewayEvent
+    from tollgate.payouts import repository, transfers, workflow
+
+    _, engine = fakes
+    connect()
+    payout_id = request().body["payout_id"]
+    assert reserved_and_transferred(payout_id)["transfer_status"] == "pending"
+    payout = repository.get_payout(payout_id)
+    event = GatewayEvent(event_id="e1", kind="transfer_succeeded", raw_type="transfer.success",
+                         transfer_reference=payout.reference)
+    assert transfers.handle("paystack", event) == "transfer_confirmed"
+    assert engine.answers == []  # nobody waits yet
+    workflow.await_confirmation(payout_id, "token-1")
+    assert [(kind, token) for kind, token, _ in engine.answers] == [("succeed", "token-1")]
+
+
+def test_a_webhook_after_the_wait_answers_the_token_and_a_failure_fails_it(earned, fakes):
+    from tollgate.gateways import GatewayEvent
+    from tollgate.payouts import repository, transfers, workflow
+
+    _, engine = fakes
+    connect()
+    payout_id = request().body["payout_id"]
+    reserved_and_transferred(payout_id)
+    workflow.await_confirmation(payout_id, "token-2")
+    assert engine.answers == []
+    reference = repository.get_payout(payout_id).reference
+    failed = GatewayEvent(event_id="e2", kind="transfer_failed", raw_type="transfer.failed",
+                          transfer_reference=reference, failure="Account closed")
+    assert transfers.handle("paystack", failed) == "transfer_failed"
+    assert engine.answers == [("fail", "token-2", workflow.TRANSFER_FAILED)]
+    # The workflow's Catch runs Compensate: the earnings are available again.
+    workflow.compensate(payout_id, "TransferFailed: Account closed")
+    state = assert_earnings_invariant("dev-carol")
+    assert (state["available"], state["in_payout"]) == (earned, 0)
+    assert repository.get_payout(payout_id).status == "failed"
+    unknown = GatewayEvent(event_id="e3", kind="transfer_succeeded", raw_type="transfer.success",
+                           transfer_reference="tollgate-payout-unknown")
+    assert transfers.handle("paystack", unknown) == "unknown_payout"

@@ -1,9 +1,9 @@
-"""Schemathesis, every check, every operation, as a person, an admin and a server API key.
+"""Schemathesis, every check, every operation, as a person, an admin, a server API key and a developer.
 
 The stack is the e2e tier's: DynamoDB Local, moto, localstripe and the local gateway on free
 ports, started here and stopped by this module, so the fuzzer's writes (it rewrites the
 catalog, adjusts wallets, revokes keys) land in a table that is thrown away. Each identity's
-run is a separate `st` process with a fixed seed and bounded examples; all three run at once.
+run is a separate `st` process with a fixed seed and bounded examples; all run at once.
 Afterwards every wallet the runs touched must reconcile: sum(entries) == balance, holds ==
 reserved.
 """
@@ -47,6 +47,8 @@ def _bearer(env: str) -> str:
 IDENTITIES = (
     Identity("user", _bearer("TOLLGATE_FUZZ_USER_TOKEN")),
     Identity("admin", _bearer("TOLLGATE_FUZZ_ADMIN_TOKEN")),
+    # A developer (the demo catalog's plugin-generate pays dev:kodella) on their own routes.
+    Identity("developer", _bearer("TOLLGATE_FUZZ_DEVELOPER_TOKEN"), ("--include-path-regex", "^/v1/(developers|payouts)")),
     # A server key is accepted only where the Lambda authorizer guards the route.
     Identity("service", '[auth.openapi.apiKey]\napi_key = "${TOLLGATE_FUZZ_API_KEY}"\n',
              ("--include-path-regex", "^/v1/(usage|reservations)")),
@@ -62,7 +64,8 @@ def fuzz_env(stack, tokens, catalog):
                            {"amount": FUZZ_CREDITS, "reason": "fuzz budget"}, {"Idempotency-Key": "fuzz-budget"})
     assert status == 201, granted
     return {**os.environ, "TOLLGATE_FUZZ_USER_TOKEN": tokens["alice"],
-            "TOLLGATE_FUZZ_ADMIN_TOKEN": tokens["admin"], "TOLLGATE_FUZZ_API_KEY": created["key"]}
+            "TOLLGATE_FUZZ_ADMIN_TOKEN": tokens["admin"], "TOLLGATE_FUZZ_API_KEY": created["key"],
+            "TOLLGATE_FUZZ_DEVELOPER_TOKEN": stack.signer.token("dev:kodella", ["user", "developer"])}
 
 
 @pytest.fixture(scope="module")

@@ -41,7 +41,8 @@ class RequestModel(Schema):
 _NOT_NULL = {"not": {"type": "null"}}
 
 
-def _given(name: str) -> dict[str, Any]:
+def given(name: str) -> dict[str, Any]:
+    """JSON Schema: the field is present and not null (as a model validator reads "given")."""
     return {"required": [name], "properties": {name: _NOT_NULL}}
 
 
@@ -51,14 +52,14 @@ def exactly_one_group(*groups: tuple[str, ...]) -> dict[str, Any]:
         return {"properties": {n: {"type": "null"} for n in names}}
 
     return {"oneOf": [
-        {"allOf": [{"anyOf": [_given(n) for n in group]}, *(absent(other) for other in groups if other is not group)]}
+        {"allOf": [{"anyOf": [given(n) for n in group]}, *(absent(other) for other in groups if other is not group)]}
         for group in groups
     ]}
 
 
 def at_most_one(*names: str) -> dict[str, Any]:
     """No two of these fields are given together."""
-    return {"not": {"anyOf": [{"allOf": [_given(a), _given(b)]} for a, b in itertools.combinations(names, 2)]}}
+    return {"not": {"anyOf": [{"allOf": [given(a), given(b)]} for a, b in itertools.combinations(names, 2)]}}
 
 
 # A credit amount in a request: a decimal string or a JSON number, both exact to 0.001 and within

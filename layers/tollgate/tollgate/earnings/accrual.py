@@ -2,9 +2,11 @@
 
 Each usage entry of a feature with a developer earns ``floor(cost_mc * revenue_share_bps /
 10000)`` mc. A stream batch is aggregated per developer and written as one transaction per
-developer (chunked only past DynamoDB's 100 operations): one put per earning, keyed by its
+developer: one put per earning, keyed by its
 usage entry (the exactly-once key), one write to the developer's balance, one per day and
-feature touched, and one earnings-log entry. A redelivered record fails its earning's
+feature touched, and one earnings-log entry (the event source's batch of 90 keeps that under
+DynamoDB's 100 operations; a batch touching many features is split, the one case with more
+than one write to the balance per batch). A redelivered record fails its earning's
 condition; those earnings are dropped (after one consistent BatchGetItem finds them all) and
 the rest written, so redelivery, retries and shard splits accrue each entry exactly once.
 

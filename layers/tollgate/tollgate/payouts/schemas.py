@@ -4,21 +4,20 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from tollgate.schemas import CreditsOut, PositiveCredits, RequestModel, Schema
+from tollgate.schemas import CreditsOut, PositiveCredits, RequestModel, Schema, given
 
 PayoutGateway = Literal["stripe", "paystack"]
 PayoutStatus = Literal["requested", "reserved", "awaiting_confirmation", "paid", "failed", "reversed"]
 AccountStatus = Literal["onboarding", "active"]
+_BANK = ("bank_code", "account_number", "account_name")
 
 
 class PayoutAccountIn(RequestModel):
     """``{"gateway": "stripe"}``, or Paystack with the Nigerian bank account to pay."""
 
     model_config = ConfigDict(json_schema_extra={"oneOf": [
-        {"properties": {"gateway": {"const": "stripe"}},
-         "not": {"anyOf": [{"required": ["bank_code"]}, {"required": ["account_number"]},
-                           {"required": ["account_name"]}]}},
-        {"properties": {"gateway": {"const": "paystack"}}, "required": ["bank_code", "account_number", "account_name"]},
+        {"properties": {"gateway": {"const": "stripe"}}, "not": {"anyOf": [given(name) for name in _BANK]}},
+        {"properties": {"gateway": {"const": "paystack"}}, "allOf": [given(name) for name in _BANK]},
     ]})
 
     gateway: PayoutGateway

@@ -187,12 +187,13 @@ def mark_paid(payout_id: str) -> dict[str, Any]:
 def compensate(payout_id: str, error: str | None) -> dict[str, Any]:
     """Give the credits back (``in_payout → available``) and mark the payout failed with why.
 
-    A transfer whose outcome is unknown (it was attempted) is looked up first: money that
-    moved is marked paid, never given back as well."""
+    A transfer whose outcome is unknown (attempted, and no webhook said it failed) is looked
+    up first: money that moved is marked paid, never given back as well."""
     payout = _payout(payout_id)
     if payout.status in ("failed", "paid", "reversed"):
         return {"payout_id": payout_id, "status": payout.status}
-    if payout.transfer_attempted and payout.status in IN_FLIGHT:
+    # A transfer attempted without a word from the gateway on how it ended is looked up first.
+    if payout.transfer_attempted and payout.status in IN_FLIGHT and payout.confirmation != "failed":
         found = _find(payout)
         if found is not None and found.status == "succeeded":
             return mark_paid(payout_id)
