@@ -2,7 +2,8 @@
 
 Receives inserted usage entries that name a developer (the event source's filter), and
 accrues each one's earning exactly once: one transaction per developer per batch (see
-``tollgate.earnings.accrual``). A developer whose earnings cannot be written is reported
+``tollgate.earnings.accrual``); a reversal of a usage entry takes its earning back in
+proportion, once (``tollgate.earnings.reversal``). A developer whose earnings cannot be written is reported
 as a batch item failure from their first record, so Lambda redelivers from there; the
 earnings already written are skipped on redelivery.
 """
@@ -25,13 +26,14 @@ metrics = Metrics()
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     by_developer: dict[str, list[earnings.Accrual]] = defaultdict(list)
+    reversals: dict[str, list[earnings.Reversal]] = defaultdict(list)
     first_record: dict[str, str] = {}
     for record in event.get("Records") or []:
-        accrual = earnings.from_record(record)
-        if accrual is None:
+        change = earnings.from_record(record)
+        if change is None:
             continue
-        by_developer[accrual.developer_id].append(accrual)
-        first_record.setdefault(accrual.developer_id, record["dynamodb"]["SequenceNumber"])
+        (reversals if isinstance(change, earnings.Reversal) else by_developer)[change.developer_id].append(change)
+        first_record.setdefault(change.developer_id, record["dynamodb"]["SequenceNumber"])
     failed: list[str] = []
     for developer_id, accruals in by_developer.items():
         try:
@@ -41,5 +43,15 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
             failed.append(first_record[developer_id])
             continue
         metrics.add_metric(name="EarningsAccrued", unit=MetricUnit.Count, value=written)
+    # After the batch's accruals: a reversal in the same batch names a usage entry before it.
+    for developer_id, items in reversals.items():
+        if first_record[developer_id] in failed:
+            continue  # redelivered with the accruals it may need
+        try:
+            for item in items:
+                earnings.reverse(item)
+        except Exception:  # reported to Lambda, which redelivers from the developer's first record
+            logger.exception("earnings not reversed", extra={"developer_id": developer_id})
+            failed.append(first_record[developer_id])
     # Lambda resumes a stream batch from the lowest failed sequence number.
     return {"batchItemFailures": [{"itemIdentifier": min(failed, key=int)}] if failed else []}

@@ -179,3 +179,47 @@ def test_payout_settings_are_kept(aws):
 
 def _settings_body() -> dict:
     return json.loads(sample_event("admin_put_settings.json")["body"])
+
+
+def post_reversal(usage: dict, credits_mc: int, key: str) -> None:
+    """A reversal entry as the refunds workflow writes it (the consumer's contract: see
+    tollgate.earnings.reversal): credits given back for a usage entry, naming it and its developer."""
+    from tollgate import clock
+    from tollgate.ledger import posting
+
+    entry = posting.new_entry(wallet_id=usage["wallet_id"], transaction_id=f"tx_rev_{key}", entry_type="reversal",
+                              amount=credits_mc, now_ms=clock.now_ms(), request_hash="0" * 64, actor="user:root",
+                              reference=usage["transaction_id"], developer_id="dev-carol", feature="summarize")
+    posting.credit(entry, credits_mc)
+
+
+def test_a_reversed_usage_entry_takes_its_earning_back_in_proportion_once(aws, developer_catalog, fund):
+    fund("user:alice", "1000")
+    usage = spend(ALICE, "summarize", "a-0")
+    spend(ALICE, "summarize", "a-1")
+    deliver(earning_records(aws))
+    post_reversal(usage, 3000, "one")  # 3 of the 7.777 credits given back
+    post_reversal(usage, 4777, "two")  # and the rest
+    for _ in range(2):  # redelivered whole: each reversal applies once
+        assert deliver(earning_records(aws)) == {"batchItemFailures": []}
+    state = assert_earnings_invariant("dev-carol")
+    assert state["earned"] == SHARE_MC  # the other call's share is all that is left
+    from tollgate.earnings import repository
+
+    first = repository.earning("user:alice", usage["transaction_id"])
+    assert (first.reversed_mc, first.reversed_cost_mc) == (SHARE_MC, 7777)
+    assert assert_ledger_invariant("user:alice")["balance"] == 1000_000 - 7777
+
+
+def test_a_partial_reversal_after_maturing_comes_out_of_available(aws, developer_catalog, fund):
+    fund("user:alice", "1000")
+    usage = spend(ALICE, "summarize", "a-0")
+    deliver(earning_records(aws))
+    advance_clock(8 * DAY_MS)
+    earnings.mature("dev-carol", hold_days=7)
+    post_reversal(usage, 1000, "late")  # 1 credit of 7.777 given back after the hold
+    for _ in range(3):  # redelivered: a partial reversal applies once
+        deliver(earning_records(aws))
+    state = assert_earnings_invariant("dev-carol")
+    taken = SHARE_MC * 1000 // 7777
+    assert (state["pending"], state["available"], state["earned"]) == (0, SHARE_MC - taken, SHARE_MC - taken)

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from hypothesis import strategies as st
-from pynamodb.attributes import Attribute, BooleanAttribute, DiscriminatorAttribute, ListAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    Attribute,
+    BooleanAttribute,
+    DiscriminatorAttribute,
+    ListAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
 
 from tollgate.apikeys import models as _apikeys  # noqa: F401 - registers the models
 from tollgate.data import ExactMapAttribute, IntegerAttribute
@@ -31,6 +38,8 @@ def values_for(attr: Attribute[Any]) -> st.SearchStrategy[Any]:
         return st.dictionaries(st.text(min_size=1, max_size=10), scalars, max_size=4)
     if isinstance(attr, ListAttribute):
         return st.lists(st.text(max_size=10), max_size=3)
+    if isinstance(attr, UnicodeSetAttribute):
+        return st.sets(st.text(min_size=1, max_size=10), min_size=1, max_size=3)
     if isinstance(attr, UnicodeAttribute):
         return st.text(max_size=30)
     raise AssertionError(f"no strategy for {type(attr).__name__}: add one")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tollgate.earnings.accrual import Accrual, accrue, from_record
 from tollgate.earnings.maturity import available_now, mature
+from tollgate.earnings.reversal import Reversal, reverse
 from tollgate.earnings.service import earnings
 
-__all__ = ["Accrual", "accrue", "available_now", "earnings", "from_record", "mature"]
+__all__ = ["Accrual", "Reversal", "accrue", "available_now", "earnings", "from_record", "mature", "reverse"]

@@ -27,6 +27,8 @@ from tollgate import clock, ids, keys
 from tollgate.data import Transaction, TransactionCancelled
 from tollgate.earnings import repository
 from tollgate.earnings.models import NEVER_MATURED, DeveloperEarningsItem, EarningItem
+from tollgate.earnings.reversal import Reversal
+from tollgate.earnings.reversal import from_image as reversal_from_image
 
 BPS = 10_000
 # DynamoDB's 100 operations per transaction, less the balance, the log, and room for the
@@ -70,12 +72,17 @@ def _number(image: dict[str, Any], name: str) -> int | None:
     return int(value) if value is not None else None
 
 
-def from_record(record: dict[str, Any]) -> Accrual | None:
-    """The earning a stream record carries: an inserted usage entry with a developer and a share."""
+def from_record(record: dict[str, Any]) -> Accrual | Reversal | None:
+    """What a stream record changes in earnings: an inserted usage entry with a developer and a
+    share earns (:class:`Accrual`); an inserted reversal of one takes back (:class:`Reversal`)."""
     if record.get("eventName") != "INSERT":
         return None
     image = (record.get("dynamodb") or {}).get("NewImage") or {}
-    if _string(image, "entity") != "ledger_entry" or _string(image, "type") != "usage":
+    if _string(image, "entity") != "ledger_entry":
+        return None
+    if _string(image, "type") == "reversal":
+        return reversal_from_image(image)
+    if _string(image, "type") != "usage":
         return None
     developer, bps, amount = _string(image, "developer_id"), _number(image, "revenue_share_bps"), \
         _number(image, "amount")

@@ -7,7 +7,7 @@ log's deltas sum to the balance (the earnings ledger).
 
 from __future__ import annotations
 
-from pynamodb.attributes import UnicodeAttribute
+from pynamodb.attributes import UnicodeAttribute, UnicodeSetAttribute
 
 from tollgate.data import ExactMapAttribute, IntegerAttribute, TableItem
 
@@ -17,7 +17,8 @@ NEVER_MATURED = "0000-00-00"  # matured_through before any day matured
 class EarningItem(TableItem, discriminator="earning"):
     """``WALLET#<id>`` / ``EARN#<usage tx>``: what one usage entry earned its developer.
 
-    Written once (the accrual's exactly-once key); a reversal adds to ``reversed_mc``."""
+    Written once (the accrual's exactly-once key). A reversal of the usage entry (``reversal``
+    ledger entries naming it) takes back the earning in proportion, once per reversal entry."""
 
     wallet_id = UnicodeAttribute()
     transaction_id = UnicodeAttribute()  # the usage entry's
@@ -27,7 +28,9 @@ class EarningItem(TableItem, discriminator="earning"):
     cost_mc = IntegerAttribute()
     revenue_share_bps = IntegerAttribute()
     amount_mc = IntegerAttribute()  # floor(cost_mc * revenue_share_bps / 10000)
-    reversed_mc = IntegerAttribute(default=0)
+    reversed_mc = IntegerAttribute(default=0)  # of amount_mc, taken back
+    reversed_cost_mc = IntegerAttribute(default=0)  # of cost_mc, given back to the customer
+    reversals = UnicodeSetAttribute(null=True)  # the reversal entries applied (their transaction ids)
     created_at = UnicodeAttribute()  # the usage entry's
     accrued_at = UnicodeAttribute()
 
