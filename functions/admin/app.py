@@ -6,6 +6,10 @@ so a caller without it gets 403 whatever they send.
 
 from __future__ import annotations
 
+from tollgate import coldstart
+
+coldstart.begin()  # the init phase runs without the cyclic GC (tollgate/coldstart.py)
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
@@ -114,3 +118,6 @@ def put_settings(body: SettingsIn) -> SettingsOut:
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return http.resolve(app, event, context)
+
+
+coldstart.end()

@@ -7,6 +7,10 @@ routes one principal shape:
 
 from __future__ import annotations
 
+from tollgate import coldstart
+
+coldstart.begin()  # the init phase runs without the cyclic GC (tollgate/coldstart.py)
+
 import os
 from typing import Any
 
@@ -66,3 +70,6 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
             "email": principal.email or "",
         },
     }
+
+
+coldstart.end()

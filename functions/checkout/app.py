@@ -5,6 +5,10 @@ The Stripe SDK is imported only when a Stripe checkout happens (the gateway adap
 
 from __future__ import annotations
 
+from tollgate import coldstart
+
+coldstart.begin()  # the init phase runs without the cyclic GC (tollgate/coldstart.py)
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
@@ -57,3 +61,6 @@ def get_purchase(purchase_id: IdPath) -> PurchaseOut:
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return http.resolve(app, event, context)
+
+
+coldstart.end()

@@ -5,6 +5,10 @@ Imports only what the hot path needs: no gateway SDKs, no JWT library, no X-Ray 
 
 from __future__ import annotations
 
+from tollgate import coldstart
+
+coldstart.begin()  # the init phase runs without the cyclic GC (tollgate/coldstart.py)
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
@@ -79,3 +83,6 @@ def post_release(reservation_id: IdPath) -> ReleaseOut:
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return http.resolve(app, event, context)
+
+
+coldstart.end()

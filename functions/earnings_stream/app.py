@@ -10,6 +10,10 @@ earnings already written are skipped on redelivery.
 
 from __future__ import annotations
 
+from tollgate import coldstart
+
+coldstart.begin()  # the init phase runs without the cyclic GC (tollgate/coldstart.py)
+
 from collections import defaultdict
 
 from aws_lambda_powertools import Logger, Metrics
@@ -55,3 +59,6 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
             failed.append(first_record[developer_id])
     # Lambda resumes a stream batch from the lowest failed sequence number.
     return {"batchItemFailures": [{"itemIdentifier": min(failed, key=int)}] if failed else []}
+
+
+coldstart.end()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from tollgate import coldstart
+
+coldstart.begin()  # the init phase runs without the cyclic GC (tollgate/coldstart.py)
+
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -114,3 +118,6 @@ def get_health() -> Health:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return http.resolve(app, event, context)
+
+
+coldstart.end()

@@ -6,6 +6,10 @@ release them); the sweeper keeps the records and the wallet's ``reserved`` tidy.
 
 from __future__ import annotations
 
+from tollgate import coldstart
+
+coldstart.begin()  # the init phase runs without the cyclic GC (tollgate/coldstart.py)
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -23,3 +27,6 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     metrics.add_metric(name="HoldsExpired", unit=MetricUnit.Count, value=counts["expired"])
     logger.info("swept expired holds", extra=counts)
     return counts
+
+
+coldstart.end()

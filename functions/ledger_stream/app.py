@@ -8,6 +8,10 @@ request path. Later consumers (earnings, aggregates) join this function.
 
 from __future__ import annotations
 
+from tollgate import coldstart
+
+coldstart.begin()  # the init phase runs without the cyclic GC (tollgate/coldstart.py)
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -30,3 +34,6 @@ def record_handler(record: DynamoDBRecord) -> None:
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+
+
+coldstart.end()

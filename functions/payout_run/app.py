@@ -5,6 +5,10 @@ Each developer at most once per ISO week, whatever the retries (see ``tollgate.p
 
 from __future__ import annotations
 
+from tollgate import coldstart
+
+coldstart.begin()  # the init phase runs without the cyclic GC (tollgate/coldstart.py)
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -22,3 +26,6 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     metrics.add_metric(name="ScheduledPayoutsStarted", unit=MetricUnit.Count, value=len(report.started))
     logger.info("weekly payout run", extra={"report": report.counts(), "failed": report.failed})
     return report.counts()
+
+
+coldstart.end()

@@ -8,6 +8,10 @@ execution's history: the state machine sees the error's name and message.
 
 from __future__ import annotations
 
+from tollgate import coldstart
+
+coldstart.begin()  # the init phase runs without the cyclic GC (tollgate/coldstart.py)
+
 import json
 from typing import Any
 
@@ -61,3 +65,6 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict | None:
     if step == "mark_paid":
         metrics.add_metric(name="PayoutPaid", unit=MetricUnit.Count, value=1)
     return result
+
+
+coldstart.end()

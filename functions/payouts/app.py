@@ -6,6 +6,10 @@ a feature. Gateway SDKs load only when a payout account or transfer needs them.
 
 from __future__ import annotations
 
+from tollgate import coldstart
+
+coldstart.begin()  # the init phase runs without the cyclic GC (tollgate/coldstart.py)
+
 from typing import Annotated, Literal
 
 from aws_lambda_powertools import Logger, Metrics
@@ -131,3 +135,6 @@ def get_developer_earnings(developer_id: DeveloperIdPath) -> EarningsOut:
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return http.resolve(app, event, context)
+
+
+coldstart.end()

@@ -7,6 +7,10 @@ acknowledged and ignored.
 
 from __future__ import annotations
 
+from tollgate import coldstart
+
+coldstart.begin()  # the init phase runs without the cyclic GC (tollgate/coldstart.py)
+
 import base64
 
 from aws_lambda_powertools import Logger, Metrics
@@ -61,3 +65,6 @@ def post_paystack() -> WebhookReceived:
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return http.resolve(app, event, context)
+
+
+coldstart.end()

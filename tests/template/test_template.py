@@ -187,3 +187,26 @@ def test_the_document_is_valid_openapi_with_only_known_schema_keywords():
     unknown = {k for s in [*_schemas(document["paths"]), *component_schemas] for k in s if k not in _SCHEMA_KEYWORDS}
     # A constraint JSON Schema does not know (pydantic's "ge", say) is silently ignored by every client.
     assert not unknown, unknown
+
+
+@pytest.mark.parametrize("folder", sorted(FUNCTION_FOLDERS.values()))
+def test_every_function_loads_without_the_cyclic_gc_then_freezes_what_it_loaded(folder):
+    """coldstart.begin() comes before any other import, coldstart.end() after the module is built."""
+    import ast
+
+    tree = ast.parse((ROOT / "functions" / folder / "app.py").read_text())
+    body = [node for node in tree.body if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))]
+    assert ast.unparse(body[1]) == "from tollgate import coldstart", folder
+    assert ast.unparse(body[2]) == "coldstart.begin()", folder
+    assert ast.unparse(body[-1]) == "coldstart.end()", folder
+    code = (
+        "import gc, importlib.util\n"
+        f"s = importlib.util.spec_from_file_location('app', 'functions/{folder}/app.py')\n"
+        "m = importlib.util.module_from_spec(s); s.loader.exec_module(m)\n"
+        "print(gc.isenabled(), gc.get_freeze_count() > 10_000)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+                            env={"PYTHONPATH": str(ROOT / "layers" / "tollgate"), "AWS_DEFAULT_REGION": "us-east-1",
+                                 "PATH": "/usr/bin:/bin", "JWT_ISSUER": "https://auth.example.com/",
+                                 "JWT_AUDIENCE": "tollgate"})
+    assert result.stdout.strip() == "True True", result.stderr[-2000:]
