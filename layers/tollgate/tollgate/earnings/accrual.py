@@ -25,6 +25,7 @@ from typing import Any
 
 from tollgate import clock, ids, keys
 from tollgate.data import Transaction, TransactionCancelled
+from tollgate.data.images import image_number, image_string
 from tollgate.earnings import repository
 from tollgate.earnings.models import NEVER_MATURED, DeveloperEarningsItem, EarningItem
 from tollgate.earnings.reversal import Reversal
@@ -62,34 +63,24 @@ class Accrual:
         return keys.earning(self.wallet_id, self.transaction_id)
 
 
-def _string(image: dict[str, Any], name: str) -> str | None:
-    value = (image.get(name) or {}).get("S")
-    return str(value) if value is not None else None
-
-
-def _number(image: dict[str, Any], name: str) -> int | None:
-    value = (image.get(name) or {}).get("N")
-    return int(value) if value is not None else None
-
-
 def from_record(record: dict[str, Any]) -> Accrual | Reversal | None:
     """What a stream record changes in earnings: an inserted usage entry with a developer and a
     share earns (:class:`Accrual`); an inserted reversal of one takes back (:class:`Reversal`)."""
     if record.get("eventName") != "INSERT":
         return None
     image = (record.get("dynamodb") or {}).get("NewImage") or {}
-    if _string(image, "entity") != "ledger_entry":
+    if image_string(image, "entity") != "ledger_entry":
         return None
-    if _string(image, "type") == "reversal":
+    if image_string(image, "type") == "reversal":
         return reversal_from_image(image)
-    if _string(image, "type") != "usage":
+    if image_string(image, "type") != "usage":
         return None
-    developer, bps, amount = _string(image, "developer_id"), _number(image, "revenue_share_bps"), \
-        _number(image, "amount")
-    wallet, tx, created = _string(image, "wallet_id"), _string(image, "transaction_id"), _string(image, "created_at")
+    bps, amount = image_number(image, "revenue_share_bps"), image_number(image, "amount")
+    developer, wallet, tx, created = (image_string(image, name)
+                                      for name in ("developer_id", "wallet_id", "transaction_id", "created_at"))
     if not developer or not bps or bps <= 0 or amount is None or amount >= 0 or not (wallet and tx and created):
         return None
-    accrual = Accrual(wallet_id=wallet, transaction_id=tx, developer_id=developer, feature=_string(image, "feature"),
+    accrual = Accrual(wallet_id=wallet, transaction_id=tx, developer_id=developer, feature=image_string(image, "feature"),
                       created_at=created, cost_mc=-amount, revenue_share_bps=bps)
     return accrual if accrual.amount_mc > 0 else None
 

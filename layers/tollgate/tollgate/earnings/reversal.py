@@ -21,6 +21,7 @@ from typing import Any
 
 from tollgate import clock, keys
 from tollgate.data import Transaction, TransactionCancelled
+from tollgate.data.images import image_number, image_string
 from tollgate.earnings import repository
 from tollgate.earnings.models import NEVER_MATURED, DeveloperEarningsItem, EarningItem
 
@@ -39,17 +40,13 @@ class Reversal:
 
 
 def from_image(image: dict[str, Any]) -> Reversal | None:
-    def string(name: str) -> str | None:
-        value = (image.get(name) or {}).get("S")
-        return str(value) if value is not None else None
-
-    amount = (image.get("amount") or {}).get("N")
-    wallet, tx, usage, developer = string("wallet_id"), string("transaction_id"), string("reference"), \
-        string("developer_id")
-    if not (wallet and tx and usage and developer) or amount is None or int(amount) <= 0:
+    amount = image_number(image, "amount")
+    wallet, tx, usage, developer = (image_string(image, name)
+                                    for name in ("wallet_id", "transaction_id", "reference", "developer_id"))
+    if not (wallet and tx and usage and developer) or amount is None or amount <= 0:
         return None
     return Reversal(wallet_id=wallet, transaction_id=tx, usage_transaction_id=usage, developer_id=developer,
-                    credits_mc=int(amount))
+                    credits_mc=amount)
 
 
 def reverse(reversal: Reversal) -> int:
