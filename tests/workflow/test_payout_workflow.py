@@ -65,6 +65,7 @@ class Developer:
                  lambda: earnings_state(self.id)["earned"] == self.earned_mc or None)
 
     def connect(self, gateway: str) -> dict[str, Any]:
+        self.gateway = gateway
         if gateway == "paystack":
             reply = self.api.put("/v1/developers/me/payout-account", token=self.token, body={
                 "gateway": "paystack", "bank_code": "058", "account_number": self.account_number,
@@ -102,6 +103,30 @@ def developer(stack, api, admin, payer):
     yield make
     for dev in made:  # the invariants, whatever the test did
         assert_earnings_invariant(dev.id)
+        assert_paid_is_what_the_gateway_sent(stack, api, dev)
+
+
+def assert_paid_is_what_the_gateway_sent(stack, api, dev: Developer) -> None:
+    """``paid`` is the credits of the paid payouts, whose amounts are exactly what the fake
+    gateway transferred successfully (and not reversed)."""
+    payouts = api.get("/v1/payouts?limit=100", token=dev.token).body["data"]
+    paid = [p for p in payouts if p["status"] == "paid"]
+    assert earnings_state(dev.id)["paid"] == sum(credits_mc(p["credits"]) for p in paid)
+    gateway = getattr(dev, "gateway", None)
+    if gateway == "stripe":
+        sent = sum(t["amount"] for t in stripe_transfers(stack, account_id(stack, dev)) if not t.get("reversed"))
+    elif gateway == "paystack":
+        recipient = account_recipient(dev)
+        sent = sum(t["amount"] for t in paystack_transfers(stack, recipient) if t["status"] == "success")
+    else:
+        sent = 0
+    assert sent == sum(p["amount"] for p in paid), (sent, paid)
+
+
+def account_recipient(dev: Developer) -> str:
+    from tollgate.payouts import repository
+
+    return repository.get_account(dev.id).account_id
 
 
 # -- what the fake gateways really sent ------------------------------------------------------
