@@ -33,6 +33,14 @@ def fakes(aws):
     engine = RecordingEngine()
     set_workflow_engine(engine)
     yield gateways, engine
+    # After every test: each developer's paid credits are their paid payouts', whose amounts
+    # are what the fake gateways transferred successfully.
+    paid = [p for p in payout_items() if p.status == "paid"]
+    for developer in (CAROL.sub, DAVE.sub):
+        state = assert_earnings_invariant(developer)
+        assert state["paid"] == sum(p.credits_mc for p in paid if p.developer_id == developer)
+    sent = sum(t.amount for fake in gateways.values() for t in fake.transfers.values() if t.status == "succeeded")
+    assert sent == sum(p.amount for p in paid)
     for name in gateways:
         set_payout_gateway(name, None)
     set_workflow_engine(None)
