@@ -11,18 +11,16 @@ by it; webhooks are awaited on a condition, never a sleep.
 from __future__ import annotations
 
 import json
-import threading
 import urllib.error
-import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.integration.servers import Delivery, WebhookReceiver
 from tollgate.errors import ValidationFailed
 from tollgate.gateways import (
     BankAccount,
@@ -36,46 +34,10 @@ from tollgate.gateways import (
 )
 from tollgate.gateways.paystack import PaystackGateway
 from tollgate_local.fake_paystack import FakePaystack
-from tollgate_local.serving import ServerThread
 
 KEY = "sk_test_payouts_integration_only"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "paystack"
-DELIVERY_TIMEOUT_S = 10
 BANK = BankAccount(bank_code="058", account_number="0123456789", account_name="Ada Obi")
-
-
-class Receiver:
-    """Collects webhook deliveries (raw body, headers); ``wait_for`` blocks on a condition."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[bytes, dict[str, str]]] = []
-        self._arrived = threading.Condition()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                with receiver._arrived:
-                    receiver.received.append((raw, dict(self.headers.items())))
-                    receiver._arrived.notify_all()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.serving = ServerThread(ThreadingHTTPServer(("127.0.0.1", 0), Handler), "paystack-payouts-receiver")
-        self.url = f"{self.serving.url}/v1/webhooks/paystack"
-
-    def wait_for(self, reference: str) -> tuple[bytes, dict[str, str]]:
-        def found() -> tuple[bytes, dict[str, str]] | None:
-            return next((d for d in self.received if json.loads(d[0])["data"].get("reference") == reference), None)
-
-        with self._arrived:
-            delivery = self._arrived.wait_for(found, timeout=DELIVERY_TIMEOUT_S)
-        assert delivery is not None, f"no transfer webhook for {reference} within {DELIVERY_TIMEOUT_S}s"
-        return delivery
 
 
 @pytest.fixture(scope="module")
@@ -85,13 +47,9 @@ def fake() -> Iterator[FakePaystack]:
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    rec = Receiver()
-    rec.serving.start()
-    try:
+def receiver() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver("/v1/webhooks/paystack", "paystack-payouts-receiver") as rec:
         yield rec
-    finally:
-        rec.serving.stop()
 
 
 @pytest.fixture
@@ -119,6 +77,11 @@ def open_account(gateway: PaystackGateway, bank: BankAccount | None = BANK, deve
 
 def payout_id() -> str:
     return f"po_{uuid.uuid4().hex[:26]}"
+
+
+def transfer_webhook(receiver: WebhookReceiver, reference: str) -> Delivery:
+    """Paystack's ``transfer.*`` webhook about the transfer ``reference``, once it has arrived."""
+    return receiver.wait_for(lambda d: d.event["data"].get("reference") == reference, f"transfer webhook for {reference}")
 
 
 def control(paystack: FakePaystack, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
@@ -354,14 +317,14 @@ def test_each_outcome_sends_its_signed_webhook_after_the_answer(gateway, paystac
     made = gateway.transfer(payout, recipient, 250_000, "NGN")
     assert made.status == "pending"  # the answer; the outcome follows it
 
-    raw, headers = receiver.wait_for(made.reference)
-    event = gateway.parse_webhook(raw, headers)
+    delivery = transfer_webhook(receiver, made.reference)
+    event = gateway.parse_webhook(delivery.body, delivery.headers)
     assert (event.kind, event.raw_type, event.transfer_reference, event.transfer_id) == (
         kind, event_name, made.reference, made.transfer_id)
     assert (event.amount, event.currency, event.payout_id) == (250_000, "NGN", None)
     assert event.event_id.startswith(f"{event_name}:")
     assert (event.failure is None) is (outcome == "success")
-    payload = json.loads(raw)
+    payload = delivery.event
     assert payload["data"]["recipient"].pop("metadata") == {"developer_id": "dev_ada"}  # ours, echoed
     example = json.loads((FIXTURES / "transfer_success.json").read_text())
     del example["data"]["recipient"]["metadata"]
@@ -370,7 +333,7 @@ def test_each_outcome_sends_its_signed_webhook_after_the_answer(gateway, paystac
     found = gateway.find_transfer(payout)
     assert (found.status, found.transfer_id) == (status, made.transfer_id)
     with pytest.raises(InvalidSignature):
-        gateway.parse_webhook(raw.replace(b"250000", b"2500000"), headers)
+        gateway.parse_webhook(delivery.body.replace(b"250000", b"2500000"), delivery.headers)
 
 
 def test_with_no_outcome_the_transfer_waits_for_a_webhook_sent_on_demand(gateway, paystack, recipient, receiver):
@@ -378,7 +341,8 @@ def test_with_no_outcome_the_transfer_waits_for_a_webhook_sent_on_demand(gateway
     made = gateway.transfer(payout_id(), recipient, 5_000, "NGN")
     assert paystack.sent_webhooks == []
     assert paystack.send_transfer_webhook(made.reference, "transfer.failed", url=receiver.url) == 200
-    event = gateway.parse_webhook(*receiver.wait_for(made.reference))
+    delivery = transfer_webhook(receiver, made.reference)
+    event = gateway.parse_webhook(delivery.body, delivery.headers)
     assert (event.kind, event.transfer_reference) == ("transfer_failed", made.reference)
     assert paystack.transfers()[0]["status"] == "failed"
 
@@ -398,7 +362,8 @@ def test_the_http_controls_drive_the_same_switches(gateway, paystack, recipient,
     assert listed["data"][0]["status"] == "pending"
     assert control(paystack, f"transfers/{made.reference}/webhook", {"event": "transfer.reversed"}) == (
         200, {"receiver_status": 200})
-    event: GatewayEvent = gateway.parse_webhook(*receiver.wait_for(made.reference))
+    delivery = transfer_webhook(receiver, made.reference)
+    event: GatewayEvent = gateway.parse_webhook(delivery.body, delivery.headers)
     assert event.kind == "transfer_reversed"
     assert gateway.find_transfer(payout).status == "reversed"
 

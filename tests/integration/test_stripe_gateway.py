@@ -2,8 +2,9 @@
 
 localstripe runs in a subprocess on a free 127.0.0.1 port behind the local stack's shim
 (local/tollgate_local/localstripe_shim.py, as local/tollgate_local/stack.py starts it, but with
-its store in memory only so these tests never touch a running local stack's state). What it
-can and cannot do, as found here with stripe 16.1.0:
+its store in memory only so these tests never touch a running local stack's state; it and the
+webhook receiver come from tests/integration/servers.py). What it can and cannot do, as found
+here with stripe 16.1.0:
 
 - PaymentIntents: create, update, confirm, retrieve; ``confirm`` with a ``payment_method``
   answers 500 "Not implemented", so the tests attach the card with ``update`` first.
@@ -23,12 +24,7 @@ can and cannot do, as found here with stripe 16.1.0:
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import threading
 import urllib.parse
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -38,123 +34,30 @@ from typing import Any
 import pytest
 import stripe
 
+from tests.integration.servers import WebhookReceiver, free_port, localstripe_shim, stripe_webhook
 from tollgate.gateways import GatewayError, GatewayNotConfigured, PaymentRequest, PaymentSession, Refund
 from tollgate.gateways.stripe import StripeGateway
-from tollgate_local import localstripe_shim
 from tollgate_local.serving import ServerThread
 
 API_KEY = "sk_test_tollgate_dummy_4eC39HqLyjWDarjtT1zdp7dc"
 WEBHOOK_SECRET = "whsec_tollgate_it_9d2f4b6a8c0e1f3a5b7c9d1e"
-DELIVERY_TIMEOUT_S = 10
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 15) -> None:
-    for _ in range(int(timeout / 0.05)):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            try:
-                proc.wait(timeout=0.05)  # doubles as the pause between attempts
-            except subprocess.TimeoutExpired:
-                continue
-            raise RuntimeError(f"localstripe exited with {proc.returncode}") from None
-    raise RuntimeError("localstripe did not start")
-
-
-def _post_form(url: str, fields: dict[str, str] | None = None, method: str = "POST") -> None:
-    data = urllib.parse.urlencode(fields).encode() if fields is not None else None
-    urllib.request.urlopen(urllib.request.Request(url, data=data, method=method), timeout=10).read()
 
 
 # ---------------------------------------------------------------------------------------
-# Servers: localstripe, a webhook receiver, a fake Stripe API
+# Servers: localstripe and a webhook receiver (tests/integration/servers.py), a fake Stripe API
 # ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class Delivery:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def event(self) -> dict[str, Any]:
-        return json.loads(self.body)
-
-
-class Receiver:
-    """Collects webhook deliveries; ``wait_for`` blocks on a condition, not a sleep."""
-
-    def __init__(self) -> None:
-        self.deliveries: list[Delivery] = []
-        self._arrived = threading.Condition()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                with receiver._arrived:
-                    receiver.deliveries.append(Delivery(self.path, dict(self.headers.items()), body))
-                    receiver._arrived.notify_all()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.serving = ServerThread(ThreadingHTTPServer(("127.0.0.1", 0), Handler), "stripe-webhook-receiver")
-        self.url = f"{self.serving.url}/v1/webhooks/stripe"
-
-    def wait_for(self, event_type: str, object_id: str) -> Delivery:
-        def found() -> Delivery | None:
-            for delivery in self.deliveries:
-                event = delivery.event
-                if event.get("type") == event_type and event["data"]["object"].get("id") == object_id:
-                    return delivery
-            return None
-
-        with self._arrived:
-            delivery = self._arrived.wait_for(found, timeout=DELIVERY_TIMEOUT_S)
-        assert delivery is not None, f"no {event_type} webhook for {object_id} within {DELIVERY_TIMEOUT_S}s"
-        return delivery
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    rec = Receiver()
-    rec.serving.start()
-    try:
+def receiver() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver("/v1/webhooks/stripe", "stripe-webhook-receiver") as rec:
         yield rec
-    finally:
-        rec.serving.stop()
 
 
 @pytest.fixture(scope="module")
-def localstripe(receiver) -> Iterator[str]:
-    port = _free_port()
-    # No store file: this instance keeps its store in memory only.
-    proc = subprocess.Popen([sys.executable, localstripe_shim.__file__, str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        _wait_for_port(port, proc)
-        base = f"http://127.0.0.1:{port}"
-        _post_form(f"{base}/_config/data", method="DELETE")
-        _post_form(f"{base}/_config/webhooks/test", {"url": receiver.url, "secret": WEBHOOK_SECRET})
+def localstripe(receiver: WebhookReceiver) -> Iterator[str]:
+    with localstripe_shim(receiver.url, WEBHOOK_SECRET) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @dataclass
@@ -258,7 +161,7 @@ def test_payment_succeeds_verifies_and_its_signed_webhook_maps(gateway, stripe_a
     assert (status.reference, status.status, status.amount, status.currency, status.purchase_id) == (
         session.reference, "succeeded", 1234, "USD", request.purchase_id)
 
-    delivery = receiver.wait_for("payment_intent.succeeded", session.reference)
+    delivery = stripe_webhook(receiver, "payment_intent.succeeded", session.reference)
     event = gateway.parse_webhook(delivery.body, delivery.headers)
     assert event.kind == "payment_succeeded"
     assert event.event_id == delivery.event["id"] and event.event_id.startswith("evt_")
@@ -279,7 +182,7 @@ def test_declined_card_fails_and_its_signed_webhook_maps(gateway, stripe_api, re
     assert (status.status, status.amount, status.currency, status.purchase_id) == (
         "requires_payment_method", 4999, "EUR", request.purchase_id)
 
-    delivery = receiver.wait_for("payment_intent.payment_failed", session.reference)
+    delivery = stripe_webhook(receiver, "payment_intent.payment_failed", session.reference)
     event = gateway.parse_webhook(delivery.body, delivery.headers)
     assert event.kind == "payment_failed"
     assert (event.reference, event.purchase_id, event.amount, event.currency) == (
@@ -365,7 +268,7 @@ def test_missing_key_is_reported_at_call_time(monkeypatch, localstripe):
 
 
 def test_network_errors_are_gateway_errors(monkeypatch):
-    gateway = StripeGateway(API_KEY, api_base=f"http://127.0.0.1:{_free_port()}", max_network_retries=0)
+    gateway = StripeGateway(API_KEY, api_base=f"http://127.0.0.1:{free_port()}", max_network_retries=0)
     with pytest.raises(GatewayError) as info:
         gateway.verify_payment("pi_3PqL7vH5Yb2fGk1T0aBcDeFg")
     assert info.value.message == "Could not reach Stripe to look up the payment (network error or timeout)"

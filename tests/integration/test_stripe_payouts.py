@@ -5,148 +5,48 @@ accounts, Account Links, transfers with Stripe's idempotency keys, a local page 
 for Stripe's hosted onboarding, and test controls: failures injected into transfer
 creation, reversals that send Stripe's signed ``transfer.reversed`` to the webhooks
 registered with localstripe, and a list of every transfer made. The shim runs in a
-subprocess on a free 127.0.0.1 port with its store in memory, started and stopped here; the
-adapter is configured as a deployment is and sends what it would send Stripe.
+subprocess on a free 127.0.0.1 port with its store in memory, started and stopped by this
+module's ``shim`` fixture through tests/integration/servers.py, as is the webhook receiver;
+the adapter is configured as a deployment is and sends what it would send Stripe.
 """
 
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import threading
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 import stripe
 
+from tests.integration.servers import WebhookReceiver, form_request, free_port, localstripe_shim, stripe_webhook
 from tollgate.gateways import GatewayError, InvalidSignature, PayoutAccount, Transfer, is_transient
 from tollgate.gateways.stripe import StripeGateway
-from tollgate_local import localstripe_shim
-from tollgate_local.serving import ServerThread
 
 API_KEY = "sk_test_tollgate_payouts_7d1e9c3a5b"
 WEBHOOK_SECRET = "whsec_tollgate_payouts_it_2b4d6f8a0c"
-DELIVERY_TIMEOUT_S = 10
 RETURN_URL = "https://app.example.com/developer/payouts/return"
 REFRESH_URL = "https://app.example.com/developer/payouts/refresh"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 15) -> None:
-    for _ in range(int(timeout / 0.05)):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            try:
-                proc.wait(timeout=0.05)  # doubles as the pause between attempts
-            except subprocess.TimeoutExpired:
-                continue
-            raise RuntimeError(f"the localstripe shim exited with {proc.returncode}") from None
-    raise RuntimeError("the localstripe shim did not start")
-
-
-def _request(url: str, fields: dict[str, Any] | None = None, method: str = "POST") -> tuple[int, bytes]:
-    data = urllib.parse.urlencode(fields).encode() if fields is not None else (b"" if method == "POST" else None)
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, data=data, method=method), timeout=10) as answer:
-            return answer.status, answer.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
-
-
 # ---------------------------------------------------------------------------------------
-# Servers: the shim and a webhook receiver
+# Servers: the shim and a webhook receiver (tests/integration/servers.py)
 # ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class Delivery:
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def event(self) -> dict[str, Any]:
-        return json.loads(self.body)
-
-
-class Receiver:
-    """Collects webhook deliveries; ``wait_for`` blocks on a condition, not a sleep."""
-
-    def __init__(self) -> None:
-        self.deliveries: list[Delivery] = []
-        self._arrived = threading.Condition()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                with receiver._arrived:
-                    receiver.deliveries.append(Delivery(dict(self.headers.items()), body))
-                    receiver._arrived.notify_all()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.serving = ServerThread(ThreadingHTTPServer(("127.0.0.1", 0), Handler), "stripe-payouts-receiver")
-        self.url = f"{self.serving.url}/v1/webhooks/stripe"
-
-    def wait_for(self, event_type: str, object_id: str) -> Delivery:
-        def found() -> Delivery | None:
-            return next((d for d in self.deliveries if d.event.get("type") == event_type
-                         and d.event["data"]["object"].get("id") == object_id), None)
-
-        with self._arrived:
-            delivery = self._arrived.wait_for(found, timeout=DELIVERY_TIMEOUT_S)
-        assert delivery is not None, f"no {event_type} webhook for {object_id} within {DELIVERY_TIMEOUT_S}s"
-        return delivery
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    rec = Receiver()
-    rec.serving.start()
-    try:
+def receiver() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver("/v1/webhooks/stripe", "stripe-payouts-receiver") as rec:
         yield rec
-    finally:
-        rec.serving.stop()
 
 
 @pytest.fixture(scope="module")
-def shim(receiver) -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, localstripe_shim.__file__, str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        _wait_for_port(port, proc)
-        base = f"http://127.0.0.1:{port}"
-        assert _request(f"{base}/_config/data", method="DELETE")[0] == 200
-        assert _request(f"{base}/_config/webhooks/payouts", {"url": receiver.url, "secret": WEBHOOK_SECRET})[0] == 200
+def shim(receiver: WebhookReceiver) -> Iterator[str]:
+    with localstripe_shim(receiver.url, WEBHOOK_SECRET) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @dataclass
@@ -203,7 +103,7 @@ def open_account(gateway: StripeGateway, developer_id: str | None = None, key: s
 def onboard(account: PayoutAccount) -> None:
     """What the developer does on Stripe's hosted onboarding (the shim's stand-in page)."""
     assert account.onboarding_url is not None
-    status, page = _request(account.onboarding_url, method="GET")
+    status, page = form_request(account.onboarding_url, method="GET")
     assert status == 200 and b"Onboarding complete" in page
 
 
@@ -220,13 +120,13 @@ def payout_id() -> str:
 
 
 def transfers_at(shim: str, payout: str | None = None) -> list[dict[str, Any]]:
-    status, body = _request(f"{shim}/_tollgate/transfers", method="GET")
+    status, body = form_request(f"{shim}/_tollgate/transfers", method="GET")
     assert status == 200
     return [t for t in json.loads(body)["data"] if payout is None or t["transfer_group"] == payout]
 
 
 def fail_next(shim: str, status: int, count: int = 1) -> None:
-    assert _request(f"{shim}/_tollgate/transfers/fail", {"status": status, "count": count})[0] == 200
+    assert form_request(f"{shim}/_tollgate/transfers/fail", {"status": status, "count": count})[0] == 200
 
 
 # ---------------------------------------------------------------------------------------
@@ -252,7 +152,7 @@ def test_open_account_is_onboarding_until_the_link_is_followed(gateway, recorder
     assert (still.status, still.onboarding_url) == ("onboarding", opened.onboarding_url)
     assert len(recorder.to("/v1/account_links")) == 2  # a fresh link each time: Stripe's are single-use
 
-    status, page = _request(opened.onboarding_url, method="GET")
+    status, page = form_request(opened.onboarding_url, method="GET")
     assert status == 200 and b"Onboarding complete" in page and RETURN_URL.encode() in page
 
     active = gateway.account(opened.account_id, return_url=RETURN_URL, refresh_url=REFRESH_URL)
@@ -309,7 +209,7 @@ def test_a_transfer_is_final_and_keyed_by_the_payout(gateway, recorder, shim, ac
     listed = recorder.to("/v1/transfers")[-1]
     assert listed.method == "get" and "transfer_group=" in urllib.parse.urlsplit(listed.url).query
 
-    created = receiver.wait_for("transfer.created", first.transfer_id)  # Stripe sends it; nothing to do on it
+    created = stripe_webhook(receiver, "transfer.created", first.transfer_id)  # Stripe sends it; nothing to do on it
     assert gateway.parse_webhook(created.body, created.headers).kind == "ignored"
 
 
@@ -365,7 +265,7 @@ def test_the_librarys_own_retry_of_a_5xx_reuses_the_key(shim, recorder, account)
 
 
 def test_a_network_failure_is_transient():
-    gateway = StripeGateway(API_KEY, api_base=f"http://127.0.0.1:{_free_port()}", max_network_retries=0)
+    gateway = StripeGateway(API_KEY, api_base=f"http://127.0.0.1:{free_port()}", max_network_retries=0)
     with pytest.raises(GatewayError) as info:
         gateway.transfer(payout_id(), "acct_x", 100, "USD")
     assert info.value.details["gateway_status"] is None and is_transient(info.value)
@@ -387,10 +287,10 @@ def test_a_reversal_sends_a_signed_transfer_reversed(gateway, shim, account, rec
     payout = payout_id()
     paid = gateway.transfer(payout, account.account_id, 9_900, "USD")
 
-    status, body = _request(f"{shim}/_tollgate/transfers/{paid.transfer_id}/reverse")
+    status, body = form_request(f"{shim}/_tollgate/transfers/{paid.transfer_id}/reverse")
     assert status == 200 and json.loads(body)["reversed"] is True
 
-    delivery = receiver.wait_for("transfer.reversed", paid.transfer_id)
+    delivery = stripe_webhook(receiver, "transfer.reversed", paid.transfer_id)
     event = gateway.parse_webhook(delivery.body, delivery.headers)
     assert event.event_id == delivery.event["id"] and event.event_id.startswith("evt_")
     assert (event.kind, event.raw_type, event.payout_id, event.transfer_reference, event.transfer_id) == (
@@ -400,7 +300,7 @@ def test_a_reversal_sends_a_signed_transfer_reversed(gateway, shim, account, rec
     assert gateway.find_transfer(payout) == Transfer(
         transfer_id=paid.transfer_id, reference=payout, status="reversed", amount=9_900, currency="USD",
         failure="Stripe reversed the transfer")
-    assert _request(f"{shim}/_tollgate/transfers/{paid.transfer_id}/reverse")[0] == 400  # once only
+    assert form_request(f"{shim}/_tollgate/transfers/{paid.transfer_id}/reverse")[0] == 400  # once only
 
     with pytest.raises(InvalidSignature):
         gateway.parse_webhook(delivery.body.replace(b"9900", b"99000"), delivery.headers)
@@ -409,9 +309,9 @@ def test_a_reversal_sends_a_signed_transfer_reversed(gateway, shim, account, rec
 
 
 def test_the_controls_refuse_what_makes_no_sense(shim):
-    assert _request(f"{shim}/_tollgate/transfers/fail", {"status": 200})[0] == 400
-    assert _request(f"{shim}/_tollgate/transfers/fail", {"status": "x"})[0] == 400
-    assert _request(f"{shim}/_tollgate/transfers/tr_unknown/reverse")[0] == 404
-    assert _request(f"{shim}/_tollgate/connect/onboard/acct_unknown", method="GET")[0] == 404
+    assert form_request(f"{shim}/_tollgate/transfers/fail", {"status": 200})[0] == 400
+    assert form_request(f"{shim}/_tollgate/transfers/fail", {"status": "x"})[0] == 400
+    assert form_request(f"{shim}/_tollgate/transfers/tr_unknown/reverse")[0] == 404
+    assert form_request(f"{shim}/_tollgate/connect/onboard/acct_unknown", method="GET")[0] == 404
     # The Connect API itself still wants a key, as localstripe's does.
-    assert _request(f"{shim}/v1/transfers", method="GET")[0] == 401
+    assert form_request(f"{shim}/v1/transfers", method="GET")[0] == 401
