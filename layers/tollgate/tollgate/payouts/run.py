@@ -21,12 +21,13 @@ from tollgate.payouts.schemas import PayoutIn
 class RunReport:
     week: str
     started: list[str] = field(default_factory=list)  # payout ids
+    already: list[str] = field(default_factory=list)  # this week's, started by an earlier run
     skipped: dict[str, str] = field(default_factory=dict)  # developer id -> why
     failed: dict[str, str] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int | str]:
-        return {"week": self.week, "started": len(self.started), "skipped": len(self.skipped),
-                "failed": len(self.failed)}
+        return {"week": self.week, "started": len(self.started), "already": len(self.already),
+                "skipped": len(self.skipped), "failed": len(self.failed)}
 
 
 def iso_week(when: str | None) -> str:
@@ -45,6 +46,10 @@ def run(scheduled_at: str | None) -> RunReport:
         for account in accounts:
             if account.status != "active":
                 report.skipped[account.developer_id] = "account not active"
+                continue
+            existing = repository.get_payout(service.payout_id_for(account.developer_id, key))
+            if existing is not None and existing.status != "requested":
+                report.already.append(existing.payout_id)
                 continue
             try:
                 payout = service.request_payout(account.developer_id, PayoutIn(), key, trigger="schedule")

@@ -60,7 +60,7 @@ def view(item: PayoutItem) -> PayoutOut:
 def request_payout(developer_id: str, body: PayoutIn, idempotency_key: str | None, *,
                    return_url: str | None = None, trigger: str = "request") -> PayoutOut:
     """Record a payout of ``body.credits`` (default: all available) and start its workflow."""
-    payout_id = idempotency.record_id("po", developer_id, "payout", idempotency_key)
+    payout_id = payout_id_for(developer_id, idempotency_key)
     request_hash = idempotency.request_hash({"op": "payout", "developer": developer_id, "credits": body.credits})
     existing = repository.get_payout(payout_id)
     if existing is not None:
@@ -106,6 +106,11 @@ def request_payout(developer_id: str, body: PayoutIn, idempotency_key: str | Non
         raise PayoutNotAllowed("the available earnings changed; ask again", field="credits") from None
     _start(payout_id)
     return view(item)
+
+
+def payout_id_for(developer_id: str, idempotency_key: str | None) -> str:
+    """The id of the payout a request makes: derived from its key (random without one)."""
+    return idempotency.record_id("po", developer_id, "payout", idempotency_key)
 
 
 def _start(payout_id: str) -> None:
