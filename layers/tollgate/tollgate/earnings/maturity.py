@@ -40,14 +40,13 @@ class Split:
 
     pending: int
     available: int
-    due: list[EarningsDayItem]  # the days not yet moved
 
 
 def split(balance: DeveloperEarningsItem, days: list[EarningsDayItem], last_due: str) -> Split:
     """Move, on paper, the days after ``matured_through`` up to ``last_due`` to available."""
     due = [d for d in days if balance.matured_through < d.day <= last_due]
     moved = sum(d.earned for d in due)
-    return Split(pending=balance.pending - moved, available=balance.available + moved, due=due)
+    return Split(pending=balance.pending - moved, available=balance.available + moved)
 
 
 def available_now(developer_id: str, hold_days: int) -> tuple[DeveloperEarningsItem | None, int]:
