@@ -2,7 +2,8 @@
 
 A webhook receiver (the gateways' signed deliveries arrive here, and a test waits for the one
 it expects on a condition, never a sleep) and localstripe behind the local stack's shim, in a
-subprocess with its store in memory only, so a test never touches a running local stack's state.
+subprocess with its store in memory only, so a test never touches a running local stack's state;
+and the Stripe library's HTTP client, recording what it sends.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
+
+import stripe
 
 from tollgate_local import localstripe_shim as shim_module
 from tollgate_local.serving import ServerThread
@@ -156,3 +159,37 @@ def stripe_webhook(receiver: WebhookReceiver, event_type: str, object_id: str) -
     """The ``event_type`` event the shim sent about ``object_id``, once it has arrived."""
     return receiver.wait_for(lambda d: d.event.get("type") == event_type and d.event["data"]["object"].get("id") == object_id,
                              f"{event_type} webhook for {object_id}")
+
+
+# -- what the Stripe library sends -------------------------------------------------------
+
+
+@dataclass
+class Sent:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: str | None
+
+    @property
+    def form(self) -> dict[str, str]:
+        return dict(urllib.parse.parse_qsl(self.body or "", keep_blank_values=True))
+
+    @property
+    def path(self) -> str:
+        return urllib.parse.urlsplit(self.url).path
+
+
+class RecordingClient(stripe.RequestsClient):
+    """The Stripe library's own HTTP client, remembering each request it sends."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=10)
+        self.sent: list[Sent] = []
+
+    def request(self, method, url, headers, post_data=None):
+        self.sent.append(Sent(method, url, dict(headers or {}), post_data))
+        return super().request(method, url, headers, post_data)
+
+    def to(self, path: str) -> list[Sent]:
+        return [s for s in self.sent if s.path == path]

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.servers import WebhookReceiver
 from tollgate.errors import ValidationFailed
 from tollgate.gateways import GatewayError, GatewayNotConfigured, InvalidSignature, PaymentRequest, Refund
 from tollgate.gateways.paystack import DEFAULT_API_BASE, PaystackGateway
@@ -328,11 +329,10 @@ def _example(name):
 
 def test_the_fake_answers_and_sends_paystacks_documented_shapes(paystack):
     """Every body is one of Paystack's examples (tests/fixtures/paystack/) with the fake's values."""
-    received: list[tuple[bytes, dict[str, str]]] = []
-    with serving(type("Hook", (Receiver,), {"received": received})) as url:
-        paystack.webhook_url = url
+    with WebhookReceiver("/v1/webhooks/paystack", "paystack-webhook-receiver") as receiver:
+        paystack.webhook_url = receiver.url
         _drive_every_body(paystack)
-    sent = [(payload["event"], payload["data"]) for payload in (json.loads(raw) for raw, _ in received)]
+    sent = [(d.event["event"], d.event["data"]) for d in receiver.deliveries]
     examples = {"charge.success": "charge_success", "refund.processed": "refund_processed",
                 "charge.dispute.create": "dispute_create", "charge.dispute.resolve": "dispute_resolve"}
     assert [event for event, _ in sent] == list(examples)
@@ -363,20 +363,6 @@ def _drive_every_body(paystack: FakePaystack) -> None:
 # -- webhooks from the fake ------------------------------------------------------------
 
 
-class Receiver(BaseHTTPRequestHandler):
-    received: list[tuple[bytes, dict[str, str]]]
-
-    def log_message(self, *args):
-        pass
-
-    def do_POST(self):
-        raw = self.rfile.read(int(self.headers["Content-Length"]))
-        self.received.append((raw, dict(self.headers.items())))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-
 @contextmanager
 def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
     """A throwaway HTTP server on 127.0.0.1, stopped (and its thread joined) on exit."""
@@ -388,10 +374,9 @@ def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
 
 
 def test_webhooks_sent_by_the_fake_verify(gateway, paystack):
-    received: list[tuple[bytes, dict[str, str]]] = []
-    handler = type("Hook", (Receiver,), {"received": received})
-    with serving(handler) as url:
-        paystack.webhook_url = url + "/v1/webhooks/paystack"
+    with WebhookReceiver("/v1/webhooks/paystack", "paystack-webhook-receiver") as receiver:
+        url = receiver.url
+        paystack.webhook_url = url
         session = gateway.create_payment(payment(), idempotency_key="idem-1")
         paystack.complete(session.reference)  # -> charge.success
         refund = gateway.refund(session.reference, 50_000, idempotency_key="refund-1")
@@ -402,7 +387,7 @@ def test_webhooks_sent_by_the_fake_verify(gateway, paystack):
     assert extra == 200
     assert [status for _, _, status in paystack.sent_webhooks] == [200] * 5
 
-    events = [gateway.parse_webhook(raw, headers) for raw, headers in received]
+    events = [gateway.parse_webhook(d.body, d.headers) for d in receiver.deliveries]
     paid, refunded, opened, closed, other = events
     assert (paid.kind, paid.reference, paid.purchase_id, paid.amount, paid.currency) == (
         "payment_succeeded", REFERENCE, PURCHASE, 250_000, "NGN",
@@ -414,7 +399,7 @@ def test_webhooks_sent_by_the_fake_verify(gateway, paystack):
     assert other.kind == "ignored"
     assert len({e.event_id for e in events}) == 5
 
-    raw, headers = received[0]
+    raw, headers = receiver.deliveries[0].body, receiver.deliveries[0].headers
     assert headers["Content-Type"] == "application/json"
     forged = {k: v for k, v in headers.items() if k.lower() != "x-paystack-signature"}
     forged["X-Paystack-Signature"] = paystack.sign(raw, "sk_test_someone_else")

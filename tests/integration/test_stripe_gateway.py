@@ -34,7 +34,7 @@ from typing import Any
 import pytest
 import stripe
 
-from tests.integration.servers import WebhookReceiver, free_port, localstripe_shim, stripe_webhook
+from tests.integration.servers import RecordingClient, Sent, WebhookReceiver, free_port, localstripe_shim, stripe_webhook
 from tollgate.gateways import GatewayError, GatewayNotConfigured, PaymentRequest, PaymentSession, Refund
 from tollgate.gateways.stripe import StripeGateway
 from tollgate_local.serving import ServerThread
@@ -58,30 +58,6 @@ def receiver() -> Iterator[WebhookReceiver]:
 def localstripe(receiver: WebhookReceiver) -> Iterator[str]:
     with localstripe_shim(receiver.url, WEBHOOK_SECRET) as base:
         yield base
-
-
-@dataclass
-class Sent:
-    method: str
-    url: str
-    headers: dict[str, str]
-    body: str | None
-
-    @property
-    def form(self) -> dict[str, str]:
-        return dict(urllib.parse.parse_qsl(self.body or "", keep_blank_values=True))
-
-
-class RecordingClient(stripe.RequestsClient):
-    """The Stripe library's own HTTP client, remembering each request it sends."""
-
-    def __init__(self) -> None:
-        super().__init__(timeout=10)
-        self.sent: list[Sent] = []
-
-    def request(self, method, url, headers, post_data=None):
-        self.sent.append(Sent(method, url, dict(headers or {}), post_data))
-        return super().request(method, url, headers, post_data)
 
 
 @pytest.fixture

@@ -16,13 +16,18 @@ import json
 import urllib.parse
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import stripe
 
-from tests.integration.servers import WebhookReceiver, form_request, free_port, localstripe_shim, stripe_webhook
+from tests.integration.servers import (
+    RecordingClient,
+    WebhookReceiver,
+    form_request,
+    free_port,
+    localstripe_shim,
+    stripe_webhook,
+)
 from tollgate.gateways import GatewayError, InvalidSignature, PayoutAccount, Transfer, is_transient
 from tollgate.gateways.stripe import StripeGateway
 
@@ -47,37 +52,6 @@ def receiver() -> Iterator[WebhookReceiver]:
 def shim(receiver: WebhookReceiver) -> Iterator[str]:
     with localstripe_shim(receiver.url, WEBHOOK_SECRET) as base:
         yield base
-
-
-@dataclass
-class Sent:
-    method: str
-    url: str
-    headers: dict[str, str]
-    body: str | None
-
-    @property
-    def form(self) -> dict[str, str]:
-        return dict(urllib.parse.parse_qsl(self.body or "", keep_blank_values=True))
-
-    @property
-    def path(self) -> str:
-        return urllib.parse.urlsplit(self.url).path
-
-
-class RecordingClient(stripe.RequestsClient):
-    """The Stripe library's own HTTP client, remembering each request it sends."""
-
-    def __init__(self) -> None:
-        super().__init__(timeout=10)
-        self.sent: list[Sent] = []
-
-    def request(self, method, url, headers, post_data=None):
-        self.sent.append(Sent(method, url, dict(headers or {}), post_data))
-        return super().request(method, url, headers, post_data)
-
-    def to(self, path: str) -> list[Sent]:
-        return [s for s in self.sent if s.path == path]
 
 
 @pytest.fixture
