@@ -9,6 +9,11 @@ differences live here):
 
 - A PaymentIntent takes ``description`` and ``receipt_email``, as Stripe's does, and shows
   them back (localstripe answers ``400 Unexpected description, receipt_email``).
+- ``POST /v1/refunds`` honours ``Idempotency-Key`` as Stripe does (localstripe ignores it):
+  the same key and parameters replay the first answer (``Idempotent-Replayed: true``), other
+  parameters are Stripe's 400 ``idempotency_error``, and a refused request stores nothing.
+  localstripe itself takes a refund's ``metadata`` and shows it back, and makes every refund
+  ``succeeded`` at once, with no webhook.
 - The store is pickled to ``STORE_FILE`` after every write, and loaded from it at start
   (localstripe always writes ``/tmp/localstripe.pickle``); without one it stays in memory.
 - Connect, which localstripe lacks (``localstripe_connect.py``): ``POST /v1/accounts``, ``GET
@@ -30,6 +35,7 @@ differences live here):
 
 from __future__ import annotations
 
+import json
 import pickle
 import sys
 from pathlib import Path
@@ -37,6 +43,8 @@ from typing import Any
 
 # Fields of a PaymentIntent that Stripe takes and localstripe does not.
 PAYMENT_INTENT_FIELDS = ("description", "receipt_email")
+REFUNDS_PATH = "/v1/refunds"
+IDEMPOTENCY_KEY = "tollgate_idempotency:"  # where localstripe_connect.py keeps its records too
 
 
 def patch_payment_intents() -> None:
@@ -57,6 +65,36 @@ def patch_payment_intents() -> None:
 
     PaymentIntent.__init__ = __init__
     PaymentIntent._tollgate_shim = True
+
+
+def honour_refund_idempotency(app: Any) -> None:
+    """Replay ``POST /v1/refunds`` by its ``Idempotency-Key``, after the key check (the
+    innermost middleware), keeping each first 2xx answer in the store."""
+    from aiohttp import web
+    from localstripe.resources import store
+    from localstripe.server import get_post_data, json_response
+
+    @web.middleware
+    async def idempotent_refunds(request: Any, handler: Any) -> Any:
+        key = request.headers.get("Idempotency-Key")
+        if request.method != "POST" or request.path != REFUNDS_PATH or not key:
+            return await handler(request)
+        params = json.loads(json.dumps(await get_post_data(request) or {}))  # plain dicts, as stored
+        record = store.get(IDEMPOTENCY_KEY + key)
+        if record is None:
+            response = await handler(request)  # a refusal raises (or is not 2xx): nothing kept
+            if 200 <= response.status < 300:
+                store[IDEMPOTENCY_KEY + key] = {"path": request.path, "params": params, "body": json.loads(response.text)}
+            return response
+        if (record["path"], record["params"]) != (request.path, params):
+            return json_response({"error": {
+                "type": "idempotency_error",
+                "message": "Keys for idempotent requests can only be used with the same parameters they were first "
+                           f"used with. Try using a key other than '{key}' if you meant to execute a different request."}},
+                status=400)
+        return json_response(record["body"], headers={"Idempotency-Key": key, "Idempotent-Replayed": "true"})
+
+    app.middlewares.append(idempotent_refunds)
 
 
 def persist_to(path: Path | None) -> None:
@@ -81,6 +119,7 @@ def main(argv: list[str]) -> None:
     port = int(argv[1])
     path = Path(argv[2]) if len(argv) > 2 and argv[2] else None
     patch_payment_intents()
+    honour_refund_idempotency(app)
     persist_to(path)
     # Run as a script, this folder is on sys.path: its sibling needs no package.
     from localstripe_connect import Connect

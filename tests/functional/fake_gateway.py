@@ -2,12 +2,18 @@
 
 Its webhooks are JSON GatewayEvents "signed" with a header the fake checks, so tests can
 drive every event kind through the real webhooks handler without a gateway's crypto.
+
+Refunds are made once per idempotency key (a call with a key already used returns the
+refund made for it, as both real adapters do) and every call is kept in ``refund_calls``. A
+test chooses how they go: ``refund_status`` / ``refund_failure`` for the Refund a new refund
+gets, ``refund_error`` for an exception every call raises (before anything is made) while it
+is set. As on the real adapters, only the "stripe" fake keeps ``tollgate_refund_id``.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from tollgate.gateways import (
@@ -19,10 +25,19 @@ from tollgate.gateways import (
     PaymentSession,
     PaymentStatus,
     Refund,
+    RefundStatus,
 )
 
 SIGNATURE_HEADER = "x-fake-signature"
 GOOD_SIGNATURE = "valid"
+
+
+@dataclass(frozen=True)
+class RefundCall:
+    reference: str
+    amount: int | None
+    idempotency_key: str
+    refund_id: str | None
 
 
 class FakeGateway(PaymentGateway):
@@ -31,6 +46,12 @@ class FakeGateway(PaymentGateway):
         self.created: list[tuple[PaymentRequest, str]] = []
         self.fail_next = False
         self.verified: dict[str, PaymentStatus] = {}
+        self.refund_calls: list[RefundCall] = []
+        self.refunds_made: dict[str, Refund] = {}  # by idempotency key
+        self.refund_status: RefundStatus = "succeeded"
+        self.refund_failure: str | None = None  # a new "failed" refund's failure (a default if None)
+        self.refund_error: Exception | None = None
+        self._refunded: dict[str, str] = {}  # idempotency key -> the reference it refunded
 
     def create_payment(self, request: PaymentRequest, *, idempotency_key: str) -> PaymentSession:
         if self.fail_next:
@@ -56,8 +77,25 @@ class FakeGateway(PaymentGateway):
     def verify_payment(self, reference: str) -> PaymentStatus:
         return self.verified[reference]
 
-    def refund(self, reference: str, amount: int | None, *, idempotency_key: str) -> Refund:
-        return Refund(refund_id=f"re_{reference}", amount=amount or 0)
+    def refund(self, reference: str, amount: int | None, *, idempotency_key: str,
+               refund_id: str | None = None) -> Refund:
+        self.refund_calls.append(RefundCall(reference, amount, idempotency_key, refund_id))
+        if self.refund_error is not None:
+            raise self.refund_error
+        if idempotency_key in self.refunds_made:
+            return self.refunds_made[idempotency_key]
+        earlier = list(self._refunded.values()).count(reference)
+        failed = self.refund_status == "failed"
+        made = Refund(
+            refund_id=f"re_{reference}" + (f"_{earlier + 1}" if earlier else ""),  # the first: re_<reference>
+            amount=amount or 0,
+            status=self.refund_status,
+            tollgate_refund_id=refund_id if self.name == "stripe" else None,
+            failure=(self.refund_failure or "the fake gateway failed the refund") if failed else None,
+        )
+        self.refunds_made[idempotency_key] = made
+        self._refunded[idempotency_key] = reference
+        return made
 
 
 def webhook_body(**event: Any) -> str:

@@ -22,7 +22,7 @@ import pytest
 
 from tests.integration.servers import WebhookReceiver
 from tollgate.errors import ValidationFailed
-from tollgate.gateways import GatewayError, GatewayNotConfigured, InvalidSignature, PaymentRequest, Refund
+from tollgate.gateways import GatewayError, GatewayNotConfigured, InvalidSignature, PaymentRequest, Refund, is_transient
 from tollgate.gateways.paystack import DEFAULT_API_BASE, PaystackGateway
 from tollgate_local.fake_paystack import FakePaystack
 from tollgate_local.serving import ServerThread
@@ -189,14 +189,14 @@ def test_partial_then_full_refund(gateway, paystack):
 
     partial = gateway.refund(session.reference, 100_000, idempotency_key="refund-1")
     assert isinstance(partial, Refund)
-    assert partial.amount == 100_000
+    assert (partial.amount, partial.status, partial.tollgate_refund_id) == (100_000, "pending", None)
     assert partial.refund_id.isdigit()
 
     rest = gateway.refund(session.reference, None, idempotency_key="refund-2")
     assert rest.amount == 150_000
     assert rest.refund_id != partial.refund_id
 
-    first, second = paystack.requests_to("/refund")
+    first, second = [r for r in paystack.requests_to("/refund") if r.method == "POST"]
     assert first.body == {"transaction": REFERENCE, "amount": 100_000, "merchant_note": "Tollgate refund refund-1"}
     assert second.body == {"transaction": REFERENCE, "merchant_note": "Tollgate refund refund-2"}  # no amount: all
     assert first.authorization == "Bearer sk_test_integration_only"
@@ -210,8 +210,10 @@ def test_refund_of_an_unpaid_or_unknown_payment_is_a_gateway_error(gateway, pays
     session = gateway.create_payment(payment(), idempotency_key="idem-1")
     with pytest.raises(GatewayError):
         gateway.refund(session.reference, None, idempotency_key="refund-1")
-    with pytest.raises(GatewayError, match="Transaction not found"):
-        gateway.refund("pur-nosuchthing", None, idempotency_key="refund-2")
+    with pytest.raises(GatewayError, match="Transaction reference not found") as unknown:
+        gateway.refund("pur-nosuchthing", None, idempotency_key="refund-2")  # verified before its refunds are listed
+    assert not is_transient(unknown.value)
+    assert [r.method for r in paystack.requests_to("/refund")] == ["GET", "POST"]  # the unpaid one's list and refusal
 
 
 # -- errors ----------------------------------------------------------------------------
@@ -334,11 +336,13 @@ def test_the_fake_answers_and_sends_paystacks_documented_shapes(paystack):
         _drive_every_body(paystack)
     sent = [(d.event["event"], d.event["data"]) for d in receiver.deliveries]
     examples = {"charge.success": "charge_success", "refund.processed": "refund_processed",
-                "charge.dispute.create": "dispute_create", "charge.dispute.resolve": "dispute_resolve"}
+                "refund.failed": "refund_failed", "charge.dispute.create": "dispute_create",
+                "charge.dispute.resolve": "dispute_resolve"}
     assert [event for event, _ in sent] == list(examples)
     for event, data in sent:
         assert _shape(data) == _shape(_example(examples[event])["data"]), event
-    assert sent[0][1]["reference"] == REFERENCE and sent[1][1]["amount"] == "1000"  # a string, as documented
+    assert sent[0][1]["reference"] == REFERENCE
+    assert (sent[1][1]["amount"], sent[2][1]["amount"]) == ("1000", 2000)  # a string, a number: as documented
 
 
 def _drive_every_body(paystack: FakePaystack) -> None:
@@ -356,6 +360,14 @@ def _drive_every_body(paystack: FakePaystack) -> None:
                                                                               "amount": 1000}).encode())
     assert status == 200 and _shape(refunded) == _shape(_example("refund_create"))
     paystack.process_refund(refunded["data"]["id"])
+    status, failing = paystack.handle("POST", "/refund", headers, json.dumps({"transaction": REFERENCE,
+                                                                             "amount": 2000}).encode())
+    paystack.process_refund(failing["data"]["id"], success=False)
+    status, listed = paystack.handle("GET", f"/refund?transaction={verified['data']['id']}", headers, b"")
+    assert status == 200 and _shape(listed) == _shape(_example("refund_list"))
+    assert [r["id"] for r in listed["data"]] == [failing["data"]["id"], refunded["data"]["id"]]  # newest first
+    status, fetched = paystack.handle("GET", f"/refund/{refunded['data']['id']}", headers, b"")
+    assert status == 200 and _shape(fetched) == _shape(_example("refund_fetch"))
     dispute = paystack.open_dispute(REFERENCE)
     paystack.resolve_dispute(dispute["id"], "declined")
 
@@ -377,6 +389,7 @@ def test_webhooks_sent_by_the_fake_verify(gateway, paystack):
     with WebhookReceiver("/v1/webhooks/paystack", "paystack-webhook-receiver") as receiver:
         url = receiver.url
         paystack.webhook_url = url
+        paystack.refund_outcome("none")  # processed on demand below
         session = gateway.create_payment(payment(), idempotency_key="idem-1")
         paystack.complete(session.reference)  # -> charge.success
         refund = gateway.refund(session.reference, 50_000, idempotency_key="refund-1")

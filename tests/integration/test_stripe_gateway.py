@@ -12,9 +12,11 @@ here with stripe 16.1.0:
   description, receipt_email"); the shim takes them, so the adapter sends what it sends Stripe.
 - Card 4000000000000341 (or ``pm_card_chargeCustomerFail``) is declined at confirmation (402).
 - PaymentIntents carry no ``amount_received``; refunds work (partial and full; a "full"
-  refund after a partial one refunds the whole charge again, unlike Stripe).
+  refund after a partial one refunds the whole charge again, unlike Stripe), take
+  ``metadata`` and show it back, and are ``succeeded`` at once, with no webhook.
 - It ignores idempotency keys: a replay creates a second PaymentIntent. So the tests check
   that the key is sent (each request is recorded by the HTTP client), not that it is honoured.
+  The shim honours them for refunds (``POST /v1/refunds``), as Stripe does.
 - It sends signed ``payment_intent.succeeded`` / ``payment_intent.payment_failed`` webhooks
   (about a second after the change) to every URL registered at ``/_config/webhooks/{id}``.
 - It has no Checkout Sessions: the hosted path is checked against a fake Stripe API
@@ -35,7 +37,14 @@ import pytest
 import stripe
 
 from tests.integration.servers import RecordingClient, Sent, WebhookReceiver, free_port, localstripe_shim, stripe_webhook
-from tollgate.gateways import GatewayError, GatewayNotConfigured, PaymentRequest, PaymentSession, Refund
+from tollgate.gateways import (
+    GatewayError,
+    GatewayNotConfigured,
+    PaymentRequest,
+    PaymentSession,
+    Refund,
+    is_transient,
+)
 from tollgate.gateways.stripe import StripeGateway
 from tollgate_local.serving import ServerThread
 
@@ -195,6 +204,31 @@ def test_refunds(gateway, stripe_api, recorder):
 
     with pytest.raises(ValueError):
         gateway.refund(first.reference, 0, idempotency_key="refund-key-3")
+
+
+def test_a_refund_names_its_tollgate_refund_and_is_made_once_per_idempotency_key(gateway, stripe_api, recorder):
+    session = gateway.create_payment(purchase(amount=1500), idempotency_key="checkout-key-6")
+    pay(stripe_api, session.reference)
+    refund_id = f"rf_{uuid.uuid4().hex[:26]}"
+
+    made = gateway.refund(session.reference, 600, idempotency_key=f"refund-{refund_id}", refund_id=refund_id)
+    assert made.refund_id.startswith("re_")
+    assert made == Refund(made.refund_id, 600, "succeeded", refund_id)  # localstripe: succeeded at once
+    sent = recorder.sent[-1]
+    assert sent.form == {"payment_intent": session.reference, "amount": "600", "metadata[tollgate_refund_id]": refund_id}
+    assert sent.headers["Idempotency-Key"] == f"refund-{refund_id}"
+
+    again = gateway.refund(session.reference, 600, idempotency_key=f"refund-{refund_id}", refund_id=refund_id)
+    assert again == made  # the same refund, replayed (the shim honours the key, as Stripe does)
+    listed = stripe_api.v1.refunds.list(params={"payment_intent": session.reference})
+    assert [(r.id, r.amount, r.metadata.to_dict()) for r in listed.data] == [
+        (made.refund_id, 600, {"tollgate_refund_id": refund_id})]
+
+    with pytest.raises(GatewayError) as info:  # the key again, for something else: Stripe's idempotency error
+        gateway.refund(session.reference, 700, idempotency_key=f"refund-{refund_id}", refund_id=refund_id)
+    assert "idempotency key was used with different parameters" in info.value.message
+    assert info.value.details["gateway_status"] == 400 and not is_transient(info.value)
+    assert len(stripe_api.v1.refunds.list(params={"payment_intent": session.reference}).data) == 1
 
 
 def test_refunding_a_failed_payment_is_a_gateway_error(gateway, stripe_api):
@@ -371,6 +405,25 @@ def test_checkout_session_references_verify_and_refund(fake_stripe):
     assert gateway.refund("cs_test_paid", None, idempotency_key="refund-cs") == Refund("re_fake1", 9900)
     assert fake_stripe.requests[-1].form == {"payment_intent": "pi_paid"}
     assert fake_stripe.requests[-1].headers["Idempotency-Key"] == "refund-cs"
+
+
+@pytest.mark.parametrize(("stripe_status", "failure_reason", "expected"), [
+    ("succeeded", None, ("succeeded", None)),
+    ("pending", None, ("pending", None)),
+    ("requires_action", None, ("pending", None)),
+    ("failed", "expired_or_canceled_card", ("failed", "expired_or_canceled_card")),
+    ("failed", None, ("failed", "Stripe reports the refund failed")),
+    ("canceled", None, ("failed", "Stripe reports the refund canceled")),
+])
+def test_a_refund_has_the_status_stripe_answers(fake_stripe, stripe_status, failure_reason, expected):
+    fake_stripe.replies[("POST", "/v1/refunds")] = (200, {
+        "id": "re_fake2", "object": "refund", "amount": 300, "payment_intent": "pi_paid", "status": stripe_status,
+        "failure_reason": failure_reason, "metadata": {"tollgate_refund_id": "rf_1"}})
+    gateway = StripeGateway(API_KEY, api_base=fake_stripe.url, max_network_retries=0)
+    made = gateway.refund("pi_paid", 300, idempotency_key="refund-rf_1", refund_id="rf_1")
+    assert made == Refund("re_fake2", 300, expected[0], "rf_1", expected[1])
+    assert fake_stripe.requests[-1].form == {"payment_intent": "pi_paid", "amount": "300",
+                                             "metadata[tollgate_refund_id]": "rf_1"}
 
 
 def test_a_payment_without_an_email_sends_no_receipt_email(fake_stripe):

@@ -3,7 +3,9 @@
 The payloads in tests/fixtures/paystack/ are Paystack's documented examples, verbatim
 (PaystackOSS/doc-code-snippets, the source of paystack.com/docs: dist/doc/payments/webhooks/
 events.js - ``transaction_successful``, ``charge_dispute_create``, ``charge_dispute_resolve``,
-``refund_processed``, ``transfer_successful``). The one exception,
+``refund_processed``, ``transfer_successful``; src/doc/payments/webhooks/events/refund-failed.json
+- ``refund_failed.json``; the List Refunds answer of src/doc/payments/refunds/list-refunds/index.json
+- ``refund_list.json``). The one exception,
 ``charge_success_tollgate.json``, is the documented ``charge.success`` with the reference,
 amount and metadata that Tollgate sends at initialize (Paystack echoes metadata back). Each
 body is signed here with a real HMAC-SHA512 over the file's exact bytes, as Paystack signs
@@ -19,8 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from tollgate.gateways import GatewayNotConfigured, InvalidSignature, MalformedWebhook, Refund
-from tollgate.gateways.paystack import PaystackGateway, purchase_id_for, reference_for
+from tollgate.gateways import GatewayError, GatewayNotConfigured, InvalidSignature, MalformedWebhook, Refund
+from tollgate.gateways.models import answer_object
+from tollgate.gateways.paystack import PaystackGateway, purchase_id_for, reference_for, schemas
+from tollgate.gateways.paystack.refunds import carries_marker, refund_from, refund_marker, refund_status
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "paystack"
 KEY = "sk_test_4f0c1b9d2e7a48d6b3c5a1f0e9d8c7b6a5f4e3d2"
@@ -101,6 +105,39 @@ def test_refund_event_with_an_id_uses_it():
     event = parse(resigned("refund_processed.json", id=3018284))
     assert event.refunds[0].refund_id == "3018284"
     assert event.event_id == "refund.processed:3018284"
+
+
+def test_refund_processed_is_a_succeeded_refund():
+    event = parse(raw("refund_processed.json"))
+    assert (event.refunds[0].status, event.refunds[0].failure, event.failure) == ("succeeded", None, None)
+    assert event.refunds[0].tollgate_refund_id is None  # Paystack keeps no metadata on a refund
+
+
+def test_refund_failed_verbatim():
+    event = parse(raw("refund_failed.json"))
+    assert event.kind == "refund_failed"
+    assert event.raw_type == "refund.failed"
+    assert event.event_id == "refund.failed:TRF_9vgfawjnoz58uxy"
+    assert event.refunds == (Refund("TRF_9vgfawjnoz58uxy", 20000, "failed", None, "Paystack reports the refund failed"),)
+    assert event.failure == "Paystack reports the refund failed"
+    assert (event.reference, event.purchase_id, event.currency) == (
+        "T9171231_412325_3be2736c_n6tml", "T9171231_412325_3be2736c_n6tml", "NGN")
+
+
+def test_refund_failed_without_a_reference_gets_a_stable_hash_id():
+    body = resigned("refund_failed.json", refund_reference=None, transaction_reference="pur-abc234")
+    first, again = parse(body), parse(body)
+    assert first.event_id == again.event_id and first.event_id.startswith("refund.failed:h")
+    assert first.refunds[0].refund_id == first.event_id.removeprefix("refund.failed:")
+    assert first.purchase_id == "pur_abc234"
+
+
+@pytest.mark.parametrize("name", ["refund.pending", "refund.processing", "refund.needs-attention"])
+def test_a_refund_not_over_yet_is_ignored(name):
+    payload = json.loads(raw("refund_processed.json"))
+    payload["event"], payload["data"]["status"] = name, name.removeprefix("refund.")
+    event = parse(json.dumps(payload).encode())
+    assert (event.kind, event.raw_type, event.refunds) == ("ignored", name, ())
 
 
 @pytest.mark.parametrize("amount", ["50.00", 50.0, None, True, "-5", -5, "5e3", ""])
@@ -275,3 +312,49 @@ def test_reference_for_a_purchase_id_uses_only_what_paystack_allows():
     assert purchase_id_for("a-b-c") == "a-b-c"
     with pytest.raises(ValueError):
         reference_for("pur/../x")
+
+
+# -- refunds made here (tollgate.gateways.paystack.refunds) ----------------------------------
+
+
+@pytest.mark.parametrize(("status", "expected"), [
+    ("processed", "succeeded"), ("failed", "failed"), ("pending", "pending"), ("processing", "pending"),
+    ("needs-attention", "pending"), ("reversed", "pending"), (None, "pending"), (" Processed ", "succeeded"),
+])
+def test_paystack_refund_statuses(status, expected):
+    assert refund_status(status) == expected
+
+
+def test_the_marker_names_the_key_whole():
+    marker = refund_marker("refund-rf_1")
+    assert marker == "Tollgate refund refund-rf_1"
+    assert carries_marker("Tollgate refund refund-rf_1", marker)
+    assert carries_marker("Tollgate refund refund-rf_1 (retried)", marker)
+    assert not carries_marker("Tollgate refund refund-rf_12", marker)
+    assert not carries_marker("xTollgate refund refund-rf_1", marker)
+    assert not carries_marker(None, marker)
+    for bad in ("", "k" * 200, "line\nbreak"):
+        with pytest.raises(ValueError):
+            refund_marker(bad)
+
+
+def test_list_refunds_items_read_as_refunds():
+    """Paystack's List Refunds example: each item, as the adapter reads it."""
+    listed = json.loads(raw("refund_list.json"))
+    assert listed["meta"] == {"total": 2, "skipped": 0, "perPage": 50, "page": 1, "pageCount": 1}
+    items = [answer_object(schemas.Refund, item, gateway="paystack", what="list refunds") for item in listed["data"]]
+    assert [(r.id, r.amount, r.status, r.merchant_note) for r in items] == [
+        ("747680", 10000, "processed", "Refund for transaction qufywna9w9a5d8v by jen@smith.com"),
+        ("742609", 20000, "processed", "yada yada"),
+    ]
+    assert refund_from(items[0]) == Refund("747680", 10000, "succeeded")
+
+
+def test_a_created_refund_reads_as_pending_and_a_failed_one_says_so():
+    created = answer_object(schemas.Refund, json.loads(raw("refund_create.json"))["data"], gateway="paystack",
+                            what="refund")
+    assert refund_from(created) == Refund("3018284", 10000, "pending")
+    failed = created.model_copy(update={"status": "failed", "amount": None})
+    assert refund_from(failed, asked=400) == Refund("3018284", 400, "failed", None, "Paystack reports the refund failed")
+    with pytest.raises(GatewayError, match="without the amount"):
+        refund_from(failed)

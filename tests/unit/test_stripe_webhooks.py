@@ -145,6 +145,7 @@ def test_charge_refunded_with_the_refunds_list(gateway):
     assert (event.event_id, event.reference, event.purchase_id, event.currency) == (
         "evt_3PqL7vH5Yb2fGk1T0sK7lZ8x", PI, PURCHASE, "USD")
     assert event.refunds == (Refund("re_3PqL7vH5Yb2fGk1T0Rf4C5d6", 1000), Refund("re_3PqL7vH5Yb2fGk1T0Rf1A2b3", 500))
+    assert event.refunded_total is None  # each refund is named: no total to correlate by
 
 
 def test_charge_refunded_without_the_refunds_list_uses_the_fallback(gateway):
@@ -154,6 +155,8 @@ def test_charge_refunded_without_the_refunds_list_uses_the_fallback(gateway):
     assert event.kind == "refund"
     assert (event.reference, event.purchase_id) == (PI, PURCHASE)
     assert event.refunds == (Refund("ch_3PqL7vH5Yb2fGk1T0xYz1234:500", 500),)
+    assert event.refunded_total == 500  # the cumulative total, for a caller correlating its own refunds
+    assert event.refunds[0].tollgate_refund_id is None
 
     # A second partial refund of the same charge: a new id, and only the new 1000 counted.
     body = load("charge.refunded")
@@ -161,6 +164,7 @@ def test_charge_refunded_without_the_refunds_list_uses_the_fallback(gateway):
     body["data"]["object"]["amount_refunded"] = 1500
     body["data"]["previous_attributes"] = {"amount_refunded": 500}
     assert parse(gateway, body).refunds == (Refund("ch_3PqL7vH5Yb2fGk1T0xYz1234:1500", 1000),)
+    assert parse(gateway, body).refunded_total == 1500
 
     # Without previous_attributes the whole cumulative amount is taken.
     del body["data"]["previous_attributes"]
@@ -183,6 +187,59 @@ def test_refund_updated_only_counts_once_succeeded(gateway):
     assert event.kind == "refund"
     assert event.refunds == (Refund("re_3PqL7vH5Yb2fGk1T0Rf4C5d6", 1000),)
     assert event.reference == PI
+
+
+@pytest.mark.parametrize("status", ["pending", "requires_action", None])
+def test_a_refund_not_over_yet_is_ignored(gateway, status):
+    body = load("refund.updated")
+    body["data"]["object"]["status"] = status
+    assert parse(gateway, body).kind == "ignored"
+
+
+TOLLGATE_REFUND = "rf_q4m2x7k9w3ndv5zjh6ybt2c7r4"
+
+
+def test_a_refund_tollgate_made_names_its_tollgate_refund(gateway):
+    body = load("refund.created")
+    body["data"]["object"]["metadata"] = {"tollgate_refund_id": TOLLGATE_REFUND}
+    [refund] = parse(gateway, body).refunds
+    assert refund == Refund("re_3PqL7vH5Yb2fGk1T0Rf1A2b3", 500, "succeeded", TOLLGATE_REFUND)
+    assert parse(gateway, "refund.created").refunds[0].tollgate_refund_id is None  # one Tollgate did not make
+
+
+def test_refund_updated_to_failed_is_a_refund_failed(gateway):
+    event = parse(gateway, "refund.updated.failed")
+    assert event == GatewayEvent(
+        event_id="evt_3PqL7vH5Yb2fGk1T0fA1lD2x", kind="refund_failed", raw_type="refund.updated", reference=PI,
+        currency="USD", failure="expired_or_canceled_card",
+        refunds=(Refund("re_3PqL7vH5Yb2fGk1T0Rf7F8g9", 600, "failed", TOLLGATE_REFUND, "expired_or_canceled_card"),),
+    )
+
+
+def test_a_canceled_refund_or_a_failure_without_a_reason_says_how_it_ended(gateway):
+    body = load("refund.updated.failed")
+    body["data"]["object"].update(status="canceled", failure_reason=None)
+    event = parse(gateway, body)
+    assert (event.kind, event.failure) == ("refund_failed", "Stripe reports the refund canceled")
+    assert (event.refunds[0].status, event.refunds[0].failure) == ("failed", "Stripe reports the refund canceled")
+
+
+def test_refund_failed_is_a_refund_failed_whatever_the_status_says(gateway):
+    body = load("refund.updated.failed")
+    body["type"] = "refund.failed"
+    event = parse(gateway, body)
+    assert (event.kind, event.raw_type, event.failure) == ("refund_failed", "refund.failed", "expired_or_canceled_card")
+    body["data"]["object"].update(status="succeeded", failure_reason=None)  # not as Stripe sends it: the type decides
+    event = parse(gateway, body)
+    assert event.kind == "refund_failed"
+    assert event.refunds[0].failure == "Stripe reports the refund failed"
+
+
+def test_charge_refunded_legacy_refunds_carry_their_tollgate_refund(gateway):
+    body = load("charge.refunded.legacy")
+    body["data"]["object"]["refunds"]["data"][0]["metadata"] = {"tollgate_refund_id": TOLLGATE_REFUND}
+    assert parse(gateway, body).refunds == (Refund("re_3PqL7vH5Yb2fGk1T0Rf4C5d6", 1000, tollgate_refund_id=TOLLGATE_REFUND),
+                                            Refund("re_3PqL7vH5Yb2fGk1T0Rf1A2b3", 500))
 
 
 def test_charge_dispute_created(gateway):

@@ -1,13 +1,13 @@
 """The API emulation: what Tollgate calls, checked the way Paystack checks it.
 
-``POST /transaction/initialize``, ``GET /transaction/verify/{reference}`` and ``POST /refund``:
+``POST /transaction/initialize`` and ``GET /transaction/verify/{reference}``:
 ``Authorization: Bearer <secret key>`` (401 otherwise), a JSON body, the required fields, an
 integer amount in the currency's minor unit, a valid email, a reference of alphanumerics and
 ``- . =`` only, and a reference used once ("Duplicate Transaction Reference"). Errors carry
 Paystack's documented message where it documents one; the few marked ``(fake)`` are this
 fake's own wording. Every request is recorded for assertions. The answers' bodies come from
 ``payloads.py`` (Paystack's own examples). Subclasses serve more endpoints by extending
-:meth:`PaystackApi._route` (``transfers.py``: payouts).
+:meth:`PaystackApi._route` (``refunds.py``: refunds; ``transfers.py``: payouts).
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def _metadata(value: Any) -> dict[str, Any] | None:
 
 
 class PaystackApi:
-    """Paystack's state (transactions, refunds, disputes) and its API over it."""
+    """Paystack's state (transactions, disputes) and its API over it."""
 
     def __init__(self, secret_key: str = DEFAULT_SECRET_KEY, *, currencies: Iterable[str] = DEFAULT_CURRENCIES) -> None:
         self.secret_key = secret_key
@@ -114,12 +114,11 @@ class PaystackApi:
         raise NotImplementedError
 
     def reset(self) -> None:
-        """Forget every transaction, refund, dispute and recorded request."""
+        """Forget every transaction, dispute and recorded request."""
         with self._lock:
             self._requests: list[RecordedRequest] = []
             self._transactions: dict[str, dict[str, Any]] = {}
             self._by_access_code: dict[str, str] = {}
-            self._refunds: dict[int, dict[str, Any]] = {}
             self._disputes: dict[int, dict[str, Any]] = {}
 
     def clear_requests(self) -> None:
@@ -181,8 +180,6 @@ class PaystackApi:
             return 200, self._initialize(json_body(raw))
         if method == "GET" and path.startswith("/transaction/verify/"):
             return 200, self._verify(urllib.parse.unquote(path.removeprefix("/transaction/verify/")))
-        if method == "POST" and path == "/refund":
-            return 200, self._refund(json_body(raw))
         raise PaystackRefusal(404, "Not found (fake)")
 
     def _authorize(self, authorization: str | None) -> None:
@@ -234,40 +231,6 @@ class PaystackApi:
             if tx is None:
                 raise PaystackRefusal(400, "Transaction reference not found")
             return payloads.verified(tx)
-
-    def _refund(self, body: dict[str, Any]) -> dict[str, Any]:
-        key = body.get("transaction")
-        if key in (None, "") or isinstance(key, bool | dict | list):
-            raise PaystackRefusal(400, "Transaction reference or id is required (fake)")
-        with self._lock:
-            tx = self._transactions.get(str(key)) or next(
-                (t for t in self._transactions.values() if str(t["id"]) == str(key)), None
-            )
-            if tx is None:
-                raise PaystackRefusal(404, "Transaction not found")
-            if tx["status"] == "reversed" or (tx["status"] == "success" and tx["refunded"] >= tx["amount"]):
-                raise PaystackRefusal(400, "Transaction has been fully reversed")
-            if tx["status"] != "success":
-                raise PaystackRefusal(400, "Cannot refund a transaction that was not successful (fake)")
-            remaining = tx["amount"] - tx["refunded"]
-            amount = remaining if body.get("amount") in (None, "") else amount_of(body.get("amount"))
-            if amount > remaining:
-                raise PaystackRefusal(400, "Refund amount cannot be more than the transaction amount (fake)")
-            currency = body.get("currency") or tx["currency"]
-            if currency != tx["currency"]:
-                raise PaystackRefusal(400, "Currency does not match the transaction's (fake)")
-            tx["refunded"] += amount
-            if tx["refunded"] >= tx["amount"]:
-                tx["status"] = "reversed"
-            refund_id = next(self._ids)
-            refund = self._refunds[refund_id] = {
-                "id": refund_id, "reference": tx["reference"], "amount": amount, "currency": currency,
-                "status": "pending", "created_at": payloads.now(), "refund_reference": None,
-                "merchant_note": body.get("merchant_note")
-                or f"Refund for transaction {tx['reference']} by {payloads.MERCHANT_EMAIL}",
-                "customer_note": body.get("customer_note") or f"Refund for transaction {tx['reference']}",
-            }
-            return payloads.refund_created(refund, tx)
 
 
 __all__ = [

@@ -2,8 +2,10 @@
 
 The examples are the verbatim payloads in ``tests/fixtures/paystack/`` (from Paystack's
 documentation source, PaystackOSS/doc-code-snippets: the webhook examples of
-``dist/doc/payments/webhooks/events.js`` and the ``200`` responses of
-``src/api/{transactions/initialize,transactions/verify,refunds/create}/response.json``).
+``dist/doc/payments/webhooks/events.js`` and ``src/doc/payments/webhooks/events/``, the
+``200`` responses of ``src/api/{transactions/initialize,transactions/verify,refunds/create,
+refunds/fetch}/response.json``, and the List Refunds answer of
+``src/doc/payments/refunds/list-refunds/index.json``).
 Each builder deep-copies one and overwrites only the fields the fake knows (ids, reference,
 amount, currency, status, metadata, the payer's email, times); a field the example does not
 have is never added, and every other field keeps the example's value. So the shapes are
@@ -125,6 +127,42 @@ def refund_created(refund: dict[str, Any], tx: dict[str, Any]) -> dict[str, Any]
     return body
 
 
+def _refund_item(template: dict[str, Any], refund: dict[str, Any], tx: dict[str, Any]) -> dict[str, Any]:
+    processed = refund["status"] == "processed"
+    return _overlay(template, {
+        "integration": INTEGRATION_ID, "transaction": tx["id"], "dispute": None, "settlement": None,
+        "id": refund["id"], "domain": DOMAIN, "currency": refund["currency"], "amount": refund["amount"],
+        "status": refund["status"], "refunded_at": refund["refunded_at"], "refunded_by": MERCHANT_EMAIL,
+        "customer_note": refund["customer_note"], "merchant_note": refund["merchant_note"],
+        "deducted_amount": refund["amount"] if processed else 0, "fully_deducted": processed,
+        "expected_at": refund["created_at"], "createdAt": refund["created_at"], "updatedAt": refund["updated_at"],
+    })
+
+
+def refund(record: dict[str, Any], tx: dict[str, Any]) -> dict[str, Any]:
+    """A refund as ``GET /refund/{id}`` shows it (its ``data``: the transaction by its id)."""
+    return _refund_item(example("refund_fetch")["data"], record, tx)
+
+
+def refund_fetched(record: dict[str, Any], tx: dict[str, Any]) -> dict[str, Any]:
+    """``GET /refund/{id}``'s answer."""
+    body = example("refund_fetch")
+    body["data"] = refund(record, tx)
+    return body
+
+
+def refunds_listed(page: list[tuple[dict[str, Any], dict[str, Any]]], *, total: int, per_page: int,
+                   page_number: int) -> dict[str, Any]:
+    """``GET /refund``'s answer: one page of (refund, its transaction), and the page's ``meta``."""
+    body = example("refund_list")
+    template = body["data"][0]
+    body["data"] = [_refund_item(template, record, tx) for record, tx in page]
+    body["meta"] = _overlay(body["meta"], {"total": total, "skipped": (page_number - 1) * per_page,
+                                           "perPage": per_page, "page": page_number,
+                                           "pageCount": max(1, -(-total // per_page))})
+    return body
+
+
 # -- webhook data ---------------------------------------------------------------------------
 
 
@@ -133,15 +171,15 @@ def charge_success(tx: dict[str, Any]) -> dict[str, Any]:
     return _transaction(example("charge_success")["data"], tx)
 
 
-def refund_processed(refund: dict[str, Any], tx: dict[str, Any]) -> dict[str, Any]:
-    """``refund.processed`` (or ``refund.failed``)'s ``data``: no ``id``; the amount a string
-    when processed, as Paystack's example has it."""
-    data = example("refund_processed")["data"]
-    processed = refund["status"] == "processed"
+def refund_event(refund: dict[str, Any], tx: dict[str, Any]) -> dict[str, Any]:
+    """``refund.processed`` or ``refund.failed``'s ``data`` (by the refund's status), from that
+    event's example: no ``id``; the amount a string or a number as the example has it
+    (``"5000"`` processed, ``20000`` failed)."""
+    data = example("refund_processed" if refund["status"] == "processed" else "refund_failed")["data"]
+    amount = str(refund["amount"]) if isinstance(data["amount"], str) else refund["amount"]
     return _overlay(data, {
         "status": refund["status"], "transaction_reference": refund["reference"],
-        "refund_reference": refund["refund_reference"],
-        "amount": str(refund["amount"]) if processed else refund["amount"], "currency": refund["currency"],
+        "refund_reference": refund["refund_reference"], "amount": amount, "currency": refund["currency"],
         "customer": _overlay(data["customer"], {"first_name": None, "last_name": None, "email": tx["email"]}),
         "integration": INTEGRATION_ID, "domain": DOMAIN,
     })
@@ -171,8 +209,11 @@ __all__ = [
     "example",
     "initialized",
     "now",
+    "refund",
     "refund_created",
-    "refund_processed",
+    "refund_event",
+    "refund_fetched",
+    "refunds_listed",
     "transaction",
     "verified",
 ]

@@ -1,9 +1,9 @@
 """What happens on Paystack's side of a payment, and the signed webhooks it sends.
 
 :meth:`~PaystackScenarios.complete` marks a transaction paid (or failed), as the payer would
-on the checkout page; :meth:`~PaystackScenarios.process_refund` settles a queued refund;
-:meth:`~PaystackScenarios.open_dispute` / :meth:`~PaystackScenarios.resolve_dispute` raise and
-close a chargeback. Each sends its webhook to :attr:`~PaystackScenarios.webhook_url` when one
+on the checkout page; :meth:`~PaystackScenarios.open_dispute` /
+:meth:`~PaystackScenarios.resolve_dispute` raise and close a chargeback (refunds and their
+webhooks: ``refunds.py``). Each sends its webhook to :attr:`~PaystackScenarios.webhook_url` when one
 is set. :meth:`~PaystackScenarios.send_webhook` POSTs ``{"event", "data"}`` to any URL,
 signed as Paystack signs: ``x-paystack-signature`` = hex HMAC-SHA512 of the raw body, keyed
 with the secret key.
@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import secrets
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
@@ -63,6 +62,11 @@ class PaystackScenarios(PaystackApi):
         if self.webhook_url:
             self.send_webhook(self.webhook_url, event, data)
 
+    def deliver_pending(self) -> None:
+        """Play what follows the answers written since the last call (the server calls this
+        after writing each answer). Nothing here: ``refunds.py`` and ``transfers.py`` play
+        their objects' outcomes."""
+
     # -- scenarios ------------------------------------------------------------------------
 
     def complete(self, reference: str, success: bool = True) -> dict[str, Any]:
@@ -79,23 +83,6 @@ class PaystackScenarios(PaystackApi):
         if success:
             self._notify("charge.success", event)
         return shown
-
-    def process_refund(self, refund_id: int | str, success: bool = True) -> dict[str, Any]:
-        """The processor settles a queued refund: ``refund.processed`` (or ``refund.failed``)."""
-        with self._lock:
-            refund = self._refunds[int(refund_id)]
-            if refund["status"] != "pending":
-                raise ValueError(f"refund {refund_id} is already {refund['status']}")
-            tx = self._transactions[refund["reference"]]
-            refund["status"] = "processed" if success else "failed"
-            refund["refund_reference"] = str(secrets.randbelow(10**12)).zfill(12)
-            if not success:
-                tx["refunded"] -= refund["amount"]
-                if tx["status"] == "reversed":
-                    tx["status"] = "success"
-            data = payloads.refund_processed(refund, tx)
-        self._notify("refund.processed" if success else "refund.failed", data)
-        return data
 
     def open_dispute(self, reference: str, refund_amount: int | None = None) -> dict[str, Any]:
         """A chargeback on a paid transaction: ``charge.dispute.create``."""

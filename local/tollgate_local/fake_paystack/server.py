@@ -1,9 +1,9 @@
 """HTTP routing, and the running fake: one thread on a free 127.0.0.1 port.
 
 ``/checkout/...`` goes to the checkout page (``checkout.py``), ``/_tollgate/...`` to the test
-controls (``control.py``), everything else to the API emulation (``api.py``, ``transfers.py``).
-After writing an API answer, the request's thread plays what follows it (a transfer's
-outcome and webhook). :meth:`FakePaystack.stop` shuts the server down and joins its thread.
+controls (``control.py``), everything else to the API emulation (``api.py``, ``refunds.py``,
+``transfers.py``). After writing an API answer, the request's thread plays what follows it (a
+refund's or a transfer's outcome and webhook). :meth:`FakePaystack.stop` shuts the server down and joins its thread.
 """
 
 from __future__ import annotations
@@ -16,13 +16,16 @@ from typing import Any
 
 from tollgate_local.fake_paystack import checkout, control
 from tollgate_local.fake_paystack.api import DEFAULT_CURRENCIES, DEFAULT_SECRET_KEY
+from tollgate_local.fake_paystack.refunds import PaystackRefunds
 from tollgate_local.fake_paystack.transfers import PaystackTransfers
 from tollgate_local.serving import LocalHTTPServer, ServerThread
 
 _HTML = "text/html; charset=utf-8"
 
 
-class FakePaystack(PaystackTransfers):
+class FakePaystack(PaystackRefunds, PaystackTransfers):
+    """The fake Paystack, served: payments, disputes, refunds and transfers."""
+
     def __init__(
         self,
         secret_key: str = DEFAULT_SECRET_KEY,

@@ -13,6 +13,7 @@ from tollgate.gateways.base import (
     PaymentSession,
     PaymentStatus,
     Refund,
+    RefundStatus,
 )
 from tollgate.gateways.exceptions import GatewayError, GatewayNotConfigured, InvalidSignature, MalformedWebhook
 from tollgate.gateways.payouts import (
@@ -96,6 +97,7 @@ __all__ = [
     "PayoutAccount",
     "PayoutGateway",
     "Refund",
+    "RefundStatus",
     "Transfer",
     "TransferStatus",
     "get_gateway",

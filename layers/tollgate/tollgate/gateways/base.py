@@ -2,6 +2,8 @@
 
 Amounts are integer minor units (cents, kobo) with an upper-case ISO currency. Every
 outgoing call carries an idempotency key (where the gateway supports one) and a timeout.
+A call that fails raises :class:`~tollgate.gateways.exceptions.GatewayError`;
+:func:`tollgate.gateways.payouts.is_transient` tells whether trying again later may help.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Literal
 
+RefundStatus = Literal["succeeded", "pending", "failed"]
 EventKind = Literal[
     "payment_succeeded",
     "payment_failed",
     "refund",
+    "refund_failed",
     "dispute_opened",
     "dispute_closed",
     "transfer_succeeded",
@@ -51,13 +55,24 @@ class PaymentSession:
 
 @dataclass(frozen=True)
 class Refund:
-    refund_id: str
+    """One refund of a payment, as the gateway reports it (an answer to a call, or in a webhook)."""
+
+    refund_id: str  # the gateway's id: Stripe re_...; Paystack's numeric id as text (webhooks: see events.py)
     amount: int  # minor units refunded by this refund
+    status: RefundStatus = "succeeded"  # as the gateway reports it now
+    # The Tollgate refund it belongs to, where the gateway object says so (Stripe: metadata
+    # "tollgate_refund_id"); None where the gateway keeps no metadata (Paystack).
+    tollgate_refund_id: str | None = None
+    failure: str | None = None  # why, when status == "failed"
 
 
 @dataclass(frozen=True)
 class GatewayEvent:
     """A verified webhook, normalised. ``kind == "ignored"`` is acknowledged and dropped.
+
+    Refund events (``refund``: money returned; ``refund_failed``: a refund the gateway reports
+    failed) carry each refund in ``refunds``, with its status (``succeeded`` / ``failed``) and,
+    for ``refund_failed``, its ``failure`` (also in ``failure``).
 
     Payout transfers (``transfer_*`` kinds) name their transfer by ``transfer_reference``
     (what :attr:`tollgate.gateways.payouts.Transfer.reference` shows for it) and, where the
@@ -73,13 +88,17 @@ class GatewayEvent:
     amount: int | None = None  # what was paid (minor units), for payment events
     currency: str | None = None
     refunds: tuple[Refund, ...] = ()  # for refund events: each refund, by its own id
+    # Stripe's charge.refunded without its refunds list (API versions since 2022-11-15): the
+    # charge's cumulative amount_refunded, what a caller that made refunds itself correlates by;
+    # None for every other event.
+    refunded_total: int | None = None
     dispute_id: str | None = None
     dispute_status: str | None = None  # for dispute_closed: "won" or "lost"
     dispute_amount: int | None = None
     payout_id: str | None = None  # transfer events: the payout the transfer pays
     transfer_reference: str | None = None  # transfer events: the transfer's reference
     transfer_id: str | None = None  # transfer events: the gateway's id (tr_..., TRF_...)
-    failure: str | None = None  # transfer_failed / transfer_reversed: why, as the gateway says
+    failure: str | None = None  # transfer_failed / transfer_reversed / refund_failed: why, as the gateway says
 
 
 @dataclass(frozen=True)
@@ -110,5 +129,11 @@ class PaymentGateway(ABC):
         """Ask the gateway for the payment's current state."""
 
     @abstractmethod
-    def refund(self, reference: str, amount: int | None, *, idempotency_key: str) -> Refund:
-        """Refund ``amount`` minor units (None: all) of a payment."""
+    def refund(self, reference: str, amount: int | None, *, idempotency_key: str,
+               refund_id: str | None = None) -> Refund:
+        """Refund ``amount`` minor units (None: all) of the payment ``reference``, once per
+        ``idempotency_key``: calling again with the same key returns the same refund, never a
+        second one (Stripe keeps a key for at least 24 hours). ``refund_id`` (the Tollgate
+        refund's id) goes into the gateway object where the gateway keeps metadata. The
+        Refund's status is the gateway's now (a ``pending`` refund ends later, with a
+        ``refund`` or ``refund_failed`` webhook)."""

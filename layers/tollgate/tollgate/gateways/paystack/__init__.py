@@ -1,4 +1,5 @@
-"""Paystack: the adapter (``gateway``), its payout half (``payouts``: transfer recipients and
+"""Paystack: the adapter (``gateway``), its refunds (``refunds``: made once per key although
+Paystack takes no idempotency key), its payout half (``payouts``: transfer recipients and
 transfers), its HTTP calls (``client``, the standard library only), webhook signatures
 (``webhooks``), the Paystack objects it reads (``schemas``), their mapping to GatewayEvents
 (``events``) and the purchase-id <-> reference rule (``references``)."""

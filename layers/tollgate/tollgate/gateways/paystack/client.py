@@ -1,10 +1,11 @@
 """Calls to Paystack's API with the standard library only (urllib, json): no SDK.
 
-Every call carries ``Authorization: Bearer <secret key>`` and a JSON body, and Paystack
-answers ``{"status": true|false, "message": ..., "data": ...}``. A non-2xx answer, ``"status":
-false``, an answer without ``data`` or a call that does not answer within ``timeout``
-seconds (10 by default) is a :class:`GatewayError` (502) carrying Paystack's message and
-HTTP status, never the key.
+Every call carries ``Authorization: Bearer <secret key>`` (and a POST a JSON body), and
+Paystack answers ``{"status": true|false, "message": ..., "data": ...}`` (a list endpoint's
+``data`` is a list, with its page in ``meta``). A non-2xx answer, ``"status": false``, an
+answer without its ``data`` or a call that does not answer within ``timeout`` seconds (10 by
+default) is a :class:`GatewayError` (502) carrying Paystack's message and HTTP status, never
+the key.
 
 Paystack documents no idempotency-key header, so none is sent (a header it silently ignores
 would only suggest a guarantee that does not exist); see ``gateway.py`` for what stands in.
@@ -51,6 +52,23 @@ class PaystackClient:
 
     def call(self, method: str, path: str, body: dict[str, Any] | None, *, what: str) -> dict[str, Any]:
         """One API call; its answer's ``data`` object."""
+        status, payload = self._answer(method, path, body, what=what)
+        data = payload.get("data")
+        if not isinstance(data, dict):
+            raise GatewayError(f"Paystack {what} answered without data", gateway=GATEWAY, gateway_status=status)
+        return data
+
+    def call_list(self, path: str, *, what: str) -> tuple[list[Any], dict[str, Any]]:
+        """One ``GET`` of a list endpoint; its answer's ``data`` list and ``meta`` object
+        (``{}`` when the answer has none)."""
+        status, payload = self._answer("GET", path, None, what=what)
+        data, meta = payload.get("data"), payload.get("meta")
+        if not isinstance(data, list):
+            raise GatewayError(f"Paystack {what} answered without a list", gateway=GATEWAY, gateway_status=status)
+        return data, meta if isinstance(meta, dict) else {}
+
+    def _answer(self, method: str, path: str, body: dict[str, Any] | None, *, what: str) -> tuple[int, dict[str, Any]]:
+        """Send one call; Paystack's 2xx ``"status": true`` answer (its HTTP status and JSON body)."""
         key = self._key()
         request = urllib.request.Request(  # noqa: S310 - api_base is checked to be http(s) in __init__
             self.api_base + path,
@@ -81,10 +99,7 @@ class PaystackClient:
         if payload.get("status") is not True:
             raise PaystackRefusal(f"Paystack {what} refused: {message}", reason=message, gateway_status=status,
                                   gateway_code=code)
-        data = payload.get("data")
-        if not isinstance(data, dict):
-            raise GatewayError(f"Paystack {what} answered without data", gateway=GATEWAY, gateway_status=status)
-        return data
+        return status, payload
 
 
 def _read(response: Any) -> bytes:

@@ -2,19 +2,21 @@
 
 Paystack events carry no event id, so one is built from the event name and the object's
 own id: ``charge.success:<transaction id>``, ``charge.dispute.create:<dispute id>``,
-``charge.dispute.resolve:<dispute id>``; refund events have no ``id`` in their payload, so
-``refund.processed:<refund_reference>`` (the processor's refund reference) is used, and
-failing that a hash of the event's data; transfer events use the transfer's ``id`` (else its
+``charge.dispute.resolve:<dispute id>``; refund events use ``data.id`` when present, but
+Paystack's examples have none, so ``refund.processed:<refund_reference>`` /
+``refund.failed:<refund_reference>`` (the processor's refund reference) is used, and failing
+that a hash of the event's data; transfer events use the transfer's ``id`` (else its
 ``transfer_code``): ``transfer.success:<id>``. A retried delivery of the same event gets the
 same id. Mapping:
 
 * ``charge.success``         -> ``payment_succeeded`` (reference, amount, currency, purchase id)
-* ``refund.processed``       -> ``refund`` with one Refund (``data.id`` if present, else
-  ``refund_reference``; the amount may arrive as a string and is parsed exactly). Beware:
-  Paystack's documented refund payloads have no ``id``, and ``refund_reference`` is the
-  processor's reference - not the refund id that ``POST /refund`` answered (which
-  ``PaystackGateway.refund`` returns). A refund made here and its ``refund.processed``
-  therefore carry different ids; match them on the transaction reference and amount.
+* ``refund.processed``       -> ``refund`` with one Refund, status ``succeeded`` (its id
+  ``data.id`` if present, else ``refund_reference``, else the data's hash; the amount may
+  arrive as a string and is parsed exactly)
+* ``refund.failed``          -> ``refund_failed``, the same fields, the Refund's status
+  ``failed`` and its ``failure`` (and the event's) "Paystack reports the refund failed"
+  (Paystack's documented payload gives no reason)
+* ``refund.pending`` / ``.processing`` / ``.needs-attention`` -> ``ignored`` (not over yet)
 * ``charge.dispute.create``  -> ``dispute_opened``
 * ``charge.dispute.resolve`` -> ``dispute_closed``: ``"won"`` when the resolution is
   ``declined`` (the merchant contested the claim and it was declined), otherwise ``"lost"``
@@ -24,6 +26,12 @@ same id. Mapping:
   the payout's transfer was made with), ``transfer_id`` (the ``transfer_code``), amount and
   currency; ``payout_id`` is None (Paystack knows only the reference)
 * anything else             -> ``ignored`` (its data is not read)
+
+Beware: Paystack's refund webhooks name the transaction (``transaction_reference``) and the
+amount, not the refund id that ``POST /refund`` answered (which ``PaystackGateway.refund``
+returns): ``refund_reference`` is the processor's reference. A refund made here and its
+webhook therefore carry different ids; the caller matches them on the transaction reference
+and amount.
 
 A body that is not an event, or whose data for an event read here does not fit its model,
 is a :class:`~tollgate.gateways.exceptions.MalformedWebhook` (422).
@@ -47,6 +55,8 @@ GATEWAY = "paystack"
 # The dispute resolution in which the merchant keeps the money (Paystack's Resolve Dispute
 # API takes "merchant-accepted" or "declined"; webhooks also show "auto-accepted").
 _WON_RESOLUTIONS = frozenset({"declined"})
+_REFUND_KINDS: dict[str, EventKind] = {"refund.processed": "refund", "refund.failed": "refund_failed"}
+REFUND_FAILED = "Paystack reports the refund failed"
 _TRANSFER_KINDS: dict[str, EventKind] = {
     "transfer.success": "transfer_succeeded",
     "transfer.failed": "transfer_failed",
@@ -71,17 +81,20 @@ def event_from_dict(payload: Mapping[str, Any]) -> GatewayEvent:
             currency=tx.currency,
         )
 
-    if name == "refund.processed":
-        refund = _data(schemas.RefundProcessed, data)
+    if name in _REFUND_KINDS:
+        refund = _data(schemas.RefundEvent, data)
         refund_id = refund.id or refund.refund_reference or data_hash(data)
+        failure = REFUND_FAILED if name == "refund.failed" else None
         return GatewayEvent(
             event_id=f"{name}:{refund_id}",
-            kind="refund",
+            kind=_REFUND_KINDS[name],
             raw_type=name,
             purchase_id=purchase_id_for(refund.transaction_reference),
             reference=refund.transaction_reference,
             currency=refund.currency,
-            refunds=(Refund(refund_id=refund_id, amount=refund.amount),),
+            refunds=(Refund(refund_id=refund_id, amount=refund.amount, status="failed" if failure else "succeeded",
+                            failure=failure),),
+            failure=failure,
         )
 
     if name in {"charge.dispute.create", "charge.dispute.resolve"}:
@@ -135,4 +148,4 @@ def data_hash(data: Any) -> str:
     return "h" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
-__all__ = ["data_hash", "event_from_dict"]
+__all__ = ["REFUND_FAILED", "data_hash", "event_from_dict"]

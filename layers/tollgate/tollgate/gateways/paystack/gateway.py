@@ -6,9 +6,8 @@ transfer recipients and transfers).
   with the same reference ("Duplicate Transaction Reference", a GatewayError here) - so a
   replayed checkout can never open a second transaction; the caller replays the session it
   stored. Refunds have no idempotency at Paystack at all: the key is written into the
-  refund's ``merchant_note`` (a documented, free-text field) so a refund can be traced back,
-  but a refund retried after a timeout may be created twice - the caller must check the
-  transaction's refunds before retrying.
+  refund's ``merchant_note`` (a documented, free-text field), and the transaction's refunds
+  are listed for it before one is created (``refunds.py``).
 * **Email.** Paystack requires the payer's email to initialize a transaction, so a request
   without one is refused here with :class:`ValidationFailed` (422) before any call is made.
 * **Amounts** are integers in the currency's minor unit (kobo for NGN), in both directions.
@@ -18,7 +17,7 @@ transfer recipients and transfers).
 
 Each module does one job: ``client`` the HTTP calls, ``webhooks`` the signature, ``schemas``
 the Paystack objects, ``events`` their mapping to a GatewayEvent, ``references`` the
-purchase-id <-> reference rule, ``payouts`` the payout half of the adapter.
+purchase-id <-> reference rule, ``refunds`` refunds, ``payouts`` the payout half of the adapter.
 """
 
 from __future__ import annotations
@@ -36,22 +35,20 @@ from tollgate.gateways.base import (
     PaymentRequest,
     PaymentSession,
     PaymentStatus,
-    Refund,
 )
 from tollgate.gateways.config import SecretSource, require_secret, secret_source
-from tollgate.gateways.exceptions import GatewayError
 from tollgate.gateways.models import answer_object, json_object
 from tollgate.gateways.paystack import schemas, webhooks
 from tollgate.gateways.paystack.client import DEFAULT_API_BASE, DEFAULT_TIMEOUT_S, PaystackClient
 from tollgate.gateways.paystack.events import GATEWAY, event_from_dict
 from tollgate.gateways.paystack.payouts import PaystackPayouts
 from tollgate.gateways.paystack.references import reference_for
+from tollgate.gateways.paystack.refunds import PaystackRefunds
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_MAX_NOTE = 200
 
 
-class PaystackGateway(PaystackPayouts, PaymentGateway):
+class PaystackGateway(PaystackRefunds, PaystackPayouts, PaymentGateway):
     name = GATEWAY
 
     def __init__(
@@ -109,18 +106,6 @@ class PaystackGateway(PaystackPayouts, PaymentGateway):
         status = tx.status or ""
         return PaymentStatus(reference=tx.reference or reference, succeeded=status == "success", status=status,
                              amount=tx.amount, currency=tx.currency or "", purchase_id=tx.purchase_id)
-
-    def refund(self, reference: str, amount: int | None, *, idempotency_key: str) -> Refund:
-        body: dict[str, Any] = {"transaction": reference}
-        if amount is not None:
-            body["amount"] = _positive(amount, "refund")
-        body["merchant_note"] = f"Tollgate refund {idempotency_key}"[:_MAX_NOTE]
-        data = self.client.call("POST", "/refund", body, what="refund")
-        refund = answer_object(schemas.CreatedRefund, data, gateway=GATEWAY, what="refund")
-        refunded = refund.amount if refund.amount is not None else amount
-        if refunded is None:
-            raise GatewayError("Paystack refund answered without the amount refunded", gateway=GATEWAY)
-        return Refund(refund_id=refund.id, amount=refunded)
 
     # -- webhooks -----------------------------------------------------------------------
 

@@ -62,9 +62,9 @@ class ChargeSuccess(Transaction):
     reference: RequiredId
 
 
-class RefundProcessed(GatewayObject):
-    """``refund.processed``'s ``data``. It has no ``id``: ``refund_reference`` is the processor's
-    reference, not the id ``POST /refund`` answered."""
+class RefundEvent(GatewayObject):
+    """``refund.processed`` / ``refund.failed``'s ``data``. Paystack's examples have no ``id``:
+    ``refund_reference`` is the processor's reference, not the id ``POST /refund`` answered."""
 
     id: OptionalId = None
     refund_reference: OptionalId = None
@@ -120,11 +120,17 @@ class Initialized(GatewayObject):
     reference: RequiredId
 
 
-class CreatedRefund(GatewayObject):
-    """``POST /refund``'s ``data`` (the refund, queued)."""
+class Refund(GatewayObject):
+    """A refund: ``POST /refund``'s ``data`` (queued), ``GET /refund/{id}``'s, or an item of
+    ``GET /refund``'s list. ``status``: ``pending``, ``processing``, ``needs-attention`` while
+    in flight, then ``processed`` or ``failed``. ``merchant_note`` is what the merchant wrote
+    at creation (Paystack's own text when it wrote none)."""
 
     id: RequiredId
     amount: MinorUnits | None = None
+    currency: Currency = None
+    status: str | None = None
+    merchant_note: str | None = None
 
 
 class RecipientDetails(GatewayObject):
@@ -165,14 +171,14 @@ class Transfer(GatewayObject):
 
 __all__ = [
     "ChargeSuccess",
-    "CreatedRefund",
     "Dispute",
     "DisputeTransaction",
     "Event",
     "Initialized",
     "Recipient",
     "RecipientDetails",
-    "RefundProcessed",
+    "Refund",
+    "RefundEvent",
     "Transaction",
     "Transfer",
     "TransferEvent",

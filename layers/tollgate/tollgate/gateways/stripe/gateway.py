@@ -35,7 +35,7 @@ from tollgate.gateways.config import SecretSource, read_secret, require_secret, 
 from tollgate.gateways.exceptions import GatewayError, GatewayNotConfigured, InvalidSignature
 from tollgate.gateways.models import json_object
 from tollgate.gateways.stripe import webhooks
-from tollgate.gateways.stripe.events import GATEWAY, event_from_dict
+from tollgate.gateways.stripe.events import GATEWAY, event_from_dict, refund_from
 from tollgate.gateways.stripe.payouts import StripePayouts
 from tollgate.secrets import secret
 
@@ -165,7 +165,12 @@ class StripeGateway(StripePayouts, PaymentGateway):
             purchase_id=session.purchase,
         )
 
-    def refund(self, reference: str, amount: int | None, *, idempotency_key: str) -> Refund:
+    def refund(self, reference: str, amount: int | None, *, idempotency_key: str,
+               refund_id: str | None = None) -> Refund:
+        """Refund with Stripe's ``Idempotency-Key`` (a replay answers the same refund while Stripe
+        keeps the key, at least 24 hours; the same key with other parameters is a 400
+        GatewayError) and, given a ``refund_id``, ``metadata[tollgate_refund_id]``. The status is
+        Stripe's now (a ``pending`` one ends later, with a ``refund.*`` webhook)."""
         if not idempotency_key:
             raise ValueError("refund needs an idempotency key")
         if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0):
@@ -178,10 +183,12 @@ class StripeGateway(StripePayouts, PaymentGateway):
         params: dict[str, Any] = {"payment_intent": reference}
         if amount is not None:
             params["amount"] = amount
+        if refund_id:
+            params["metadata"] = {"tollgate_refund_id": refund_id}
         refund = self.api.create_refund(params, idempotency_key=idempotency_key)
         if not refund.id:
             raise GatewayError("The Stripe answer (refund the payment) has no refund id", gateway=GATEWAY)
-        return Refund(refund_id=refund.id, amount=refund.amount or 0)
+        return refund_from(refund)
 
     # -- webhooks -----------------------------------------------------------------------
 

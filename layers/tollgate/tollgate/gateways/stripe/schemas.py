@@ -67,8 +67,15 @@ class Refund(StripeObject):
     id: str | None = None
     amount: MinorUnits | None = None
     status: str | None = None  # pending | requires_action | succeeded | failed | canceled
+    failure_reason: str | None = None  # when failed: lost_or_stolen_card, expired_or_canceled_card, unknown...
     payment_intent: IntentId = None
     currency: Currency = None
+
+    @property
+    def tollgate_refund_id(self) -> str | None:
+        """The Tollgate refund Tollgate made it for (its metadata ``tollgate_refund_id``), if any."""
+        value = self.metadata.get("tollgate_refund_id")
+        return value if isinstance(value, str) and value else None
 
 
 class RefundList(GatewayObject):
