@@ -334,7 +334,7 @@ def measure_overhead(fn: dict[str, ModuleType], client: Any, api_key: str) -> di
     def bare_items(i: int) -> list[dict[str, Any]]:
         # The same two items a debit writes: the entry put and the conditioned wallet update,
         # keyed as a debit keys them (an id derived from an Idempotency-Key, not a sequence).
-        tx = idempotency.record_id("tx", BARE_WALLET, "usage", f"bare-{i}")
+        tx = idempotency.record_id("tx", BARE_WALLET, "usage", f"bare-{i}", located=True)
         now_ms = clock.now_ms()
         entry = posting.new_entry(wallet_id=BARE_WALLET, transaction_id=tx, entry_type="usage", amount=-1000,
                                   now_ms=now_ms, request_hash="0" * 64, actor="user:alice", feature=FEATURE,

@@ -30,8 +30,11 @@ HTTP_FUNCTIONS = {logical: Path(fn["Properties"]["CodeUri"]).name
                   for logical, fn in resources("AWS::Serverless::Function").items()
                   if any(e.get("Type") == "HttpApi" for e in (fn["Properties"].get("Events") or {}).values())}
 # Routes that move money take an Idempotency-Key; server API keys must send one on usage and reservations.
-IDEMPOTENT = {("post", "/v1/usage"): True, ("post", "/v1/reservations"): True,
-              ("post", "/v1/admin/wallets/{wallet_id}/adjustments"): False, ("post", "/v1/checkout"): False}
+# Routes taking an Idempotency-Key, and who must send one: "keys" (server API keys), "all", or "none".
+IDEMPOTENT = {("post", "/v1/usage"): "keys", ("post", "/v1/reservations"): "keys",
+              ("post", "/v1/admin/wallets/{wallet_id}/adjustments"): "none", ("post", "/v1/checkout"): "none",
+              ("post", "/v1/purchases/{purchase_id}/refunds"): "none",
+              ("post", "/v1/admin/transactions/{transaction_id}/reversal"): "all"}
 SECURITY = {"JwtAuthorizer": [{"bearerJwt": []}], "ApiKeyAuthorizer": [{"apiKey": []}, {"bearerJwt": []}]}
 SERVERS = [
     {"url": "https://{api_id}.execute-api.{region}.amazonaws.com", "description": "A deployed stack (ApiUrl output)",
@@ -82,12 +85,12 @@ Money-moving POSTs take an `Idempotency-Key` header: a replay returns the first 
 the same key with a different body is 409 `idempotency_conflict`."""
 
 
-def _idempotency_header(required_for_keys: bool) -> dict:
+def _idempotency_header(required: str) -> dict:
     description = "1-255 visible ASCII characters. A replay returns the first result; the same key with a " \
                   "different body is 409 idempotency_conflict."
-    if required_for_keys:
+    if required == "keys":
         description += " Required for server API keys (X-Api-Key): without it they get 422 validation_error."
-    return {"name": "Idempotency-Key", "in": "header", "required": False, "description": description,
+    return {"name": "Idempotency-Key", "in": "header", "required": required == "all", "description": description,
             "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]{1,255}$"}}
 
 
@@ -172,8 +175,8 @@ def build() -> dict:
         target = document["paths"][to_path][to_method]["operationId"]
         response = document["paths"][path][method]["responses"][status]
         response.setdefault("links", {})[name] = {"operationId": target, "parameters": parameters}
-    for (method, path), required_for_keys in IDEMPOTENT.items():
-        document["paths"][path][method].setdefault("parameters", []).append(_idempotency_header(required_for_keys))
+    for (method, path), required in IDEMPOTENT.items():
+        document["paths"][path][method].setdefault("parameters", []).append(_idempotency_header(required))
     document["paths"] = dict(sorted(document["paths"].items()))
     return document
 

@@ -108,8 +108,8 @@ def set_payout_gateway(name: str, gateway: Any) -> None:
 
 
 def set_workflow_engine(engine: Any) -> None:
-    """Run payout workflows on ``engine`` (None: Step Functions) in the tests and every function."""
-    _install("tollgate.payouts.engine", "set_engine", engine)
+    """Run workflows on ``engine`` (None: Step Functions) in the tests and every function."""
+    _install("tollgate.workflows", "set_engine", engine)
 
 
 def _install(module: str, setter: str, fake: Any, *args: Any) -> None:

@@ -1,4 +1,5 @@
-"""AdminFunction: feature catalog, packages, settings, wallet adjustments and inspection, server API keys.
+"""AdminFunction: feature catalog, packages, settings, wallet adjustments and inspection, server API keys,
+refund approvals.
 
 Every route needs the admin role: the edge checks it (``required_role``) before any input is read,
 so a caller without it gets 403 whatever they send.
@@ -10,24 +11,30 @@ from tollgate import coldstart
 
 coldstart.begin()  # the init phase runs without the cyclic GC (tollgate/coldstart.py)
 
+from typing import Annotated
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tollgate import apikeys, http, ledger, pricing
+from tollgate import apikeys, http, ledger, pricing, refunds
 from tollgate.apikeys.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyList
-from tollgate.http.params import IdPath, SlugPath, WalletIdPath
+from tollgate.http.params import Cursor, IdPath, Limit, SlugPath, WalletIdPath, WalletIdQuery
 from tollgate.ledger.schemas import AdjustmentIn, AdjustmentOut, ReconciliationOut, WalletOut
 from tollgate.pricing.schemas import FeatureIn, FeatureList, FeatureOut
 from tollgate.principal import ADMIN
 from tollgate.purchases import catalog
 from tollgate.purchases.schemas import PackageIn, PackageList, PackageOut, SettingsIn, SettingsOut
+from tollgate.refunds.schemas import DecisionIn, RefundList, RefundOut, RefundStatus
 
 logger = Logger()
 metrics = Metrics()
 app = http.create_app(required_role=ADMIN)
+
+RefundStatusQuery = Annotated[RefundStatus | None, Query(description="Only refunds in this status")]
 
 
 @app.put("/v1/admin/features/<feature_id>", summary="Create or update a feature and its price", tags=["admin"],
@@ -112,6 +119,26 @@ def get_settings() -> SettingsOut:
          responses=http.responses(200, SettingsOut))
 def put_settings(body: SettingsIn) -> SettingsOut:
     return catalog.put_settings(body)
+
+
+@app.get("/v1/admin/refunds", summary="Every refund, newest first (or one status's, or one wallet's)",
+         tags=["refunds"], responses=http.responses(200, RefundList))
+def list_refunds(limit: Limit = 25, cursor: Cursor = None, status: RefundStatusQuery = None,
+                 wallet_id: WalletIdQuery = None) -> RefundList:
+    return refunds.list_refunds(http.principal(app), limit=limit, cursor=cursor, status=status,
+                                wallet_id=wallet_id, everyone=True)
+
+
+@app.post("/v1/admin/refunds/<refund_id>/approve", summary="Approve a refund waiting for approval (it starts)",
+          tags=["refunds"], responses=http.responses(200, RefundOut, 404, 409, 503))
+def approve_refund(refund_id: IdPath, body: DecisionIn | None = None) -> RefundOut:
+    return refunds.decide(http.principal(app), refund_id, True, body)
+
+
+@app.post("/v1/admin/refunds/<refund_id>/reject", summary="Reject a refund waiting for approval",
+          tags=["refunds"], responses=http.responses(200, RefundOut, 404, 409))
+def reject_refund(refund_id: IdPath, body: DecisionIn | None = None) -> RefundOut:
+    return refunds.decide(http.principal(app), refund_id, False, body)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

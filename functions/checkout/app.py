@@ -1,4 +1,5 @@
-"""CheckoutFunction: credit packages, checkout with Stripe or Paystack, the caller's purchases.
+"""CheckoutFunction: credit packages, checkout with Stripe or Paystack, the caller's purchases
+and their refunds (eligibility, requests, status).
 
 The Stripe SDK is imported only when a Stripe checkout happens (the gateway adapter is lazy).
 """
@@ -15,10 +16,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tollgate import http
+from tollgate import http, refunds
 from tollgate.http.params import Cursor, IdPath, Limit, WalletIdQuery
 from tollgate.purchases import catalog, service
 from tollgate.purchases.schemas import CheckoutIn, PackageList, PurchaseList, PurchaseOut
+from tollgate.refunds.schemas import EligibilityOut, RefundIn, RefundList, RefundOut
 
 logger = Logger()
 metrics = Metrics()
@@ -55,6 +57,34 @@ def get_purchases(
          responses=http.responses(200, PurchaseOut, 404))
 def get_purchase(purchase_id: IdPath) -> PurchaseOut:
     return service.get_purchase(http.principal(app), purchase_id)
+
+
+@app.get("/v1/purchases/<purchase_id>/refund-eligibility", summary="Whether, and how much of, a purchase can be "
+         "refunded", tags=["refunds"], responses=http.responses(200, EligibilityOut, 404))
+def get_refund_eligibility(purchase_id: IdPath) -> EligibilityOut:
+    return refunds.eligibility(http.principal(app), purchase_id)
+
+
+@app.post("/v1/purchases/<purchase_id>/refunds", summary="Ask for a refund of a purchase's unused credits",
+          tags=["refunds"], responses=http.responses(202, RefundOut, 403, 404, 409, 503))
+def post_refund(purchase_id: IdPath, body: RefundIn) -> Response[RefundOut]:
+    principal = http.principal(app)
+    refund = refunds.request_refund(principal, purchase_id, body, http.idempotency_key(app, required=False))
+    metrics.add_metric(name="RefundRequested", unit=MetricUnit.Count, value=1)
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=refund)
+
+
+@app.get("/v1/refunds", summary="The caller's refunds, newest first", tags=["refunds"],
+         responses=http.responses(200, RefundList))
+def get_refunds(limit: Limit = 25, cursor: Cursor = None) -> RefundList:
+    return refunds.list_refunds(http.principal(app), limit=limit, cursor=cursor, status=None, wallet_id=None,
+                                everyone=False)
+
+
+@app.get("/v1/refunds/<refund_id>", summary="One refund and its workflow's steps", tags=["refunds"],
+         responses=http.responses(200, RefundOut, 404))
+def get_refund(refund_id: IdPath) -> RefundOut:
+    return refunds.get_refund(http.principal(app), refund_id)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -8,7 +8,7 @@ from typing import Any
 from tollgate.errors import ValidationFailed
 from tollgate.gateways import GatewayError
 from tollgate.gateways.payouts import BankAccount, PayoutAccount, PayoutGateway, Transfer
-from tollgate.payouts.engine import WorkflowEngine
+from tollgate.workflows import Workflow, WorkflowEngine
 
 
 class FakePayoutGateway(PayoutGateway):
@@ -56,14 +56,16 @@ class FakePayoutGateway(PayoutGateway):
 
 class RecordingEngine(WorkflowEngine):
     def __init__(self) -> None:
-        self.started: list[str] = []
+        self.started: list[str] = []  # execution names
+        self.workflows: list[str] = []
         self.answers: list[tuple[str, str, Any]] = []
         self.fail_start = False
 
-    def start(self, payout_id: str) -> None:
+    def start(self, workflow: Workflow, name: str, payload: dict[str, Any]) -> None:
         if self.fail_start:
             raise GatewayError("Step Functions is unavailable", gateway="stepfunctions")
-        self.started.append(payout_id)
+        self.started.append(name)
+        self.workflows.append(workflow)
 
     def succeed(self, token: str, output: dict[str, Any]) -> None:
         self.answers.append(("succeed", token, output))

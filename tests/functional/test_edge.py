@@ -42,7 +42,9 @@ def test_every_body_taking_route_is_covered():
     assert {"POST /v1/usage", "POST /v1/reservations", "POST /v1/reservations/{reservation_id}/settle",
             "POST /v1/checkout", "PUT /v1/admin/features/{feature_id}", "POST /v1/admin/api-keys",
             "POST /v1/admin/wallets/{wallet_id}/adjustments", "PUT /v1/admin/packages/{package_id}",
-            "PUT /v1/admin/settings"} == set(JSON_ROUTES)
+            "PUT /v1/admin/settings", "POST /v1/admin/transactions/{transaction_id}/reversal",
+            "POST /v1/purchases/{purchase_id}/refunds", "POST /v1/admin/refunds/{refund_id}/approve",
+            "POST /v1/admin/refunds/{refund_id}/reject"} == set(JSON_ROUTES)
 
 
 @pytest.mark.parametrize("route_key", JSON_ROUTES)

@@ -51,7 +51,7 @@ IDENTITIES = (
     Identity("developer", _bearer("TOLLGATE_FUZZ_DEVELOPER_TOKEN"), ("--include-path-regex", "^/v1/(developers|payouts)")),
     # A server key is accepted only where the Lambda authorizer guards the route.
     Identity("service", '[auth.openapi.apiKey]\napi_key = "${TOLLGATE_FUZZ_API_KEY}"\n',
-             ("--include-path-regex", "^/v1/(usage|reservations)")),
+             ("--include-path-regex", "^/v1/(usage|reservations|admin/transactions/)")),
 )
 
 

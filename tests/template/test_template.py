@@ -25,6 +25,7 @@ FUNCTION_FOLDERS = {
     "PayoutsFunction": "payouts",
     "PayoutStepsFunction": "payout_workflow",
     "PayoutRunFunction": "payout_run",
+    "RefundStepsFunction": "refund_workflow",
 }
 
 
@@ -89,13 +90,17 @@ def test_every_handler_route_is_in_the_template():
     assert documented == routed
 
 
+REVERSAL_PATH = "/v1/admin/transactions/{transaction_id}/reversal"
+
+
 def test_routes_people_and_services_share_use_the_lambda_authorizer():
     auth = {(r.method, r.path): r.authorizer for r in template.http_routes()}
     for (method, path), authorizer in auth.items():
         if path.startswith("/v1/webhooks/") or path in ("/v1/health", "/v1/openapi.json"):
             assert authorizer is None, (method, path)  # a signature, or nothing to protect (it describes)
             continue
-        shared = path.startswith(("/v1/usage", "/v1/reservations"))
+        # Usage reversals too: admins, and server API keys for their own usage.
+        shared = path.startswith(("/v1/usage", "/v1/reservations")) or path == REVERSAL_PATH
         assert authorizer == ("ApiKeyAuthorizer" if shared else "JwtAuthorizer"), (method, path)
 
 

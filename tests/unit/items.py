@@ -17,10 +17,13 @@ from pynamodb.attributes import (
 from tollgate.apikeys import models as _apikeys  # noqa: F401 - registers the models
 from tollgate.data import ExactMapAttribute, IntegerAttribute
 from tollgate.data.table import TableItem
+from tollgate.earnings import models as _earnings  # noqa: F401
 from tollgate.gateways import models as _gateways  # noqa: F401
 from tollgate.ledger import models as _ledger  # noqa: F401
+from tollgate.payouts import models as _payouts  # noqa: F401
 from tollgate.pricing import models as _pricing  # noqa: F401
 from tollgate.purchases import models as _purchases  # noqa: F401
+from tollgate.refunds import models as _refunds  # noqa: F401
 from tollgate.reservations import models as _reservations  # noqa: F401
 
 MODELS = sorted(TableItem._get_discriminator_attribute().get_registered_subclasses(TableItem),

@@ -49,8 +49,14 @@ class TestKeys:
             assert len(key) == 2 and all(isinstance(part, str) and part for part in key)
 
     def test_partitions_never_collide_across_item_kinds(self):
-        pks = {keys.wallet("x:1")[0], keys.reservation("x:1")[0], keys.api_key("x:1")[0], keys.feature("x:1")[0]}
-        assert len(pks) == 4
+        pks = {keys.wallet("x:1")[0], keys.reservation("x:1")[0], keys.api_key("x:1")[0], keys.feature("x:1")[0],
+               keys.wallet_locator("x:1")[0]}
+        assert len(pks) == 5
+
+    def test_wallet_locator(self):
+        assert keys.wallet_locator("abcdefgh") == ("WALLETLOC#abcdefgh", "WALLETLOC")
+        # Its own partition: never a wallet's, whatever the wallet id.
+        assert keys.wallet_locator(ids.locator(WALLET))[0] != keys.wallet_pk(WALLET)
 
 
 class TestHoldShards:
@@ -119,3 +125,63 @@ class TestIds:
         assert re.fullmatch(r"[0-9a-f]{64}", h)
         assert h == ids.request_hash('{"a":1}')
         assert h != ids.request_hash('{"a":2}')
+
+
+class TestLocatedIds:
+    def test_locator_is_the_first_8_base32_chars_of_the_wallet_ids_sha256(self):
+        import base64
+        import hashlib
+
+        full = base64.b32encode(hashlib.sha256(WALLET.encode()).digest()).decode().lower()
+        assert ids.locator(WALLET) == full[:8]
+        assert re.fullmatch(r"[a-z2-7]{8}", ids.locator(WALLET))
+
+    def test_located_id_shape_is_any_ids_shape(self):
+        for made in (ids.located_id("tx", WALLET, "usage", "key-1"), ids.random_located_id("tx", WALLET)):
+            assert re.fullmatch(r"tx_[a-z2-7]{26}", made)
+            assert made.startswith("tx_" + ids.locator(WALLET))
+            assert ids.locator_of(made) == ids.locator(WALLET)
+
+    def test_located_id_is_derived(self):
+        a = ids.located_id("tx", WALLET, "usage", "key-1")
+        assert a == ids.located_id("tx", WALLET, "usage", "key-1")
+        variants = {ids.located_id("tx", "user:other", "usage", "key-1"), ids.located_id("tx", WALLET, "settle", "key-1"),
+                    ids.located_id("tx", WALLET, "usage", "key-2"), ids.located_id("tx", WALLET, "usage", "key-1", "")}
+        assert a not in variants and len(variants) == 4
+
+    def test_located_ids_of_one_wallet_do_not_collide(self):
+        made = {ids.located_id("tx", WALLET, "usage", f"key-{n}") for n in range(5_000)}
+        made |= {ids.random_located_id("tx", WALLET) for _ in range(5_000)}
+        assert len(made) == 10_000
+
+    def test_other_wallets_have_other_locators(self):
+        locators = {ids.locator(f"user:{n}") for n in range(5_000)}
+        assert len(locators) == 5_000  # 40 bits: a shared one is possible, and handled, but rare
+
+    def test_locator_of_refuses_what_is_not_an_id(self):
+        for text in ("tx_short", "tx_" + "a" * 27, "tx_" + "A" * 26, "tx_" + "1" * 26, "rsv_" + "a" * 26,
+                     "tx" + "a" * 27, "", "tx_", "tx-" + "a" * 26):
+            assert ids.locator_of(text) is None, text
+        assert ids.locator_of("rsv_" + "a" * 26, prefix="rsv") == "a" * 8
+
+    def test_an_unlocated_id_reads_as_some_locator(self):
+        # Ids minted before located ids have the same shape: theirs names a random locator.
+        old = ids.derived_id("tx", WALLET, "adjustment", "key-1")
+        assert ids.locator_of(old) == old[3:11]
+
+
+class TestRecordIds:
+    def test_located_record_ids(self):
+        from tollgate import idempotency
+
+        keyed = idempotency.record_id("tx", WALLET, "usage", "key-1", located=True)
+        assert keyed == ids.located_id("tx", WALLET, "usage", "key-1")
+        assert keyed == idempotency.record_id("tx", WALLET, "usage", "key-1", located=True)
+        unkeyed = idempotency.record_id("tx", WALLET, "usage", None, located=True)
+        assert ids.locator_of(unkeyed) == ids.locator(WALLET)
+        assert unkeyed != idempotency.record_id("tx", WALLET, "usage", None, located=True)
+
+    def test_unlocated_record_ids_are_unchanged(self):
+        from tollgate import idempotency
+
+        assert idempotency.record_id("tx", WALLET, "adjustment", "k") == ids.derived_id("tx", WALLET, "adjustment", "k")

@@ -38,7 +38,9 @@ def stack(tmp_path_factory):
     saved = dict(os.environ)
     config = StackConfig.ephemeral(tmp_path_factory.mktemp("tollgate-workflow"))
     config.parameters = {"PayoutRetryIntervalSeconds": "1",
-                         "PayoutConfirmationTimeoutSeconds": str(CONFIRMATION_TIMEOUT_S)}
+                         "PayoutConfirmationTimeoutSeconds": str(CONFIRMATION_TIMEOUT_S),
+                         "RefundRetryIntervalSeconds": "1",
+                         "RefundConfirmationTimeoutSeconds": str(CONFIRMATION_TIMEOUT_S)}
     local = LocalStack(config)
     local.start()
     try:

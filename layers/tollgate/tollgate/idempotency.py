@@ -24,8 +24,17 @@ def request_hash(payload: dict[str, Any]) -> str:
     return ids.request_hash(json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str))
 
 
-def record_id(prefix: str, wallet_id: str, operation: str, idempotency_key: str | None) -> str:
-    """The id of the record a request writes: derived from its key, or random without one."""
+def record_id(prefix: str, wallet_id: str, operation: str, idempotency_key: str | None, *,
+              located: bool = False) -> str:
+    """The id of the record a request writes: derived from its key, or random without one.
+
+    ``located``: the id starts with the wallet's locator (``ids.located_id``), so the record
+    can be found from its id alone (ledger entries: a reversal names a usage entry by its id).
+    """
+    if located:
+        if idempotency_key is None:
+            return ids.random_located_id(prefix, wallet_id)
+        return ids.located_id(prefix, wallet_id, operation, idempotency_key)
     if idempotency_key is None:
         return ids.random_id(prefix)
     return ids.derived_id(prefix, wallet_id, operation, idempotency_key)

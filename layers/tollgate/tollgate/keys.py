@@ -7,6 +7,7 @@ item                          PK                  SK
 ============================  ==================  ===========================================
 wallet                        ``WALLET#<id>``     ``WALLET``
 ledger entry                  ``WALLET#<id>``     ``TX#<transaction_id>``
+wallet locator -> wallet ids  ``WALLETLOC#<loc>`` ``WALLETLOC``
 reservation                   ``RES#<id>``        ``RES``
 feature                       ``CATALOG``         ``FEATURE#<feature_id>``
 API key                       ``APIKEY#<key_id>`` ``APIKEY``
@@ -79,6 +80,14 @@ def entry(wallet_id: str, transaction_id: str) -> Key:
 
 def entry_lsi1sk(created_at: str, transaction_id: str) -> str:
     return f"{created_at}#{transaction_id}"
+
+
+WALLET_LOCATOR_SK = "WALLETLOC"
+
+
+def wallet_locator(locator: str) -> Key:
+    """The wallets behind a locator (``ids.locator``): how a located transaction id finds its wallet."""
+    return f"WALLETLOC#{locator}", WALLET_LOCATOR_SK
 
 
 def reservation(reservation_id: str) -> Key:
@@ -190,3 +199,18 @@ def developer_payouts_gsi1pk(developer_id: str) -> str:
 
 def payout_reference(gateway: str, reference: str) -> Key:
     return f"PAYOUTREF#{gateway}#{reference}", "PAYOUTREF"
+
+
+ALL_REFUNDS_GSI2PK = "REFUNDS"
+
+
+def refund(refund_id: str) -> Key:
+    return f"REFUND#{refund_id}", "REFUND"
+
+
+def wallet_refunds_gsi1pk(wallet_id: str) -> str:
+    return f"REFUNDS#{wallet_id}"
+
+
+def refund_reference(gateway: str, gateway_refund_id: str) -> Key:
+    return f"REFUNDREF#{gateway}#{gateway_refund_id}", "REFUNDREF"

@@ -22,6 +22,9 @@ WalletIdQuery = Annotated[str, Query(
     description="Another wallet: admins and server API keys (a person may name only their own)")]
 SlugPath = Annotated[str, Path(min_length=1, max_length=64, pattern=SLUG_PATTERN)]
 IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+TransactionIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN,
+                                        description="A ledger entry's transaction_id, as usage and history give it",
+                                        examples=["tx_mfrggzdfmztwq2lknnwg23tpmi"])]
 # A developer is named by their user id (the JWT ``sub``), as a feature's developer_id names them.
 DEVELOPER_ID_PATTERN = r"^[A-Za-z0-9._:@|+=-]{1,128}$"
 DeveloperIdPath = Annotated[str, Path(min_length=1, max_length=128, pattern=DEVELOPER_ID_PATTERN)]

@@ -1,10 +1,10 @@
-"""The ledger's items: a wallet and its append-only entries (same partition)."""
+"""The ledger's items: a wallet and its append-only entries (same partition), and wallet locators."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.attributes import UnicodeAttribute
+from pynamodb.attributes import UnicodeAttribute, UnicodeSetAttribute
 
 from tollgate import keys
 from tollgate.data import LSI1, ExactMapAttribute, IntegerAttribute, TableItem
@@ -52,9 +52,19 @@ class LedgerEntryItem(TableItem, discriminator="ledger_entry"):
     revenue_share_bps = IntegerAttribute(null=True)
     metadata = ExactMapAttribute(null=True)
     balance_after = IntegerAttribute(null=True)
+    # A usage entry's credits given back so far by reversals (never more than it cost).
+    reversed_mc = IntegerAttribute(null=True)
 
     @classmethod
     def new(cls, *, wallet_id: str, transaction_id: str, created_at: str, **fields: Any) -> LedgerEntryItem:
         return cls(*keys.entry(wallet_id, transaction_id), wallet_id=wallet_id, transaction_id=transaction_id,
                    created_at=created_at, lsi1sk=keys.entry_lsi1sk(created_at, transaction_id),
                    **{k: v for k, v in fields.items() if v is not None})
+
+
+class WalletLocatorItem(TableItem, discriminator="wallet_locator"):
+    """``WALLETLOC#<locator>`` / ``WALLETLOC``: the wallets whose id hashes to this locator
+    (``ids.locator``), added by every credit, so a located transaction id finds its wallet.
+    A set, so wallets sharing a locator are all listed."""
+
+    wallet_ids = UnicodeSetAttribute(null=True)

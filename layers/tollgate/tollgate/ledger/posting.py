@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tollgate import clock
+from tollgate import clock, ids
 from tollgate.amounts import format_credits
 from tollgate.data import Transaction, TransactionCancelled
 from tollgate.ledger import repository
@@ -109,10 +109,17 @@ def debit(entry: LedgerEntryItem, cost: int, also: Transaction | None = None) ->
 
 
 def credit(entry: LedgerEntryItem, amount: int, also: Transaction | None = None) -> None:
-    """Post ``entry`` and add ``amount`` (>= 0) to the wallet, creating it if new."""
+    """Post ``entry`` and add ``amount`` (>= 0) to the wallet, creating it if new.
+
+    A positive credit also lists the wallet under its locator (``repository.locate_wallet``):
+    no wallet can be debited before one, so every wallet with usage entries is locatable. A
+    zero-cost usage entry posts through here with 0 and stays a two-item write, as a debit is.
+    """
     tx = Transaction()
     repository.put_entry(tx, entry)
     repository.credit_wallet(tx, entry.wallet_id, amount, entry.transaction_id, entry.created_at)
+    if amount > 0:
+        repository.locate_wallet(tx, entry.wallet_id)
     try:
         (tx.extend(also) if also else tx).commit()
     except TransactionCancelled as cancelled:
@@ -154,6 +161,19 @@ def read_wallet(wallet_id: str) -> WalletState:
 
 def get_entry(wallet_id: str, transaction_id: str) -> LedgerEntryItem | None:
     return repository.get_entry(wallet_id, transaction_id)
+
+
+def find_entry(transaction_id: str) -> LedgerEntryItem | None:
+    """An entry by its transaction id alone (every entry's id is located: ``ids.located_id``):
+    one GetItem of the locator item, then one per wallet it lists (almost always one)."""
+    locator = ids.locator_of(transaction_id)
+    if locator is None:
+        return None
+    for wallet_id in repository.wallets_at(locator):
+        entry = repository.get_entry(wallet_id, transaction_id)
+        if entry is not None:
+            return entry
+    return None
 
 
 def response_balance(entry: LedgerEntryItem | None, wallet_after: WalletState) -> int:

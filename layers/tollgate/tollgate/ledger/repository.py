@@ -5,7 +5,12 @@ as separate attributes because DynamoDB conditions have no arithmetic: a debit i
 conditioned on ``available >= :amount``. Open holds live in the wallet's ``holds`` map
 so one read shows what is held and what has expired. Every balance change also sets
 ``last_tx``, which the stream consumer uses to stamp that entry's ``balance_after``.
-Each function adds one labelled operation (``ENTRY`` or ``WALLET``) to a transaction.
+Each function adds one labelled operation (``ENTRY``, ``WALLET``, ``LOCATOR`` or
+``REVERSED``) to a transaction.
+
+Every credit also adds the wallet to its locator item (``ids.locator``): a wallet is credited
+before it can be debited, so every wallet with usage is listed there, and a usage entry (whose
+id is located) can be found from its transaction id alone, with no index entry per debit.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from collections.abc import Iterator
 from pynamodb.expressions.condition import Condition, size
 from pynamodb.expressions.update import Action
 
-from tollgate import keys
+from tollgate import ids, keys
 from tollgate.data import (
     ConditionFailed,
     PreparedPut,
@@ -26,11 +31,15 @@ from tollgate.data import (
     get_or_none,
     to_attr,
 )
-from tollgate.ledger.models import LedgerEntryItem, WalletItem
+from tollgate.ledger.models import LedgerEntryItem, WalletItem, WalletLocatorItem
 
 ENTRY = "entry"
 WALLET = "wallet"
+LOCATOR = "locator"
+REVERSED = "reversed"
 W = WalletItem
+E = LedgerEntryItem
+L = WalletLocatorItem
 
 
 # Every money movement puts one entry: its request is serialized the fast way (see data/prepared.py).
@@ -66,6 +75,30 @@ def credit_wallet(tx: Transaction, wallet_id: str, amount: int, txid: str, now: 
         W.entity.set(WalletItem), W.created_at.set(W.created_at | now),
         W.last_tx.set(txid), W.updated_at.set(now), W.seq.add(1),
     ])
+
+
+def locate_wallet(tx: Transaction, wallet_id: str) -> None:
+    """List the wallet under its locator: an ADD to a set, so idempotent, collision-safe and unconditioned."""
+    tx.update(LOCATOR, L(*keys.wallet_locator(ids.locator(wallet_id))), [
+        L.wallet_ids.add({wallet_id}), L.entity.set(WalletLocatorItem),
+    ])
+
+
+def wallets_at(locator: str) -> list[str]:
+    """The wallets listed under a locator (one GetItem), sorted; usually one, or none."""
+    item = get_or_none(WalletLocatorItem, *keys.wallet_locator(locator))
+    return sorted(item.wallet_ids or ()) if item is not None else []
+
+
+def add_reversed(tx: Transaction, wallet_id: str, transaction_id: str, amount: int, cost: int) -> None:
+    """Count ``amount`` more of a usage entry (which cost ``cost``) as given back, only if the
+    total stays within ``cost``. Conditions have no arithmetic, so the bound is on what was
+    reversed before: at most ``cost - amount``."""
+    limit = cost - amount
+    if limit < 0:
+        raise ValueError("a reversal cannot exceed what the entry cost")
+    tx.update(REVERSED, E(*keys.entry(wallet_id, transaction_id)), [E.reversed_mc.add(amount)],
+              E.pk.exists() & (E.reversed_mc.does_not_exist() | (E.reversed_mc <= limit)))
 
 
 def hold_in_wallet(tx: Transaction, wallet_id: str, reservation_id: str, amount: int, expires_ms: int, now: str,

@@ -15,7 +15,7 @@ def adjust(principal: Principal, wallet_id: str, body: AdjustmentIn, idempotency
                                              "reason": body.reason, "metadata": body.metadata})
     entry = posting.new_entry(
         wallet_id=wallet_id,
-        transaction_id=idempotency.record_id("tx", wallet_id, "adjustment", idempotency_key),
+        transaction_id=idempotency.record_id("tx", wallet_id, "adjustment", idempotency_key, located=True),
         entry_type="adjustment",
         amount=body.amount,
         now_ms=clock.now_ms(),

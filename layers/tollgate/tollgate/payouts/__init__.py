@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from tollgate.payouts import accounts, workflow
-from tollgate.payouts.engine import WorkflowEngine, set_engine
 from tollgate.payouts.service import get_payout, list_payouts, request_payout
 
-__all__ = ["WorkflowEngine", "accounts", "get_payout", "list_payouts", "request_payout", "set_engine", "workflow"]
+__all__ = ["accounts", "get_payout", "list_payouts", "request_payout", "workflow"]

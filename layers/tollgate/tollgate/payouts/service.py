@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tollgate import clock, cursors, idempotency, ids, keys
+from tollgate import clock, cursors, idempotency, ids, keys, workflows
 from tollgate.amounts import format_credits
 from tollgate.data import TransactionCancelled
 from tollgate.earnings import available_now, mature
@@ -21,7 +21,6 @@ from tollgate.earnings.models import DeveloperEarningsItem
 from tollgate.errors import Forbidden
 from tollgate.gateways.payouts import transfer_reference
 from tollgate.payouts import accounts, repository
-from tollgate.payouts.engine import engine
 from tollgate.payouts.exceptions import (
     PayoutInProgress,
     PayoutNotAllowed,
@@ -115,7 +114,7 @@ def payout_id_for(developer_id: str, idempotency_key: str | None) -> str:
 
 def _start(payout_id: str) -> None:
     try:
-        engine().start(payout_id)
+        workflows.engine().start("payout", payout_id, {"payout_id": payout_id})
     except Exception as exc:  # any failure to start: the payout waits, recorded, for a retry
         raise WorkflowUnavailable(f"payout {payout_id} is recorded but could not start; send the same request "
                                   "(same Idempotency-Key) again to resume it", payout_id=payout_id) from exc

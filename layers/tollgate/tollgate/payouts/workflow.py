@@ -25,9 +25,9 @@ from tollgate.data import ConditionFailed, Transaction, TransactionCancelled
 from tollgate.gateways.exceptions import GatewayError
 from tollgate.gateways.payouts import Transfer, is_transient
 from tollgate.payouts import repository
-from tollgate.payouts.engine import engine
 from tollgate.payouts.exceptions import PermanentPayoutError, TransientPayoutError
 from tollgate.payouts.models import PayoutItem
+from tollgate.workflows import engine
 
 P = PayoutItem
 IN_FLIGHT = ("reserved", "awaiting_confirmation")

@@ -59,6 +59,8 @@ def settings() -> SettingsIn:
     fields = {k: stored[k] for k in SettingsIn.model_fields if stored.get(k) is not None}
     fields["min_credits"] = format_credits(item.min_credits_mc)
     fields["max_credits"] = format_credits(item.max_credits_mc)
+    if item.refund_auto_approve_mc is not None:
+        fields["refund_auto_approve_credits"] = format_credits(item.refund_auto_approve_mc)
     return SettingsIn.model_validate(fields)
 
 
@@ -75,6 +77,9 @@ def settings_view(value: SettingsIn, updated_at: str | None = None) -> SettingsO
         earnings_hold_days=value.earnings_hold_days,
         payout_rates=dict(value.payout_rates),
         payout_minimums=dict(value.payout_minimums),
+        refund_window_days=value.refund_window_days,
+        refund_auto_approve_credits=value.refund_auto_approve_credits,
+        service_reversal_window_seconds=value.service_reversal_window_seconds,
         updated_at=updated_at,
     )
 
@@ -98,6 +103,9 @@ def put_settings(body: SettingsIn) -> SettingsOut:
         earnings_hold_days=body.earnings_hold_days,
         payout_rates=dict(body.payout_rates),
         payout_minimums=dict(body.payout_minimums),
+        refund_window_days=body.refund_window_days,
+        refund_auto_approve_mc=body.refund_auto_approve_credits,
+        service_reversal_window_seconds=body.service_reversal_window_seconds,
         updated_at=now,
     )
     return settings_view(body, now)

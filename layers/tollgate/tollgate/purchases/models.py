@@ -35,6 +35,9 @@ class CheckoutSettingsItem(TableItem, discriminator="settings"):
     earnings_hold_days = IntegerAttribute(default=7)
     payout_rates = ExactMapAttribute(default=dict)  # currency -> decimal string, minor units per credit
     payout_minimums = ExactMapAttribute(default=dict)  # currency -> minor units
+    refund_window_days = IntegerAttribute(default=14)
+    refund_auto_approve_mc = IntegerAttribute(null=True)  # null: the default
+    service_reversal_window_seconds = IntegerAttribute(default=900)
     updated_at = UnicodeAttribute()
 
 
@@ -80,6 +83,10 @@ class PurchaseItem(TableItem, discriminator="purchase"):
     dispute_unrecovered_mc = IntegerAttribute(null=True)
     status_before_dispute = UnicodeAttribute(null=True)
     dispute_outcome = UnicodeAttribute(null=True)
+    # Refunds Tollgate started (refunds/): refund id -> minor units, from the claw-back on
+    # (a compensated refund leaves it), and the part of refunded_amount they make up.
+    own_refunds = ExactMapAttribute(default=dict)
+    own_refunded_amount = IntegerAttribute(default=0)
 
 
 class GatewayReferenceItem(TableItem, discriminator="gateway_reference"):

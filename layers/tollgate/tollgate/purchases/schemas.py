@@ -4,7 +4,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, WithJsonSchema, model_validator
 
-from tollgate.schemas import SLUG_PATTERN, CreditsOut, PositiveCredits, RequestModel, Schema, exactly_one_group, integer
+from tollgate.schemas import (
+    SLUG_PATTERN,
+    CreditsOut,
+    NonNegativeCredits,
+    PositiveCredits,
+    RequestModel,
+    Schema,
+    exactly_one_group,
+    integer,
+)
 
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
 Currency = Annotated[str, Field(pattern=CURRENCY_PATTERN, description="ISO 4217, upper case")]
@@ -73,6 +82,12 @@ class SettingsIn(RequestModel):
         default_factory=dict, description='Minor units paid per credit earned, e.g. {"USD": "0.8", "NGN": "12"}')
     payout_minimums: dict[PayoutCurrency, MinorUnits] = Field(
         default_factory=dict, description='Smallest payout, in minor units, e.g. {"USD": 1000}')
+    refund_window_days: integer(0, 3650) = Field(
+        default=14, description="Days after payment during which a purchase's unused credits can be refunded")
+    refund_auto_approve_credits: NonNegativeCredits = Field(
+        default=100_000, description="A user's refund request for more credits than this waits for an admin")
+    service_reversal_window_seconds: integer(0, 86_400) = Field(
+        default=900, description="How long after a debit the service API key that made it may reverse it")
 
     @model_validator(mode="after")
     def _limits(self) -> SettingsIn:
@@ -93,6 +108,9 @@ class SettingsOut(Schema):
     earnings_hold_days: int
     payout_rates: dict[str, str]
     payout_minimums: dict[str, int]
+    refund_window_days: int
+    refund_auto_approve_credits: CreditsOut
+    service_reversal_window_seconds: int
     updated_at: str | None = None
 
 

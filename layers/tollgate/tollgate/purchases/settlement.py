@@ -7,7 +7,9 @@
 * An amount or currency that does not match the purchase grants nothing and flags it.
 * A failure marks a pending purchase failed and never undoes a grant.
 * Refunds and disputes claw back the purchase's credits in proportion, never below zero:
-  what the wallet no longer holds is recorded on the purchase as unrecovered.
+  what the wallet no longer holds is recorded on the purchase as unrecovered. A refund
+  Tollgate started itself (``refunds/``) is not clawed back again: its webhook only tells the
+  refund's workflow how the gateway's refund ended (``refunds/webhooks.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from enum import StrEnum
 
 from tollgate import clock, ids
 from tollgate.data import TransactionCancelled
-from tollgate.gateways import GatewayEvent, get_gateway
+from tollgate.gateways import GatewayEvent, Refund, get_gateway
 from tollgate.ledger import posting
 from tollgate.ledger.exceptions import InsufficientCredits
 from tollgate.purchases import repository
@@ -43,6 +45,7 @@ class Outcome(StrEnum):
     NO_REFUNDS = "no_refunds"
     CLAWED_BACK = "clawed_back"
     CLAWED_BACK_PARTIALLY = "clawed_back_partially"
+    OWN_REFUND = "own_refund"  # a refund Tollgate started: its workflow is told, nothing more is taken
     ALREADY_APPLIED = "already_applied"
     FLAGGED_NOT_PAID = "flagged_not_paid"
     RETRY_LATER = "retry_later"
@@ -91,9 +94,8 @@ def handle(gateway: str, event: GatewayEvent) -> Settled:
         failed = repository.mark_failed(purchase.purchase_id, event.raw_type)
         # A late failure never undoes a grant.
         outcomes = (Outcome.MARKED_FAILED if failed else Outcome.IGNORED_NOT_PENDING,)
-    elif event.kind == "refund":
-        outcomes = tuple(_claw_back(purchase.purchase_id, f"refund:{r.refund_id}", r.amount, dispute=False)
-                         for r in event.refunds) or (Outcome.NO_REFUNDS,)
+    elif event.kind in ("refund", "refund_failed"):
+        outcomes = tuple(_refunded(gateway, purchase, event, r) for r in event.refunds) or (Outcome.NO_REFUNDS,)
     elif event.kind == "dispute_opened":
         outcomes = (_claw_back(purchase.purchase_id, f"dispute:{event.dispute_id}", event.dispute_amount,
                                dispute=True),)
@@ -147,7 +149,7 @@ def grant(purchase_id: str, amount: int | None, currency: str | None, reference:
                 "package_id": purchase.package_id}
     entry = posting.new_entry(
         wallet_id=wallet_id,
-        transaction_id=ids.derived_id("tx", wallet_id, "purchase", purchase_id),
+        transaction_id=ids.located_id("tx", wallet_id, "purchase", purchase_id),
         entry_type="purchase",
         amount=credits,
         now_ms=now_ms,
@@ -170,6 +172,26 @@ def grant(purchase_id: str, amount: int | None, currency: str | None, reference:
     except TransactionCancelled:
         return Outcome.ALREADY_GRANTED  # the purchase left pending/failed meanwhile: another event granted it
     return Outcome.GRANTED
+
+
+def _refunded(gateway: str, purchase: PurchaseItem, event: GatewayEvent, refund: Refund) -> Outcome:
+    """A refund the gateway reports: Tollgate's own confirms its workflow and takes nothing more;
+    another (made in the gateway's dashboard) is clawed back once it has succeeded."""
+    from tollgate.refunds import webhooks as own  # refunds load only for refund events
+
+    mine = own.own_refund(gateway, purchase, refund)
+    if mine is not None:
+        own.apply(mine, refund)
+        return Outcome.OWN_REFUND
+    if event.kind == "refund_failed" or refund.status != "succeeded":
+        return Outcome.IGNORED
+    minor: int | None = refund.amount
+    if event.refunded_total is not None:
+        # Stripe's charge.refunded without its refunds: only the cumulative total says what is new.
+        minor = own.external_minor(purchase, event.refunded_total)
+        if minor == 0:
+            return Outcome.OWN_REFUND
+    return _claw_back(purchase.purchase_id, f"refund:{refund.refund_id}", minor, dispute=False)
 
 
 def _claw_back(purchase_id: str, source: str, refund_minor: int | None, *, dispute: bool) -> Outcome:
@@ -221,7 +243,7 @@ def _apply_claw_back(purchase: PurchaseItem, source: str, minor: int, recover: i
         return
     entry = posting.new_entry(
         wallet_id=wallet_id,
-        transaction_id=ids.derived_id("tx", wallet_id, "clawback", purchase_id, source),
+        transaction_id=ids.located_id("tx", wallet_id, "clawback", purchase_id, source),
         entry_type="chargeback" if dispute else "refund",
         amount=-recover,
         now_ms=clock.now_ms(),
@@ -255,7 +277,7 @@ def _dispute_closed(purchase: PurchaseItem, event: GatewayEvent) -> Outcome:
     wallet_id = purchase.wallet_id
     entry = posting.new_entry(
         wallet_id=wallet_id,
-        transaction_id=ids.derived_id("tx", wallet_id, "dispute-won", purchase.purchase_id, source),
+        transaction_id=ids.located_id("tx", wallet_id, "dispute-won", purchase.purchase_id, source),
         entry_type="reversal", amount=restored, now_ms=clock.now_ms(),
         request_hash=ids.request_hash(f"dispute-won:{source}"), actor=f"gateway:{purchase.gateway}",
         reference=f"purchase:{purchase.purchase_id}", metadata={"source": source},

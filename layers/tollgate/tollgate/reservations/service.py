@@ -149,7 +149,8 @@ def settle(principal: Principal, reservation_id: str, body: SettleIn) -> SettleO
     if _status(res, now_ms) != "open":
         raise ReservationClosed(f"reservation is {_status(res, now_ms)}", status=_status(res, now_ms))
     cost, capped = min(actual, held), actual > held
-    tx = ids.derived_id("tx", wallet_id, "settle", reservation_id)
+    # A usage entry: located, so a reversal finds it from this id alone (tollgate.ids).
+    tx = ids.located_id("tx", wallet_id, "settle", reservation_id)
     entry = posting.new_entry(
         wallet_id=wallet_id,
         transaction_id=tx,

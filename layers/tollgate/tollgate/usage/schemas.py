@@ -72,6 +72,13 @@ class UsageIn(RequestModel):
     metadata: Metadata = None
 
 
+class ReversalIn(RequestModel):
+    reason: str = Field(min_length=1, max_length=500)
+    credits: PositiveCredits | None = Field(
+        default=None, description="Credits to give back; default: all that is not yet given back."
+    )
+
+
 class UsageOut(Schema):
     transaction_id: str
     wallet_id: str

@@ -23,7 +23,8 @@ def record_usage(principal: Principal, body: UsageIn, idempotency_key: str | Non
     })
     entry = posting.new_entry(
         wallet_id=wallet_id,
-        transaction_id=idempotency.record_id("tx", wallet_id, "usage", idempotency_key),
+        # Located: a reversal finds the entry from this id alone (tollgate.ids, usage.reversal).
+        transaction_id=idempotency.record_id("tx", wallet_id, "usage", idempotency_key, located=True),
         entry_type="usage",
         amount=-cost,
         now_ms=clock.now_ms(),

@@ -1,9 +1,14 @@
-"""What runs payout workflows: Step Functions in AWS (and in moto locally), a fake in tests.
+"""What runs Tollgate's Standard workflows (payouts, refunds): Step Functions in AWS (and in
+moto locally), a fake in tests.
 
-A payout's execution is named by its payout id, so starting it twice starts it once (Step
-Functions answers the running execution, or ``ExecutionAlreadyExists`` once it has closed).
-A task token is answered once; answering it again (a webhook and the waiting step racing to
-report the same outcome) is not an error.
+An execution is named by the record it settles (the payout or refund id), so starting it
+twice starts it once: Step Functions answers the running execution, or
+``ExecutionAlreadyExists`` once it has closed, which counts as started. A task token is
+answered once; answering it again (a webhook and the waiting step racing to report the same
+outcome) is not an error.
+
+Each workflow's state machine ARN comes from ``<WORKFLOW>_STATE_MACHINE_ARN``
+(``PAYOUT_STATE_MACHINE_ARN``, ``REFUND_STATE_MACHINE_ARN``), set by the template.
 """
 
 from __future__ import annotations
@@ -11,17 +16,21 @@ from __future__ import annotations
 import json
 import os
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Literal
 
-STATE_MACHINE_ENV = "PAYOUT_STATE_MACHINE_ARN"
+Workflow = Literal["payout", "refund"]
 # A token already answered, timed out or of a closed execution: the outcome is already known.
 _SETTLED_TOKEN_ERRORS = ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken", "ExecutionDoesNotExist")
 
 
+def arn_variable(workflow: Workflow) -> str:
+    return f"{workflow.upper()}_STATE_MACHINE_ARN"
+
+
 class WorkflowEngine(ABC):
     @abstractmethod
-    def start(self, payout_id: str) -> None:
-        """Start the payout's workflow (once, whatever the calls)."""
+    def start(self, workflow: Workflow, name: str, payload: dict[str, Any]) -> None:
+        """Start ``workflow``'s execution ``name`` with ``payload`` (once, whatever the calls)."""
 
     @abstractmethod
     def succeed(self, token: str, output: dict[str, Any]) -> None:
@@ -33,8 +42,7 @@ class WorkflowEngine(ABC):
 
 
 class StepFunctionsEngine(WorkflowEngine):
-    def __init__(self, state_machine_arn: str | None = None) -> None:
-        self._arn = state_machine_arn
+    def __init__(self) -> None:
         self._client: Any = None
 
     def client(self) -> Any:
@@ -46,14 +54,14 @@ class StepFunctionsEngine(WorkflowEngine):
             self._client = botocore.session.get_session().create_client("stepfunctions", config=CLIENT_CONFIG)
         return self._client
 
-    def start(self, payout_id: str) -> None:
+    def start(self, workflow: Workflow, name: str, payload: dict[str, Any]) -> None:
         from botocore.exceptions import ClientError
 
-        arn = self._arn or os.environ.get(STATE_MACHINE_ENV)
+        arn = os.environ.get(arn_variable(workflow))
         if not arn:
-            raise RuntimeError(f"{STATE_MACHINE_ENV} is not set")
+            raise RuntimeError(f"{arn_variable(workflow)} is not set")
         try:
-            self.client().start_execution(stateMachineArn=arn, name=payout_id, input=json.dumps({"payout_id": payout_id}))
+            self.client().start_execution(stateMachineArn=arn, name=name, input=json.dumps(payload))
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ExecutionAlreadyExists":
                 raise
@@ -84,7 +92,10 @@ def engine() -> WorkflowEngine:
 
 
 def set_engine(new: WorkflowEngine | None) -> None:
-    """Test hook: run payouts on another engine (None: back to Step Functions)."""
+    """Test hook: run workflows on another engine (None: back to Step Functions)."""
     _engine.clear()
     if new is not None:
         _engine.append(new)
+
+
+__all__ = ["StepFunctionsEngine", "Workflow", "WorkflowEngine", "arn_variable", "engine", "set_engine"]
