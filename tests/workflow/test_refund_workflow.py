@@ -292,6 +292,24 @@ def test_the_paystack_webhook_twice_or_early_is_handled_and_claws_back_nothing_m
     b.reconciled()
 
 
+def test_a_lost_paystack_webhook_is_found_by_asking_and_its_late_delivery_takes_nothing(buyer, stack):
+    b = buyer("paystack")
+    stack.paystack.refund_outcome("none")
+    asked = b.ask({"credits": "20", "reason": "lost webhook"}).body
+    made = wait_for("the Paystack refund", lambda: b.paystack_refunds() or None)
+    # Paystack processes it, but its webhook goes astray (here: to a route that is not ours).
+    stack.paystack.send_refund_webhook(made[0]["id"], "processed", url=f"{stack.url}/v1/health")
+    # After RefundConfirmationTimeoutSeconds the workflow asks Paystack, which says processed.
+    done = b.finished(asked["refund_id"])
+    assert done["status"] == "succeeded", done
+    # The webhook arrives at last: matched to the refund by amount, it takes nothing more.
+    assert stack.paystack.send_refund_webhook(made[0]["id"], "processed") == 200
+    assert b.balance() == "80"
+    assert b.history() == [("purchase", "100"), ("refund", "-20")]
+    assert b.purchase_now()["credits_clawed_back"] == "20"
+    b.reconciled()
+
+
 def test_stripes_own_refund_webhooks_for_our_refund_claw_back_nothing_more(buyer, stripe_payer, stack, api):
     """localstripe sends no refund webhooks: send Stripe's documented ones, signed, as Stripe would."""
     b = buyer("stripe")

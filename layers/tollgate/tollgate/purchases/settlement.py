@@ -189,8 +189,8 @@ def _refunded(gateway: str, purchase: PurchaseItem, event: GatewayEvent, refund:
     if event.refunded_total is not None:
         # Stripe's charge.refunded without its refunds: only the cumulative total says what is new.
         minor = own.external_minor(purchase, event.refunded_total)
-        if minor == 0:
-            return Outcome.OWN_REFUND
+        if minor == 0:  # nothing beyond Tollgate's own refunds and the refunds already applied
+            return Outcome.OWN_REFUND if purchase.own_refunds else Outcome.ALREADY_APPLIED
     return _claw_back(purchase.purchase_id, f"refund:{refund.refund_id}", minor, dispute=False)
 
 

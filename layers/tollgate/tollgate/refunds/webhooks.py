@@ -4,9 +4,10 @@ claw back nothing (the workflow's ClawBack already took the credits).
 A webhook's refund is Tollgate's own when the gateway object names the refund
 (``tollgate_refund_id``: Stripe metadata), when its gateway refund id is one Tollgate
 recorded, or, for Paystack (whose refund webhooks name only the transaction and the amount),
-when one of the purchase's own refunds still in flight refunds exactly that amount (the
-oldest such). Refunds made elsewhere (the Stripe dashboard) are not Tollgate's: the caller
-claws them back as before.
+when one of the purchase's own refunds that no webhook has been matched to yet (in flight, or
+already marked refunded after asking Paystack) refunds exactly that amount (the oldest such).
+Refunds made elsewhere (the Stripe dashboard) are not Tollgate's: the caller claws them back
+as before.
 
 Stripe's ``charge.refunded`` without embedded refunds names no refund at all, only the
 charge's cumulative ``amount_refunded``: what it adds beyond the money of Tollgate's own
@@ -33,12 +34,13 @@ def own_refund(gateway: str, purchase: PurchaseItem, refund: Refund) -> RefundIt
     if gateway != "paystack":
         return None
     waiting = [r for r in (repository.get_refund(rid) for rid in sorted(purchase.own_refunds or {}))
-               if r is not None and r.status == "processing" and not r.confirmation and r.amount == refund.amount]
+               if r is not None and r.status in ("processing", "succeeded") and not r.confirmation
+               and r.amount == refund.amount]
     return min(waiting, key=lambda r: r.created_at, default=None)
 
 
 def apply(refund: RefundItem, gateway_refund: Refund) -> None:
-    """Hand the gateway's outcome to the refund's workflow (a no-op once it has one)."""
+    """Note the gateway's outcome on the refund and hand it to its workflow (once)."""
     if gateway_refund.status == "failed":
         workflow.confirm(refund, "failed", gateway_refund.failure or "the gateway reports the refund failed")
     elif gateway_refund.status == "succeeded":

@@ -180,16 +180,17 @@ def await_confirmation(refund_id: str, token: str) -> None:
 
 
 def confirm(refund: RefundItem, outcome: str, reason: str | None = None) -> None:
-    """A refund webhook's outcome (``succeeded`` | ``failed``): noted on the refund, then handed
-    to the waiting step if it is waiting (whichever of the two writes second answers)."""
-    if refund.status != "processing" or refund.confirmation:
+    """A refund webhook's outcome (``succeeded`` | ``failed``), noted on the refund once (so a
+    webhook matched to it by amount is matched to no other refund), then handed to the waiting
+    step if the refund is still processing and waiting (whichever of the two writes second
+    answers)."""
+    if refund.confirmation:
         return
     actions = [R.confirmation.set(outcome), repository.step("confirmation", outcome, _now(), reason)]
-    if reason:
+    if reason and refund.status == "processing":
         actions.append(R.failure.set(reason[:500]))
-    updated = repository.try_set_fields(refund.refund_id, actions,
-                                        (R.status == "processing") & R.confirmation.does_not_exist())
-    if updated is not None and updated.task_token:
+    updated = repository.try_set_fields(refund.refund_id, actions, R.confirmation.does_not_exist())
+    if updated is not None and updated.status == "processing" and updated.task_token:
         _answer(updated, updated.task_token, outcome, reason)
 
 
