@@ -52,3 +52,12 @@ def decode(cursor: str, request_scope: str, names: tuple[str, ...],
     ):
         raise InvalidCursor("cursor is not valid for this request", field="cursor")
     return {name: {"S": value} for name, value in key.items()}
+
+
+def decode_index(cursor: str | None, request_scope: str, index: str, partition: str) -> RawKey | None:
+    """The start key of a page of one partition of a global index (``GSI1``, ``GSI2``): the
+    table's key and that index's, in that partition. None without a cursor."""
+    if cursor is None:
+        return None
+    pk_name = f"{index}PK"
+    return decode(cursor, request_scope, ("PK", "SK", pk_name, f"{index}SK"), lambda k: k[pk_name] == partition)

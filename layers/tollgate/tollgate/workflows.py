@@ -18,9 +18,18 @@ import os
 from abc import ABC, abstractmethod
 from typing import Any, Literal
 
+from tollgate.errors import TollgateError
+
 Workflow = Literal["payout", "refund"]
 # A token already answered, timed out or of a closed execution: the outcome is already known.
 _SETTLED_TOKEN_ERRORS = ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken", "ExecutionDoesNotExist")
+
+
+class WorkflowUnavailable(TollgateError):
+    """The record is kept but its workflow did not start; the message says how to resume it."""
+
+    status = 503
+    code = "try_again"
 
 
 def arn_variable(workflow: Workflow) -> str:
@@ -91,6 +100,16 @@ def engine() -> WorkflowEngine:
     return _engine[0]
 
 
+def start(workflow: Workflow, name: str, payload: dict[str, Any], *, resume: str) -> None:
+    """Start an execution, or raise :class:`WorkflowUnavailable` saying what was kept and how
+    to ``resume`` it (any failure to start: the record waits, kept, for that retry)."""
+    try:
+        engine().start(workflow, name, payload)
+    except Exception as exc:
+        raise WorkflowUnavailable(f"{workflow} {name} is recorded but its workflow could not start; {resume} to "
+                                  "resume it", **{f"{workflow}_id": name}) from exc
+
+
 def set_engine(new: WorkflowEngine | None) -> None:
     """Test hook: run workflows on another engine (None: back to Step Functions)."""
     _engine.clear()
@@ -98,4 +117,5 @@ def set_engine(new: WorkflowEngine | None) -> None:
         _engine.append(new)
 
 
-__all__ = ["StepFunctionsEngine", "Workflow", "WorkflowEngine", "arn_variable", "engine", "set_engine"]
+__all__ = ["StepFunctionsEngine", "Workflow", "WorkflowEngine", "WorkflowUnavailable", "arn_variable", "engine",
+           "set_engine", "start"]

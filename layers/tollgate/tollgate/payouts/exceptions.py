@@ -38,13 +38,6 @@ class PayoutsUnavailable(TollgateError):
     code = "payouts_unavailable"
 
 
-class WorkflowUnavailable(TollgateError):
-    """The payout is recorded but its workflow did not start; the same request resumes it."""
-
-    status = 503
-    code = "try_again"
-
-
 # Raised by workflow steps: the state machine retries the first and catches the second by name.
 class TransientPayoutError(Exception):
     """Trying the step again later may succeed (gateway timeout, 5xx, 429, a conflict)."""
@@ -63,5 +56,4 @@ __all__ = [
     "PayoutsUnavailable",
     "PermanentPayoutError",
     "TransientPayoutError",
-    "WorkflowUnavailable",
 ]

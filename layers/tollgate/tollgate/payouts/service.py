@@ -26,7 +26,6 @@ from tollgate.payouts.exceptions import (
     PayoutNotAllowed,
     PayoutNotFound,
     PayoutsUnavailable,
-    WorkflowUnavailable,
 )
 from tollgate.payouts.models import PayoutItem
 from tollgate.payouts.schemas import PayoutIn, PayoutList, PayoutOut, PayoutStep
@@ -113,11 +112,8 @@ def payout_id_for(developer_id: str, idempotency_key: str | None) -> str:
 
 
 def _start(payout_id: str) -> None:
-    try:
-        workflows.engine().start("payout", payout_id, {"payout_id": payout_id})
-    except Exception as exc:  # any failure to start: the payout waits, recorded, for a retry
-        raise WorkflowUnavailable(f"payout {payout_id} is recorded but could not start; send the same request "
-                                  "(same Idempotency-Key) again to resume it", payout_id=payout_id) from exc
+    workflows.start("payout", payout_id, {"payout_id": payout_id},
+                    resume="send the same request (same Idempotency-Key) again")
 
 
 def _replayed(stored: PayoutItem, request_hash: str) -> PayoutOut:
@@ -142,11 +138,9 @@ def list_payouts(principal: Principal, *, limit: int, cursor: str | None, status
             raise Forbidden("only admins may list another developer's payouts")
         developer_id = principal.sub
     scope = cursors.scope("payouts", developer_id, status)
-    if developer_id is None:
-        names, index_pk = ("PK", "SK", "GSI2PK", "GSI2SK"), ("GSI2PK", keys.ALL_PAYOUTS_GSI2PK)
-    else:
-        names, index_pk = ("PK", "SK", "GSI1PK", "GSI1SK"), ("GSI1PK", keys.developer_payouts_gsi1pk(developer_id))
-    start = cursors.decode(cursor, scope, names, lambda k: k[index_pk[0]] == index_pk[1]) if cursor else None
+    index, partition = (("GSI2", keys.ALL_PAYOUTS_GSI2PK) if developer_id is None
+                        else ("GSI1", keys.developer_payouts_gsi1pk(developer_id)))
+    start = cursors.decode_index(cursor, scope, index, partition)
     items, last = repository.list_payouts(developer_id=developer_id, status=status, limit=limit, start=start)
     return PayoutList(data=[view(i) for i in items], next_cursor=cursors.encode(last, scope) if last else None)
 

@@ -166,10 +166,8 @@ def list_purchases(principal: Principal, *, limit: int, cursor: str | None, wall
     else:
         wallet_id = principal.wallet_for_reading(wallet_id)
     scope = cursors.scope("purchases", wallet_id)
-    if wallet_id is None:
-        names, index_pk = ("PK", "SK", "GSI2PK", "GSI2SK"), ("GSI2PK", keys.ALL_PURCHASES_GSI2PK)
-    else:
-        names, index_pk = ("PK", "SK", "GSI1PK", "GSI1SK"), ("GSI1PK", keys.wallet_purchases_gsi1pk(wallet_id))
-    start = cursors.decode(cursor, scope, names, lambda k: k[index_pk[0]] == index_pk[1]) if cursor else None
+    index, partition = (("GSI2", keys.ALL_PURCHASES_GSI2PK) if wallet_id is None
+                        else ("GSI1", keys.wallet_purchases_gsi1pk(wallet_id)))
+    start = cursors.decode_index(cursor, scope, index, partition)
     items, last = repository.list_purchases(wallet_id=wallet_id, limit=limit, start=start)
     return PurchaseList(data=[purchase_view(i) for i in items], next_cursor=cursors.encode(last, scope) if last else None)

@@ -20,13 +20,6 @@ class RefundAlreadyDecided(TollgateError):
     code = "refund_already_decided"
 
 
-class WorkflowUnavailable(TollgateError):
-    """The refund is recorded but its workflow did not start; the same request resumes it."""
-
-    status = 503
-    code = "try_again"
-
-
 # Raised by workflow steps: the state machine retries the first and catches the second by name.
 class TransientRefundError(Exception):
     """Trying the step again later may succeed (gateway timeout, 5xx, 429, a conflict)."""
@@ -42,5 +35,4 @@ __all__ = [
     "RefundNotAllowed",
     "RefundNotFound",
     "TransientRefundError",
-    "WorkflowUnavailable",
 ]

@@ -21,7 +21,7 @@ from tollgate.purchases import repository as purchases
 from tollgate.purchases.models import PurchaseItem
 from tollgate.refunds import repository
 from tollgate.refunds.eligibility import Eligibility, assess, money_for
-from tollgate.refunds.exceptions import RefundAlreadyDecided, RefundNotAllowed, RefundNotFound, WorkflowUnavailable
+from tollgate.refunds.exceptions import RefundAlreadyDecided, RefundNotAllowed, RefundNotFound
 from tollgate.refunds.models import RefundItem
 from tollgate.refunds.schemas import DecisionIn, EligibilityOut, RefundIn, RefundList, RefundOut, RefundStep
 
@@ -128,11 +128,7 @@ def _replayed(stored: RefundItem, request_hash: str) -> RefundOut:
 
 def _start(refund_id: str, *, retry: str = "send the same request (same Idempotency-Key) again") -> None:
     """Start the refund's workflow (once: the execution is named by the refund) and note it."""
-    try:
-        workflows.engine().start("refund", refund_id, {"refund_id": refund_id})
-    except Exception as exc:  # any failure to start: the refund waits, recorded, for a retry
-        raise WorkflowUnavailable(f"refund {refund_id} is recorded but its workflow could not start; {retry} to "
-                                  "resume it", refund_id=refund_id) from exc
+    workflows.start("refund", refund_id, {"refund_id": refund_id}, resume=retry)
     repository.set_fields(refund_id, [R.workflow_started.set(True)])
 
 
@@ -182,11 +178,9 @@ def list_refunds(principal: Principal, *, limit: int, cursor: str | None, status
     else:
         wallet_id = principal.wallet_for_reading(wallet_id)
     scope = cursors.scope("refunds", wallet_id, status)
-    if wallet_id is None:
-        names, index_pk = ("PK", "SK", "GSI2PK", "GSI2SK"), ("GSI2PK", keys.ALL_REFUNDS_GSI2PK)
-    else:
-        names, index_pk = ("PK", "SK", "GSI1PK", "GSI1SK"), ("GSI1PK", keys.wallet_refunds_gsi1pk(wallet_id))
-    start = cursors.decode(cursor, scope, names, lambda k: k[index_pk[0]] == index_pk[1]) if cursor else None
+    index, partition = (("GSI2", keys.ALL_REFUNDS_GSI2PK) if wallet_id is None
+                        else ("GSI1", keys.wallet_refunds_gsi1pk(wallet_id)))
+    start = cursors.decode_index(cursor, scope, index, partition)
     items, last = repository.list_refunds(wallet_id=wallet_id, status=status, limit=limit, start=start)
     return RefundList(data=[view(i) for i in items], next_cursor=cursors.encode(last, scope) if last else None)
 
