@@ -182,7 +182,7 @@ def _settings_body() -> dict:
 
 
 def post_reversal(usage: dict, credits_mc: int, key: str) -> None:
-    """A reversal entry as the refunds workflow writes it (the consumer's contract: see
+    """A reversal entry as a usage reversal writes it (the consumer's contract: see
     tollgate.earnings.reversal): credits given back for a usage entry, naming it and its developer."""
     from tollgate import clock
     from tollgate.ledger import posting

@@ -1,6 +1,6 @@
 """A usage entry given back (a ``reversal`` ledger entry naming it) takes back its earning.
 
-The contract a reversal entry keeps (the refunds workflow writes them): ``type`` ``reversal``,
+The contract a reversal entry keeps (usage reversals write them: ``usage/reversal.py``): ``type`` ``reversal``,
 ``reference`` the usage entry's transaction id, in the same wallet, a positive ``amount``
 (the credits returned, at most what the entry cost), and the usage entry's ``developer_id``
 (so the stream's filter passes it to this consumer).
