@@ -211,6 +211,8 @@ def test_a_permanent_gateway_refusal_gives_the_credits_back(buyer, stack):
     assert (done["status"], done["failure_reason"]) == ("failed", "gateway_refused")
     assert b.balance() == "100"
     assert b.history() == [("purchase", "100"), ("refund", "-10"), ("refund_reversal", "10")]
+    given_back = b.api.get("/v1/history?type=refund_reversal", token=b.token)
+    assert given_back.status == 200 and [e["amount"] for e in given_back.body["data"]] == ["10"], given_back
     purchase = b.purchase_now()
     assert (purchase["status"], purchase["credits_clawed_back"], purchase["refunded_amount"]) == ("paid", "0", 0)
     b.reconciled()

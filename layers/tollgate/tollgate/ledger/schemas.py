@@ -15,7 +15,8 @@ from tollgate.schemas import (
 )
 
 EntryType = Literal[
-    "usage", "adjustment", "purchase", "refund", "chargeback", "reversal", "allocation", "expiry", "payout"
+    "usage", "adjustment", "purchase", "refund", "refund_reversal", "chargeback", "reversal", "allocation", "expiry",
+    "payout"
 ]
 ENTRY_TYPES: tuple[str, ...] = EntryType.__args__  # type: ignore[attr-defined]
 
