@@ -530,3 +530,89 @@ def test_a_bad_idempotency_key_is_422(shop, engine):
     reply = ask(purchase["purchase_id"], {"credits": "1", "reason": "x"}, key="x" * 256)
     assert (reply.status, reply.error_code) == (422, "validation_error"), reply
     assert snapshot(engine, purchase["purchase_id"]) == state
+
+
+# -- the workflow's steps around the gateway's refund webhooks (the workflow tier runs them in order) --
+
+def processing_paystack_refund(shop, credits: str = "40") -> tuple[dict, str]:
+    """A paid Paystack purchase and a refund of ``credits`` clawed back and waiting at Paystack."""
+    from tollgate.refunds import workflow
+
+    shop["paystack"].refund_status = "pending"  # Paystack processes refunds later
+    started = checkout(gateway="paystack", currency="NGN", key="co-ngn")
+    shop["paystack"].verified[started["reference"]] = PaymentStatus(
+        reference=started["reference"], succeeded=True, status="success", amount=1_500_000, currency="NGN")
+    purchase = pay(started)
+    refund_id = ask(purchase["purchase_id"], {"credits": credits, "reason": "webhook"}).body["refund_id"]
+    workflow.claw_back(refund_id)
+    assert workflow.gateway_refund(refund_id)["gateway_status"] == "pending"
+    return purchase, refund_id
+
+
+def refund_webhook(purchase: dict, amount: int, event_id: str, *, failed: bool = False):
+    """Paystack's refund webhook as the adapter reads it: the transaction and amount, no refund id of ours."""
+    from tests.functional.fake_gateway import GOOD_SIGNATURE, SIGNATURE_HEADER, webhook_body
+    from tollgate.gateways import Refund
+
+    body = webhook_body(event_id=event_id, kind="refund_failed" if failed else "refund",
+                        purchase_id=purchase["purchase_id"], reference=purchase["reference"], currency="NGN",
+                        refunds=[Refund(refund_id=f"processor-{event_id}", amount=amount,
+                                        status="failed" if failed else "succeeded")])
+    reply = invoke("webhooks_paystack.json", caller=None, raw_body=body, headers={SIGNATURE_HEADER: GOOD_SIGNATURE})
+    assert reply.status == 200, reply
+    return reply.body["outcome"]
+
+
+def test_an_early_refund_webhook_is_answered_by_the_waiting_step_and_takes_nothing(shop, engine):
+    from tollgate.refunds import workflow
+
+    purchase, refund_id = processing_paystack_refund(shop)
+    assert refund_webhook(purchase, 600_000, "early") == "own_refund"
+    assert engine.answers == []  # nobody waits yet
+    workflow.await_confirmation(refund_id, "token-1")
+    assert [(kind, token) for kind, token, _ in engine.answers] == [("succeed", "token-1")]
+    workflow.mark_refunded(refund_id)
+    assert get_refund(refund_id).body["status"] == "succeeded"
+    after = get_purchase_view(purchase["purchase_id"])
+    assert (after["status"], after["refunded_amount"], after["credits_clawed_back"]) == ("partially_refunded",
+                                                                                        600_000, "40")
+    assert assert_ledger_invariant(WALLET)["balance"] == 60_000
+    # Paystack delivering our refund's webhook again (the same event) changes nothing...
+    assert refund_webhook(purchase, 600_000, "early") == "duplicate"
+    assert assert_ledger_invariant(WALLET)["balance"] == 60_000
+    # ...while another refund of the same amount (made in Paystack's dashboard) is clawed back.
+    assert refund_webhook(purchase, 600_000, "dashboard") == "clawed_back"
+    assert assert_ledger_invariant(WALLET)["balance"] == 20_000
+
+
+def test_a_failed_refund_webhook_fails_the_wait_and_compensate_gives_the_credits_back(shop, engine):
+    from tollgate.refunds import workflow
+
+    purchase, refund_id = processing_paystack_refund(shop)
+    workflow.await_confirmation(refund_id, "token-2")
+    assert engine.answers == []
+    assert refund_webhook(purchase, 600_000, "failed", failed=True) == "own_refund"
+    assert engine.answers == [("fail", "token-2", workflow.REFUND_FAILED)]
+    # The state machine's Catch hands Compensate the task's failure.
+    workflow.compensate(refund_id, {"Error": workflow.REFUND_FAILED, "Cause": "gateway_failed: declined"})
+    failed = get_refund(refund_id).body
+    assert (failed["status"], failed["failure_reason"]) == ("failed", "gateway_failed")
+    after = get_purchase_view(purchase["purchase_id"])
+    assert (after["status"], after["credits_clawed_back"], after["refunded_amount"]) == ("paid", "0", 0)
+    assert assert_ledger_invariant(WALLET)["balance"] == 100_000
+    given_back = invoke("history_get_history.json", caller=ALICE, query={"type": "refund_reversal"}).body["data"]
+    assert [e["amount"] for e in given_back] == ["40"]
+
+
+def test_a_dashboard_refund_of_another_amount_is_clawed_back_beside_ours(shop, engine):
+    purchase, _ = processing_paystack_refund(shop)
+    assert refund_webhook(purchase, 300_000, "dashboard") == "clawed_back"  # 20 credits' worth
+    after = get_purchase_view(purchase["purchase_id"])
+    assert after["credits_clawed_back"] == "60"
+    assert assert_ledger_invariant(WALLET)["balance"] == 40_000
+
+
+def get_purchase_view(purchase_id: str) -> dict:
+    from tests.functional.fake_refunds import get_purchase
+
+    return get_purchase(purchase_id)
