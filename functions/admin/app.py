@@ -1,5 +1,5 @@
-"""AdminFunction: feature catalog, packages, settings, wallet adjustments and inspection, server API keys,
-refund approvals.
+"""AdminFunction: feature catalog, packages, tiers, settings, wallet adjustments and inspection, server API
+keys, refund approvals.
 
 Every route needs the admin role: the edge checks it (``required_role``) before any input is read,
 so a caller without it gets 403 whatever they send.
@@ -20,7 +20,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tollgate import apikeys, http, ledger, pricing, refunds
+from tollgate import apikeys, http, ledger, pricing, refunds, tiers
 from tollgate.apikeys.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyList
 from tollgate.http.params import Cursor, IdPath, Limit, SlugPath, WalletIdPath, WalletIdQuery
 from tollgate.ledger.schemas import AdjustmentIn, AdjustmentOut, ReconciliationOut, WalletOut
@@ -29,6 +29,7 @@ from tollgate.principal import ADMIN
 from tollgate.purchases import catalog
 from tollgate.purchases.schemas import PackageIn, PackageList, PackageOut, SettingsIn, SettingsOut
 from tollgate.refunds.schemas import DecisionIn, RefundList, RefundOut, RefundStatus
+from tollgate.tiers.schemas import TierIn, TierList, TierOut
 
 logger = Logger()
 metrics = Metrics()
@@ -119,6 +120,18 @@ def get_settings() -> SettingsOut:
          responses=http.responses(200, SettingsOut))
 def put_settings(body: SettingsIn) -> SettingsOut:
     return catalog.put_settings(body)
+
+
+@app.put("/v1/admin/tiers/<tier_id>", summary="Create or update a subscription tier", tags=["admin"],
+         responses=http.responses(200, TierOut))
+def put_tier(tier_id: SlugPath, body: TierIn) -> TierOut:
+    return tiers.put_tier(tier_id, body)
+
+
+@app.get("/v1/admin/tiers", summary="Every tier, inactive ones included", tags=["admin"],
+         responses=http.responses(200, TierList))
+def list_tiers() -> TierList:
+    return tiers.list_tiers(include_inactive=True)
 
 
 @app.get("/v1/admin/refunds", summary="Every refund, newest first (or one status's, or one wallet's)",

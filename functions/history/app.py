@@ -1,4 +1,4 @@
-"""HistoryFunction: the caller's wallet, its history, the feature catalog, the OpenAPI document."""
+"""HistoryFunction: the caller's wallet, its history, the feature catalog and tiers, the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -18,11 +18,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
 import tollgate
-from tollgate import __version__, clock, http, ledger, pricing
+from tollgate import __version__, clock, http, ledger, pricing, tiers
 from tollgate.errors import ValidationFailed
 from tollgate.http.params import Cursor, Limit, Timestamp, WalletIdQuery
 from tollgate.ledger.schemas import EntryType, HistoryPage, WalletOut
 from tollgate.pricing.schemas import FeatureList
+from tollgate.tiers.schemas import TierList
 
 logger = Logger()
 app = http.create_app(public_routes=frozenset({"GET /v1/health", "GET /v1/openapi.json"}))
@@ -113,6 +114,13 @@ def _openapi_document() -> dict:
 @app.get("/v1/health", summary="Liveness (no authentication)", tags=["meta"], responses=http.responses(200, Health))
 def get_health() -> Health:
     return Health(status="ok", version=__version__)
+
+
+@app.get("/v1/tiers", summary="Subscription tiers on offer: credits a month and rollover", tags=["catalog"],
+         responses=http.responses(200, TierList))
+def get_tiers() -> TierList:
+    http.principal(app)
+    return tiers.list_tiers()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

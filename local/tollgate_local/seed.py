@@ -1,5 +1,5 @@
-"""The demo catalog (the seed documents' features and prices, two credit packages and custom
-amount pricing), loaded through the API itself."""
+"""The demo catalog (the seed documents' features and prices, two credit packages, custom
+amount pricing and the four subscription tiers), loaded through the API itself."""
 
 from __future__ import annotations
 
@@ -24,6 +24,13 @@ DEMO_FEATURES: dict[str, dict[str, Any]] = {
 DEMO_PACKAGES: dict[str, dict[str, Any]] = {
     "starter": {"name": "Starter", "credits": "100", "prices": {"USD": 1000, "NGN": 1500000}},
     "growth": {"name": "Growth", "credits": "500", "prices": {"USD": 4500, "NGN": 6750000}},
+}
+# Seed 004's tiers: credits a month (rollover caps are the demo's choice).
+DEMO_TIERS: dict[str, dict[str, Any]] = {
+    "explorer": {"name": "Explorer", "monthly_credits": "400", "rollover": {"type": "none"}},
+    "growth": {"name": "Growth", "monthly_credits": "2000", "rollover": {"type": "cap", "credits": "1000"}},
+    "pro": {"name": "Pro", "monthly_credits": "7000", "rollover": {"type": "cap", "credits": "3500"}},
+    "enterprise": {"name": "Enterprise", "monthly_credits": "20000", "rollover": {"type": "cap", "credits": "10000"}},
 }
 DEMO_SETTINGS = {"price_per_credit": {"USD": 10, "NGN": 1500}, "min_credits": "10", "max_credits": "100000",
                  "checkouts_per_hour": 30, "earnings_hold_days": 7, "payout_rates": {"USD": "0.8", "NGN": "12"},
@@ -60,6 +67,10 @@ def seed_if_empty(base: str, admin_token: str) -> bool:
         status, reply = call(base, "PUT", f"/v1/admin/packages/{package_id}", admin_token, body)
         if status != 200:
             raise RuntimeError(f"seeding package {package_id}: {status} {reply}")
+    for tier_id, body in DEMO_TIERS.items():
+        status, reply = call(base, "PUT", f"/v1/admin/tiers/{tier_id}", admin_token, body)
+        if status != 200:
+            raise RuntimeError(f"seeding tier {tier_id}: {status} {reply}")
     status, reply = call(base, "PUT", "/v1/admin/settings", admin_token, DEMO_SETTINGS)
     if status != 200:
         raise RuntimeError(f"seeding settings: {status} {reply}")

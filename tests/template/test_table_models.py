@@ -16,6 +16,7 @@ from tollgate.pricing import models as _pricing  # noqa: F401
 from tollgate.purchases import models as _purchases  # noqa: F401
 from tollgate.refunds import models as _refunds  # noqa: F401
 from tollgate.reservations import models as _reservations  # noqa: F401
+from tollgate.tiers import models as _tiers  # noqa: F401
 from tollgate_local import template
 
 

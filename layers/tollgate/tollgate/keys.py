@@ -12,6 +12,7 @@ reservation                   ``RES#<id>``        ``RES``
 feature                       ``CATALOG``         ``FEATURE#<feature_id>``
 API key                       ``APIKEY#<key_id>`` ``APIKEY``
 credit package                ``CATALOG``         ``PACKAGE#<package_id>``
+subscription tier             ``CATALOG``         ``TIER#<tier_id>``
 checkout settings             ``CONFIG``          ``SETTINGS``
 purchase                      ``PURCHASE#<id>``   ``PURCHASE``
 gateway reference -> purchase ``GWREF#<gw>#<ref>`` ``GWREF``
@@ -54,6 +55,7 @@ APIKEYS_GSI1PK = "APIKEYS"
 HOLD_SHARDS = 16
 FEATURE_PREFIX = "FEATURE#"
 PACKAGE_PREFIX = "PACKAGE#"
+TIER_PREFIX = "TIER#"
 ENTRY_PREFIX = "TX#"
 CONFIG_PK = "CONFIG"
 SETTINGS_SK = "SETTINGS"
@@ -117,6 +119,10 @@ def api_key(key_id: str) -> Key:
 
 def package(package_id: str) -> Key:
     return CATALOG_PK, f"{PACKAGE_PREFIX}{package_id}"
+
+
+def tier(tier_id: str) -> Key:
+    return CATALOG_PK, f"{TIER_PREFIX}{tier_id}"
 
 
 def settings() -> Key:

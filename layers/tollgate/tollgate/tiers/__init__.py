@@ -1,0 +1,7 @@
+"""Subscription tiers: the catalog of monthly credit allocations (seed 004)."""
+
+from __future__ import annotations
+
+from tollgate.tiers.service import get_tier, list_tiers, put_tier
+
+__all__ = ["get_tier", "list_tiers", "put_tier"]

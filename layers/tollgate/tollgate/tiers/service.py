@@ -1,0 +1,46 @@
+"""Subscription tiers (seed 004): so many credits a month, and what of them rolls over.
+
+A tier's ``rollover`` says what of an unused allocation carries into the next month:
+nothing (``none``) or at most ``credits`` (``cap``). Tiers are listed cheapest first.
+"""
+
+from __future__ import annotations
+
+from tollgate import clock
+from tollgate.tiers import repository
+from tollgate.tiers.exceptions import TierNotFound
+from tollgate.tiers.models import TierItem
+from tollgate.tiers.schemas import CappedRollover, RolloverOut, TierIn, TierList, TierOut
+
+
+def view(item: TierItem) -> TierOut:
+    rollover = item.rollover or {"type": "none"}
+    return TierOut(tier_id=item.tier_id, name=item.name, monthly_credits=item.monthly_credits_mc,
+                   rollover=RolloverOut(type=rollover["type"], credits=rollover.get("credits_mc")),
+                   active=item.active, created_at=item.created_at, updated_at=item.updated_at)
+
+
+def put_tier(tier_id: str, body: TierIn) -> TierOut:
+    now = clock.iso(clock.now_ms())
+    existing = repository.get_tier(tier_id)
+    rollover: dict[str, object] = {"type": body.rollover.type}
+    if isinstance(body.rollover, CappedRollover):
+        rollover["credits_mc"] = body.rollover.credits
+    return view(repository.put_tier(
+        tier_id=tier_id, name=body.name, monthly_credits_mc=body.monthly_credits, rollover=rollover,
+        active=body.active, created_at=existing.created_at if existing else now, updated_at=now))
+
+
+def get_tier(tier_id: str) -> TierOut:
+    item = repository.get_tier(tier_id)
+    if item is None:
+        raise TierNotFound(f"tier '{tier_id}' not found")
+    return view(item)
+
+
+def list_tiers(*, include_inactive: bool = False) -> TierList:
+    items = sorted(repository.list_tiers(), key=lambda i: (i.monthly_credits_mc, i.tier_id))
+    return TierList(data=[view(i) for i in items if include_inactive or i.active])
+
+
+__all__ = ["get_tier", "list_tiers", "put_tier", "view"]
