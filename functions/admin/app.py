@@ -29,7 +29,7 @@ from tollgate.principal import ADMIN
 from tollgate.purchases import catalog
 from tollgate.purchases.schemas import PackageIn, PackageList, PackageOut, SettingsIn, SettingsOut
 from tollgate.refunds.schemas import DecisionIn, RefundList, RefundOut, RefundStatus
-from tollgate.tiers.schemas import TierIn, TierList, TierOut
+from tollgate.tiers.schemas import TierIn, TierList, TierOut, WalletTierIn, WalletTierOut
 
 logger = Logger()
 metrics = Metrics()
@@ -132,6 +132,13 @@ def put_tier(tier_id: SlugPath, body: TierIn) -> TierOut:
          responses=http.responses(200, TierList))
 def list_tiers() -> TierList:
     return tiers.list_tiers(include_inactive=True)
+
+
+@app.put("/v1/admin/wallets/<wallet_id>/tier", summary="Subscribe a wallet to a tier (null: end it); a new "
+         "subscriber gets this month's credits at once", tags=["admin"],
+         responses=http.responses(200, WalletTierOut, 404))
+def put_wallet_tier(wallet_id: WalletIdPath, body: WalletTierIn) -> WalletTierOut:
+    return tiers.assign_tier(http.principal(app), wallet_id, body)
 
 
 @app.get("/v1/admin/refunds", summary="Every refund, newest first (or one status's, or one wallet's)",

@@ -44,7 +44,8 @@ def test_every_body_taking_route_is_covered():
             "POST /v1/admin/wallets/{wallet_id}/adjustments", "PUT /v1/admin/packages/{package_id}",
             "PUT /v1/admin/settings", "POST /v1/admin/transactions/{transaction_id}/reversal",
             "POST /v1/purchases/{purchase_id}/refunds", "POST /v1/admin/refunds/{refund_id}/approve",
-            "POST /v1/admin/refunds/{refund_id}/reject", "PUT /v1/admin/tiers/{tier_id}"} == set(JSON_ROUTES)
+            "POST /v1/admin/refunds/{refund_id}/reject", "PUT /v1/admin/tiers/{tier_id}",
+            "PUT /v1/admin/wallets/{wallet_id}/tier"} == set(JSON_ROUTES)
 
 
 @pytest.mark.parametrize("route_key", JSON_ROUTES)

@@ -13,6 +13,7 @@ feature                       ``CATALOG``         ``FEATURE#<feature_id>``
 API key                       ``APIKEY#<key_id>`` ``APIKEY``
 credit package                ``CATALOG``         ``PACKAGE#<package_id>``
 subscription tier             ``CATALOG``         ``TIER#<tier_id>``
+wallet's tier subscription    ``WALLET#<id>``     ``SUBSCRIPTION``
 checkout settings             ``CONFIG``          ``SETTINGS``
 purchase                      ``PURCHASE#<id>``   ``PURCHASE``
 gateway reference -> purchase ``GWREF#<gw>#<ref>`` ``GWREF``
@@ -123,6 +124,21 @@ def package(package_id: str) -> Key:
 
 def tier(tier_id: str) -> Key:
     return CATALOG_PK, f"{TIER_PREFIX}{tier_id}"
+
+
+SUBSCRIPTION_SK = "SUBSCRIPTION"
+SUBSCRIBER_SHARDS = 16
+
+
+def subscription(wallet_id: str) -> Key:
+    """A wallet's tier, beside the wallet rather than on it: the wallet item stays out of every index."""
+    return wallet_pk(wallet_id), SUBSCRIPTION_SK
+
+
+def subscribers_gsi1pk(wallet_id: str) -> str:
+    """The subscribers' index partition a wallet is listed in: sharded, so a monthly run reads them in parallel."""
+    shard = hashlib.sha256(wallet_id.encode()).digest()[0] % SUBSCRIBER_SHARDS
+    return f"SUBSCRIBERS#{shard}"
 
 
 def settings() -> Key:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from tollgate.errors import NotFound
+from tollgate.errors import NotFound, ValidationFailed
 
 
 class TierNotFound(NotFound):
     pass
 
 
-__all__ = ["TierNotFound"]
+class TierNotOffered(ValidationFailed):
+    """The tier exists but is inactive: no wallet can be subscribed to it."""
+
+
+__all__ = ["TierNotFound", "TierNotOffered"]

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from tollgate.schemas import CreditsOut, NonNegativeCredits, PositiveCredits, RequestModel, Schema
+from tollgate.schemas import SLUG_PATTERN, CreditsOut, NonNegativeCredits, PositiveCredits, RequestModel, Schema
 
 
 class NoRollover(RequestModel):
@@ -45,4 +45,19 @@ class TierList(Schema):
     data: list[TierOut]
 
 
-__all__ = ["RolloverIn", "TierIn", "TierList", "TierOut"]
+TierId = Annotated[str, Field(min_length=1, max_length=64, pattern=SLUG_PATTERN)]
+
+
+class WalletTierIn(RequestModel):
+    tier_id: TierId | None = Field(description="The tier to subscribe the wallet to; null ends its subscription")
+
+
+class WalletTierOut(Schema):
+    wallet_id: str
+    tier_id: str | None
+    period: str = Field(description="This month (UTC), YYYY-MM")
+    allocated: CreditsOut = Field(description="Credited by this request: this month's allocation, if not made yet")
+    next_allocation_at: str | None = Field(description="When the next monthly allocation is due (none without a tier)")
+
+
+__all__ = ["RolloverIn", "TierIn", "TierList", "TierOut", "WalletTierIn", "WalletTierOut"]

@@ -7,10 +7,19 @@ nothing (``none``) or at most ``credits`` (``cap``). Tiers are listed cheapest f
 from __future__ import annotations
 
 from tollgate import clock
-from tollgate.tiers import repository
-from tollgate.tiers.exceptions import TierNotFound
+from tollgate.principal import Principal, validate_wallet_id
+from tollgate.tiers import allocation, repository
+from tollgate.tiers.exceptions import TierNotFound, TierNotOffered
 from tollgate.tiers.models import TierItem
-from tollgate.tiers.schemas import CappedRollover, RolloverOut, TierIn, TierList, TierOut
+from tollgate.tiers.schemas import (
+    CappedRollover,
+    RolloverOut,
+    TierIn,
+    TierList,
+    TierOut,
+    WalletTierIn,
+    WalletTierOut,
+)
 
 
 def view(item: TierItem) -> TierOut:
@@ -43,4 +52,26 @@ def list_tiers(*, include_inactive: bool = False) -> TierList:
     return TierList(data=[view(i) for i in items if include_inactive or i.active])
 
 
-__all__ = ["get_tier", "list_tiers", "put_tier", "view"]
+def assign_tier(principal: Principal, wallet_id: str, body: WalletTierIn) -> WalletTierOut:
+    """Subscribe the wallet to a tier (or, with None, end its subscription). A new subscriber is
+    allocated this month's credits at once; a wallet allocated this month already (another tier
+    earlier in the month) gets the new tier's credits from the next period on."""
+    principal.require_admin()
+    wallet_id = validate_wallet_id(wallet_id)
+    now_ms = clock.now_ms()
+    period = allocation.period_of(now_ms)
+    if body.tier_id is None:
+        repository.delete_subscription(wallet_id)
+        return WalletTierOut(wallet_id=wallet_id, tier_id=None, period=period, allocated=0, next_allocation_at=None)
+    tier = repository.get_tier(body.tier_id)
+    if tier is None:
+        raise TierNotFound(f"tier '{body.tier_id}' not found", field="tier_id")
+    if not tier.active:
+        raise TierNotOffered(f"tier '{body.tier_id}' is not on offer", field="tier_id")
+    repository.put_subscription(wallet_id, tier.tier_id, principal.actor, clock.iso(now_ms))
+    allocated = allocation.allocate(wallet_id, tier, period)
+    return WalletTierOut(wallet_id=wallet_id, tier_id=tier.tier_id, period=period, allocated=allocated,
+                         next_allocation_at=allocation.next_period_start(now_ms))
+
+
+__all__ = ["assign_tier", "get_tier", "list_tiers", "put_tier", "view"]
