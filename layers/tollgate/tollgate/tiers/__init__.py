@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tollgate.tiers.service import assign_tier, get_tier, list_tiers, put_tier
+from tollgate.tiers.service import assign_tier, list_tiers, put_tier
 
-__all__ = ["assign_tier", "get_tier", "list_tiers", "put_tier"]
+__all__ = ["assign_tier", "list_tiers", "put_tier"]

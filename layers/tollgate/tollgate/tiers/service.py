@@ -40,13 +40,6 @@ def put_tier(tier_id: str, body: TierIn) -> TierOut:
         active=body.active, created_at=existing.created_at if existing else now, updated_at=now))
 
 
-def get_tier(tier_id: str) -> TierOut:
-    item = repository.get_tier(tier_id)
-    if item is None:
-        raise TierNotFound(f"tier '{tier_id}' not found")
-    return view(item)
-
-
 def list_tiers(*, include_inactive: bool = False) -> TierList:
     items = sorted(repository.list_tiers(), key=lambda i: (i.monthly_credits_mc, i.tier_id))
     return TierList(data=[view(i) for i in items if include_inactive or i.active])
@@ -74,4 +67,4 @@ def assign_tier(principal: Principal, wallet_id: str, body: WalletTierIn) -> Wal
                          next_allocation_at=allocation.next_period_start(now_ms))
 
 
-__all__ = ["assign_tier", "get_tier", "list_tiers", "put_tier", "view"]
+__all__ = ["assign_tier", "list_tiers", "put_tier", "view"]
