@@ -152,10 +152,16 @@ def _start_payment(item: PurchaseItem, email: str | None, settings: SettingsIn) 
     return purchase_view(item, with_secrets=True)
 
 
-def get_purchase(principal: Principal, purchase_id: str) -> PurchaseOut:
+def visible_purchase(principal: Principal, purchase_id: str) -> PurchaseItem:
+    """The purchase, if the caller owns it or is an admin; someone else's is a 404, as a missing one."""
     item = repository.get_purchase(purchase_id) if purchase_id.startswith("pur_") else None
     if item is None or not (principal.is_admin or item.wallet_id == principal.own_wallet_id):
         raise PurchaseNotFound("purchase not found")
+    return item
+
+
+def get_purchase(principal: Principal, purchase_id: str) -> PurchaseOut:
+    item = visible_purchase(principal, purchase_id)
     return purchase_view(item, with_secrets=item.wallet_id == principal.own_wallet_id)
 
 

@@ -17,8 +17,8 @@ from tollgate.errors import Forbidden
 from tollgate.ledger import posting
 from tollgate.principal import Principal, validate_wallet_id
 from tollgate.purchases import catalog
-from tollgate.purchases import repository as purchases
 from tollgate.purchases.models import PurchaseItem
+from tollgate.purchases.service import visible_purchase
 from tollgate.refunds import repository
 from tollgate.refunds.eligibility import Eligibility, assess, money_for
 from tollgate.refunds.exceptions import RefundAlreadyDecided, RefundNotAllowed, RefundNotFound
@@ -47,14 +47,6 @@ def view(item: RefundItem) -> RefundOut:
     )
 
 
-def _purchase_for(principal: Principal, purchase_id: str) -> PurchaseItem:
-    """The purchase, if the caller owns it or is an admin; someone else's is a 404."""
-    item = purchases.get_purchase(purchase_id) if purchase_id.startswith("pur_") else None
-    if item is None or not (principal.is_admin or item.wallet_id == principal.own_wallet_id):
-        raise RefundNotFound("purchase not found")
-    return item
-
-
 def _eligibility(purchase: PurchaseItem) -> Eligibility:
     now_ms = clock.now_ms()
     available = posting.read_wallet(purchase.wallet_id).effective_available(now_ms)
@@ -62,7 +54,7 @@ def _eligibility(purchase: PurchaseItem) -> Eligibility:
 
 
 def eligibility(principal: Principal, purchase_id: str) -> EligibilityOut:
-    return _eligibility(_purchase_for(principal, purchase_id)).view()
+    return _eligibility(visible_purchase(principal, purchase_id)).view()
 
 
 def refund_id_for(wallet_id: str, idempotency_key: str | None) -> str:
@@ -76,7 +68,7 @@ def request_refund(principal: Principal, purchase_id: str, body: RefundIn, idemp
     """Record a refund of ``body.credits`` (default: all refundable) and, if approved, start it."""
     if principal.is_service:
         raise Forbidden("refunds are asked for by the purchase's owner or an admin")
-    purchase = _purchase_for(principal, purchase_id)
+    purchase = visible_purchase(principal, purchase_id)
     refund_id = refund_id_for(purchase.wallet_id, idempotency_key)
     request_hash = idempotency.request_hash({"op": "refund", "purchase": purchase_id, "credits": body.credits,
                                              "reason": body.reason})
