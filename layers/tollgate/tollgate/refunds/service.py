@@ -18,6 +18,7 @@ from tollgate.ledger import posting
 from tollgate.principal import Principal, validate_wallet_id
 from tollgate.purchases import catalog
 from tollgate.purchases.models import PurchaseItem
+from tollgate.purchases.schemas import SettingsIn
 from tollgate.purchases.service import visible_purchase
 from tollgate.refunds import repository
 from tollgate.refunds.eligibility import Eligibility, assess, money_for
@@ -47,14 +48,14 @@ def view(item: RefundItem) -> RefundOut:
     )
 
 
-def _eligibility(purchase: PurchaseItem) -> Eligibility:
+def _eligibility(purchase: PurchaseItem, settings: SettingsIn) -> Eligibility:
     now_ms = clock.now_ms()
     available = posting.read_wallet(purchase.wallet_id).effective_available(now_ms)
-    return assess(purchase, available, catalog.settings().refund_window_days, now_ms)
+    return assess(purchase, available, settings.refund_window_days, now_ms)
 
 
 def eligibility(principal: Principal, purchase_id: str) -> EligibilityOut:
-    return _eligibility(visible_purchase(principal, purchase_id)).view()
+    return _eligibility(visible_purchase(principal, purchase_id), catalog.settings()).view()
 
 
 def refund_id_for(wallet_id: str, idempotency_key: str | None) -> str:
@@ -75,7 +76,8 @@ def request_refund(principal: Principal, purchase_id: str, body: RefundIn, idemp
     existing = repository.get_refund(refund_id)
     if existing is not None:
         return _replayed(existing, request_hash)
-    assessed = _eligibility(purchase)
+    settings = catalog.settings()
+    assessed = _eligibility(purchase, settings)
     if not assessed.eligible:
         raise RefundNotAllowed(f"this purchase cannot be refunded: {', '.join(assessed.reasons)}",
                                reasons=list(assessed.reasons))
@@ -87,7 +89,6 @@ def request_refund(principal: Principal, purchase_id: str, body: RefundIn, idemp
     if amount <= 0:
         raise RefundNotAllowed(f"{format_credits(credits)} credits are worth less than one minor unit of "
                                f"{purchase.currency}", field="credits")
-    settings = catalog.settings()
     waits = not principal.is_admin and credits > settings.refund_auto_approve_credits
     now = clock.iso(clock.now_ms())
     item = repository.new_refund(
