@@ -18,6 +18,7 @@ is stopped by its pid at the end.
 
 from __future__ import annotations
 
+import collections
 import compileall
 import contextlib
 import copy
@@ -89,6 +90,7 @@ AUTHORIZER_MEMORY_GB = 256 / 1024  # ApiKeyAuthorizerFunction MemorySize
 BUDGET_DEBIT_TABLE_WCU = 4.0
 BUDGET_DEBIT_WCU = 6.0
 BUDGET_RATIO = 1.5
+STREAM_BATCH = 10  # entries of one wallet in the measured stream batch
 
 
 # ---------------------------------------------------------------------------------------
@@ -244,8 +246,9 @@ def stream_record(wallet_id: str, tx: str, old_tx: str, balance: int) -> dict[st
 def measure_units(fn: dict[str, ModuleType], recorder: Recorder, api_key: str) -> dict[str, Any]:
     from tollgate.ledger import posting
 
+    warm_txs = []
     for i in range(30):  # warm: catalog cached, history has more than a page
-        call(fn["deduction"], usage_event(f"units-warm-{i}"), 201)
+        warm_txs.append(json.loads(call(fn["deduction"], usage_event(f"units-warm-{i}"), 201)["body"])["transaction_id"])
     out: dict[str, Any] = {}
     with recorder.recording() as calls:
         reply = call(fn["deduction"], usage_event("units-debit"), 201)
@@ -261,9 +264,15 @@ def measure_units(fn: dict[str, ModuleType], recorder: Recorder, api_key: str) -
         page = call(fn["history"], event("history_get_history.json"), 200)
     out["history"] = list(calls)
     out["history_items"] = len(json.loads(page["body"])["data"])
+    # A stream batch of STREAM_BATCH entries of one wallet, chained as the stream gives them (each
+    # update's old last_tx is the one before): per entry a read and a stamp, per wallet a grant book
+    # read and write.
     balance = posting.read_wallet(WALLET).balance
+    chain = [*warm_txs[-(STREAM_BATCH - 1):], tx]
+    records = [stream_record(WALLET, t, prev, balance + (len(chain) - 1 - n) * 1000)["Records"][0]
+               for n, (t, prev) in enumerate(zip(chain, ["tx_previous", *chain[:-1]], strict=True))]
     with recorder.recording() as calls:
-        result = call(fn["ledger_stream"], stream_record(WALLET, tx, "tx_previous", balance))
+        result = call(fn["ledger_stream"], {"Records": records})
     assert result == {"batchItemFailures": []}, result
     out["stamp"] = list(calls)
     auth_event = event("authorizer_request.json", headers={"x-api-key": api_key})
@@ -309,6 +318,38 @@ def measure_earnings(fn: dict[str, ModuleType], recorder: Recorder) -> dict[str,
             for start in range(0, len(records), size):
                 result = fn["earnings_stream"].lambda_handler({"Records": records[start:start + size]}, Context())
                 assert result == {"batchItemFailures": []}, result
+        out[name] = list(calls)
+    return out
+
+
+ORG = "bench-org"
+
+
+def measure_org_debit(fn: dict[str, ModuleType], recorder: Recorder) -> dict[str, Any]:
+    """A debit from an org wallet by a member (alice) with a monthly cap, and one by the same member uncapped:
+    the membership read before the write, and the cap's item in the same transaction (capped only)."""
+    org_wallet = f"org:{ORG}"
+    call(fn["admin"], event("admin_put_org.json", body={"name": "Bench"}, path=f"/v1/admin/orgs/{ORG}",
+                            path_params={"org_id": ORG}), 200)
+    call(fn["admin"], event("admin_post_adjustment.json", body={"amount": "1000", "reason": "bench"},
+                            headers={"idempotency-key": "bench-org-fund"}, path=f"/v1/admin/wallets/{org_wallet}/adjustments",
+                            path_params={"wallet_id": org_wallet}), 201)
+
+    def member(cap: str | None) -> None:
+        body = {"role": "member"} if cap is None else {"role": "member", "monthly_cap": cap}
+        call(fn["admin"], event("admin_put_org_member.json", body=body, path=f"/v1/admin/orgs/{ORG}/members/alice",
+                                path_params={"org_id": ORG, "sub": "alice"}), 200)
+
+    def debit(key: str) -> dict[str, Any]:
+        return event("deduction_post_usage.json", body={"feature": FEATURE, "wallet_id": org_wallet},
+                     headers={"idempotency-key": key})
+
+    out: dict[str, Any] = {}
+    for name, cap in (("uncapped", None), ("capped", "100000")):
+        member(cap)
+        call(fn["deduction"], debit(f"org-warm-{name}"), 201)  # the month's spend item exists (capped)
+        with recorder.recording() as calls:
+            call(fn["deduction"], debit(f"org-{name}"), 201)
         out[name] = list(calls)
     return out
 
@@ -469,11 +510,17 @@ def report(u: dict[str, Any], t: dict[str, Any], imports: dict[str, float], elap
         verdict(len(history) == 1 and history[0]["op"] == "Query"))
     row(f"history page ({u['history_items']} entries): RCU", f"{units(history, READS):g}")
     stamp = u["stamp"]
-    stamp_writes = [c for c in stamp if c["op"] in WRITES]
-    row("stamp balance_after: requests / entry", ops_text(stamp), "<= 1 write",
-        verdict(len(stamp_writes) <= 1 and not [c for c in stamp if c["op"] in READS]))
-    row("stamp balance_after: WCU, total (table / LSIs)", f"{units(stamp, WRITES):g} ({table_units(stamp, WRITES):g}"
-        f" / {sum(index_units(stamp, WRITES).values()):g})")
+    entry_writes = [c for c in stamp if c["op"] == "UpdateItem"]  # each entry's stamp
+    book_writes = [c for c in stamp if c["op"] in WRITES and c["op"] != "UpdateItem"]  # the book's put
+    counted = collections.Counter(c["op"] for c in stamp)
+    row(f"stream batch ({STREAM_BATCH} entries, 1 wallet): requests",
+        ", ".join(f"{n} {op}" for op, n in counted.items()))
+    row("  stamp balance_after (+ grants): writes / entry", f"{len(entry_writes) / STREAM_BATCH:g}", "<= 1 write",
+        verdict(len(entry_writes) <= STREAM_BATCH))
+    row("  grant book: writes / wallet / batch", str(len(book_writes)), "1 (departure)", verdict(len(book_writes) <= 1))
+    row("  WCU / entry, total (table / LSIs)", f"{units(stamp, WRITES) / STREAM_BATCH:g} "
+        f"({table_units(stamp, WRITES) / STREAM_BATCH:g} / {sum(index_units(stamp, WRITES).values()) / STREAM_BATCH:g})")
+    row("  RCU / entry", f"{units(stamp, READS) / STREAM_BATCH:g}")
     auth = u["authorizer"]
     row("authorizer (API key): requests / RCU", f"{ops_text(auth)} / {units(auth, READS):g}")
     first, again, size = u["earnings"]["first"], u["earnings"]["again"], u["earnings"]["batch_size"]
@@ -487,6 +534,20 @@ def report(u: dict[str, Any], t: dict[str, Any], imports: dict[str, float], elap
     row("earnings: items written / WCU (AWS rule: 2 per transactional item)", f"{items} / {2 * items}")
     row("earnings: the same batch redelivered", ops_text(again), "no new write",
         verdict(not [c for c in again if c["op"] in WRITES and not c["error"]]))
+
+    for name, calls in u["org"].items():
+        writes_at = [i for i, c in enumerate(calls) if c["op"] in WRITES]
+        before = [c for c in calls[: writes_at[0] if writes_at else len(calls)] if c["op"] in READS]
+        items = sum(c["items"] for c in calls if c["op"] in WRITES)
+        lsi_wcu = sum(index_units(calls, WRITES).values())
+        row(f"org wallet debit, {name} member: requests", ops_text(calls))
+        row(f"org wallet debit, {name} member: write requests / items", f"{len(writes_at)} / {items}", "= 1",
+            verdict(len(writes_at) == 1))
+        row(f"org wallet debit, {name} member: reads before (membership)", str(len(before)), "1",
+            verdict(len(before) == 1))
+        # DynamoDB Local under-reports a transaction of several Updates: AWS bills 2 WCU per transactional item.
+        row(f"org wallet debit, {name} member: WCU reported / AWS rule", f"{units(calls, WRITES):g} / "
+            f"{2 * items + lsi_wcu:g} ({2 * items} for {items} items + {lsi_wcu:g} LSI1)")
 
     ratio = t["handler_ms"] / t["bare_ms"]
     row(f"handler in-process, median of {t['calls']}", f"{t['handler_ms']:.2f} ms (p90 {t['handler_p90_ms']:.2f})")
@@ -517,13 +578,13 @@ def report(u: dict[str, Any], t: dict[str, Any], imports: dict[str, float], elap
         "HTTP API": PRICE_HTTP_API_REQUEST * million,
     }
     request_path = sum(cost.values())
-    stamp_cost = units(stamp, WRITES) * PRICE_WRU * million
+    stamp_cost = (units(stamp, WRITES) * PRICE_WRU + units(stamp, READS) * PRICE_RRU) / STREAM_BATCH * million
     auth_cost = (auth_billed_s * AUTHORIZER_MEMORY_GB * PRICE_LAMBDA_GB_S + PRICE_LAMBDA_REQUEST
                  + units(auth, READS) * PRICE_RRU) * million
     for name, usd in cost.items():
         row(f"cost / 1M debits: {name}", f"${usd:.2f}")
     row("cost / 1M debits: request path", f"${request_path:.2f}", "computed", "-")
-    row("  + balance_after stamps (stream, off path)", f"${stamp_cost:.2f}")
+    row("  + balance_after stamps and grant attribution (stream, off path)", f"${stamp_cost:.2f}")
     row("  + Lambda authorizer (API key, uncached)", f"${auth_cost:.2f}")
     row("cost / 1M debits: with stamps + authorizer", f"${request_path + stamp_cost + auth_cost:.2f}", "computed", "-")
 
@@ -579,6 +640,8 @@ def main() -> int:
         timing = measure_overhead(fn, client, api_key)
         print("measuring the earnings stream consumer ...", flush=True)
         measured_units["earnings"] = measure_earnings(fn, recorder)
+        print("measuring org wallet debits (a member with and without a monthly cap) ...", flush=True)
+        measured_units["org"] = measure_org_debit(fn, recorder)
         data.set_client(None)
     print(f"timing imports ({IMPORT_RUNS} fresh subprocesses each) ...", flush=True)
     imports = measure_imports()

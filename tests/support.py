@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     import pytest
@@ -32,6 +34,8 @@ FUNCTIONS = ROOT / "functions"
 # functions/<name> -> (its namespace, its template entry); made for every function at once.
 _functions: dict[str, tuple[FunctionNamespace, FunctionSpec]] = {}
 _host: list[HostNamespace] = []
+
+T = TypeVar("T")
 
 
 def _namespaces() -> dict[str, tuple[FunctionNamespace, FunctionSpec]]:
@@ -295,3 +299,15 @@ def assert_earnings_invariant(developer_id: str) -> dict[str, int]:
     assert sum(d.earned for d in days) == state["earned"], state
     assert sum(f.earned for f in repository.features(developer_id)) == state["earned"], state
     return state
+
+
+def wait_for(what: str, probe: Callable[[], T | None], timeout_s: float = 60.0) -> T:
+    """Poll ``probe`` until it gives something truthy; fail naming ``what`` at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        got = probe()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)  # a polling interval, not a stand-in for synchronisation

@@ -1,8 +1,9 @@
-"""AdminFunction: feature catalog, packages, tiers, settings, wallet adjustments and inspection, server API
-keys, refund approvals.
+"""AdminFunction: feature catalog, packages, tiers, settings, wallet adjustments, grants and inspection, server API
+keys, refund approvals, organizations.
 
 Every route needs the admin role: the edge checks it (``required_role``) before any input is read,
-so a caller without it gets 403 whatever they send.
+so a caller without it gets 403 whatever they send. The exceptions are an organization's view and
+its members (``ORG_MEMBER_ROUTES``), which its owners manage too: the orgs service authorizes those.
 """
 
 from __future__ import annotations
@@ -20,22 +21,41 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tollgate import apikeys, http, ledger, pricing, refunds, tiers
+from tollgate import apikeys, grants, http, ledger, orgs, pricing, refunds, tiers
 from tollgate.apikeys.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyList
+from tollgate.grants.schemas import GrantIn, GrantOut
 from tollgate.http.params import Cursor, IdPath, Limit, SlugPath, WalletIdPath, WalletIdQuery
 from tollgate.ledger.schemas import AdjustmentIn, AdjustmentOut, ReconciliationOut, WalletOut
+from tollgate.orgs.schemas import MemberIn, MemberOut, MemberSubPath, OrgIdPath, OrgIn, OrgOut, OrgView
 from tollgate.pricing.schemas import FeatureIn, FeatureList, FeatureOut
 from tollgate.principal import ADMIN
 from tollgate.purchases import catalog
 from tollgate.purchases.schemas import PackageIn, PackageList, PackageOut, SettingsIn, SettingsOut
 from tollgate.refunds.schemas import DecisionIn, RefundList, RefundOut, RefundStatus
-from tollgate.tiers.schemas import TierIn, TierList, TierOut, WalletTierIn, WalletTierOut
+from tollgate.tiers.schemas import (
+    AllocationRunIn,
+    AllocationRunList,
+    AllocationRunOut,
+    TierIn,
+    TierList,
+    TierOut,
+    WalletTierIn,
+    WalletTierOut,
+)
 
 logger = Logger()
 metrics = Metrics()
-app = http.create_app(required_role=ADMIN)
+# An organization's owners (plain users) manage its members: the orgs service authorizes these.
+ORG_MEMBER_ROUTES = frozenset({
+    "GET /v1/admin/orgs/{org_id}",
+    "PUT /v1/admin/orgs/{org_id}/members/{sub}",
+    "DELETE /v1/admin/orgs/{org_id}/members/{sub}",
+})
+app = http.create_app(required_role=ADMIN, self_authorized_routes=ORG_MEMBER_ROUTES)
 
 RefundStatusQuery = Annotated[RefundStatus | None, Query(description="Only refunds in this status")]
+PeriodQuery = Annotated[str, Query(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="The month, YYYY-MM",
+                                   examples=["2026-12"])]
 
 
 @app.put("/v1/admin/features/<feature_id>", summary="Create or update a feature and its price", tags=["admin"],
@@ -68,7 +88,15 @@ def post_adjustment(wallet_id: WalletIdPath, body: AdjustmentIn) -> Response[Adj
 @app.get("/v1/admin/wallets/<wallet_id>", summary="A wallet", tags=["admin"],
          responses=http.responses(200, WalletOut, 404))
 def get_wallet(wallet_id: WalletIdPath) -> WalletOut:
-    return ledger.wallet_view(wallet_id, must_exist=True)
+    return grants.wallet_view(wallet_id, must_exist=True)
+
+
+@app.post("/v1/admin/wallets/<wallet_id>/grants", summary="Grant credits that may expire, with a priority",
+          tags=["admin"], responses=http.responses(201, GrantOut, 409))
+def post_grant(wallet_id: WalletIdPath, body: GrantIn) -> Response[GrantOut]:
+    result = grants.grant(http.principal(app), wallet_id, body, http.idempotency_key(app, required=False))
+    metrics.add_metric(name="CreditsGranted", unit=MetricUnit.Count, value=1)
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=result)
 
 
 @app.get("/v1/admin/wallets/<wallet_id>/reconciliation", summary="Prove sum(entries) == balance",
@@ -141,6 +169,26 @@ def put_wallet_tier(wallet_id: WalletIdPath, body: WalletTierIn) -> WalletTierOu
     return tiers.assign_tier(http.principal(app), wallet_id, body)
 
 
+@app.post("/v1/admin/allocations/run", summary="Run a month's tier allocations now (this month or an earlier "
+          "one); wallets allocated already are skipped", tags=["admin"],
+          responses=http.responses(202, AllocationRunOut, 503))
+def post_allocation_run(body: AllocationRunIn | None = None) -> Response[AllocationRunOut]:
+    started = tiers.start_allocation_run(http.principal(app), body or AllocationRunIn())
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=started)
+
+
+@app.get("/v1/admin/allocations/runs", summary="A month's allocation runs, newest first", tags=["admin"],
+         responses=http.responses(200, AllocationRunList))
+def list_allocation_runs(period: PeriodQuery, limit: Limit = 25) -> AllocationRunList:
+    return tiers.list_allocation_runs(http.principal(app), period, limit)
+
+
+@app.get("/v1/admin/allocations/runs/<run_id>", summary="One allocation run and what it did", tags=["admin"],
+         responses=http.responses(200, AllocationRunOut, 404))
+def get_allocation_run(run_id: IdPath) -> AllocationRunOut:
+    return tiers.get_allocation_run(http.principal(app), run_id)
+
+
 @app.get("/v1/admin/refunds", summary="Every refund, newest first (or one status's, or one wallet's)",
          tags=["refunds"], responses=http.responses(200, RefundList))
 def list_refunds(limit: Limit = 25, cursor: Cursor = None, status: RefundStatusQuery = None,
@@ -159,6 +207,31 @@ def approve_refund(refund_id: IdPath, body: DecisionIn | None = None) -> RefundO
           tags=["refunds"], responses=http.responses(200, RefundOut, 404, 409))
 def reject_refund(refund_id: IdPath, body: DecisionIn | None = None) -> RefundOut:
     return refunds.decide(http.principal(app), refund_id, False, body)
+
+
+@app.put("/v1/admin/orgs/<org_id>", summary="Create or rename an organization (its wallet is org:<org_id>)",
+         tags=["orgs"], responses=http.responses(200, OrgOut))
+def put_org(org_id: OrgIdPath, body: OrgIn) -> OrgOut:
+    return orgs.put_org(http.principal(app), org_id, body)
+
+
+@app.get("/v1/admin/orgs/<org_id>", summary="An organization and its members (admins and its owners)",
+         tags=["orgs"], responses=http.responses(200, OrgView, 403, 404))
+def get_org(org_id: OrgIdPath) -> OrgView:
+    return orgs.get_org(http.principal(app), org_id)
+
+
+@app.put("/v1/admin/orgs/<org_id>/members/<sub>", summary="Add a member or change their role and monthly cap "
+         "(admins and the org's owners)", tags=["orgs"], responses=http.responses(200, MemberOut, 403, 404))
+def put_org_member(org_id: OrgIdPath, sub: MemberSubPath, body: MemberIn) -> MemberOut:
+    return orgs.put_member(http.principal(app), org_id, sub, body)
+
+
+@app.delete("/v1/admin/orgs/<org_id>/members/<sub>", summary="Remove a member (admins and the org's owners)",
+            tags=["orgs"], responses=http.responses(204, None, 403, 404))
+def delete_org_member(org_id: OrgIdPath, sub: MemberSubPath) -> Response[None]:
+    orgs.remove_member(http.principal(app), org_id, sub)
+    return Response(status_code=204)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
 import tollgate
-from tollgate import __version__, clock, http, ledger, pricing, tiers
+from tollgate import __version__, clock, grants, http, ledger, orgs, pricing, tiers
 from tollgate.errors import ValidationFailed
 from tollgate.http.params import Cursor, Limit, Timestamp, WalletIdQuery
 from tollgate.ledger.schemas import EntryType, HistoryPage, WalletOut
@@ -31,11 +31,11 @@ app = http.create_app(public_routes=frozenset({"GET /v1/health", "GET /v1/openap
 OPENAPI_PATH = Path(tollgate.__file__).with_name("openapi.json")
 
 
-@app.get("/v1/wallet", summary="Balance, reserved and available credits", tags=["wallet"],
+@app.get("/v1/wallet", summary="Balance, reserved and available credits, tier and grants", tags=["wallet"],
          responses=http.responses(200, WalletOut, 404))
 def get_wallet(wallet_id: WalletIdQuery = None) -> WalletOut:
     principal = http.principal(app)
-    return ledger.wallet_view(principal.wallet_for_reading(wallet_id))
+    return grants.wallet_view(orgs.wallet_for_reading(principal, wallet_id))
 
 
 @app.get("/v1/history", summary="Ledger entries, newest first", tags=["wallet"],
@@ -53,7 +53,7 @@ def get_history(
     if since_ms is not None and until_ms is not None and since_ms > until_ms:
         raise ValidationFailed("since must not be after until", field="since")
     return ledger.history(
-        principal.wallet_for_reading(wallet_id),
+        orgs.wallet_for_reading(principal, wallet_id),
         limit=limit,
         cursor=cursor,
         entry_type=type,

@@ -3,7 +3,9 @@
 Stamps each ledger entry's ``balance_after`` from the wallet item's stream: every
 balance-changing wallet update records its transaction id in ``last_tx``, and the stream
 delivers each update's new balance in commit order. One write per entry, off the
-request path. Later consumers (earnings, aggregates) join this function.
+request path. In the same pass it attributes each change to the wallet's grants (the same
+write stamps what the entry moved on which grant) and writes each wallet's grant book once
+per batch (``tollgate.grants.stream``). Later consumers (earnings, aggregates) join this function.
 """
 
 from __future__ import annotations
@@ -18,22 +20,34 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tollgate.ledger import stream
+from tollgate.grants.stream import StreamBatch
 
 logger = Logger()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+batch = StreamBatch()  # the grant books of the batch being processed
 
 
 def record_handler(record: DynamoDBRecord) -> None:
-    if stream.stamp_from_record(record.raw_event):
+    outcome = batch.apply(record.raw_event)
+    if outcome.stamped:
         metrics.add_metric(name="BalanceAfterStamped", unit=MetricUnit.Count, value=1)
+    if outcome.attributed:
+        metrics.add_metric(name="GrantsAttributed", unit=MetricUnit.Count, value=1)
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    global batch
+    batch = StreamBatch()
+    try:
+        return process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                        context=context)
+    finally:
+        # One write per wallet whose book changed; if one fails the whole batch is delivered again
+        # (replays up to where each book is).
+        batch.flush()
 
 
 coldstart.end()

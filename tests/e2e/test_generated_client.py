@@ -13,18 +13,26 @@ import json
 import sys
 import uuid
 import warnings
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from pydantic import BaseModel, ValidationError
 
 from tests.e2e.conftest import confirm_card, local_gateway
-from tests.support import Reply, assert_ledger_invariant
+from tests.support import Reply, assert_ledger_invariant, wait_for
 
 REF_PREFIX = "#/components/schemas/"
 
 
 # -- the generated client -----------------------------------------------------------------
+
+def _with_grants(wallet: Reply) -> Reply | None:
+    """The wallet reply once its grants account for its balance, else None."""
+    body = wallet.body or {}
+    granted = sum(Decimal(g["remaining"]) for g in body.get("grants") or [])
+    return wallet if body.get("grants") and granted == Decimal(body["balance"]) else None
+
 
 @pytest.fixture(scope="module")
 def document(api):
@@ -261,7 +269,9 @@ def test_errors_ours_and_the_gateways_round_trip(stack, api, tokens, catalog, co
                       body={"amount": "5", "reason": "not enough for an insight"})
     assert funded.status == 201, funded
     contract.check("POST", "/v1/admin/wallets/{wallet_id}/adjustments", funded, expect="AdjustmentOut")
-    before = api.get("/v1/wallet", token=bob)
+    # The stream consumer attributes the credit to a grant (well under a second): wait for it,
+    # so the wallet compared below is the settled one.
+    before = wait_for("the credit's grant", lambda: _with_grants(api.get("/v1/wallet", token=bob)))
     assert contract.check("GET", "/v1/wallet", before, expect="WalletOut").balance == "5"
 
     broke = api.post("/v1/usage", token=bob, headers={"Idempotency-Key": "broke-1"}, body={"feature": "ai-insight"})

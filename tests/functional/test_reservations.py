@@ -55,7 +55,9 @@ def test_hold_moves_credits_from_available_to_reserved(catalog, fund):
     assert reply.body["reservation_id"].startswith("rsv_")
     assert reply.body["expires_at"].endswith("Z")
     assert wallet() | {"updated_at": None} == {"wallet_id": "user:alice", "balance": "100", "reserved": "50",
-                                               "available": "50", "open_holds": 1, "updated_at": None}
+                                               "available": "50", "open_holds": 1, "updated_at": None,
+                                               "tier": None, "next_allocation_at": None, "grants": [],
+                                               "expiring_soon": "0"}
     assert_ledger_invariant("user:alice")
 
 

@@ -69,7 +69,7 @@ def test_a_replayed_debit_writes_nothing(api, funded, backend, recorder_factory)
     assert ledger_state(funded.wallet_id) == state_before
 
 
-def test_a_balance_read_is_one_get_item(api, funded, backend, recorder_factory):
+def test_a_balance_read_is_one_query(api, funded, backend, recorder_factory):
     recorder = recorder_factory(backend.client)
 
     with recorder.recording() as calls:
@@ -77,7 +77,9 @@ def test_a_balance_read_is_one_get_item(api, funded, backend, recorder_factory):
 
     assert reply.status == 200, reply
     assert reply.body["balance"] == "100"
-    assert summary(calls) == [("GetItem", None)]
+    # The wallet, its grant book and its tier sort together (WALLET, WALLET#...): one Query.
+    assert summary(calls) == [("Query", None)]
+    assert calls[0].params["ConsistentRead"] is True and "IndexName" not in calls[0].params
 
 
 def test_a_history_page_is_one_query(api, funded, backend, recorder_factory):
@@ -161,8 +163,9 @@ def test_read_paths_capacity_on_the_real_engine(ddb_api, ddb, ddb_funded, record
     with recorder.recording() as calls:
         assert ddb_api.call("history_get_wallet.json", caller=ddb_funded).status == 200
         assert ddb_api.call("history_get_history.json", caller=ddb_funded).status == 200
-    assert summary(calls) == [("GetItem", None), ("Query", None)]
+    assert summary(calls) == [("Query", None), ("Query", None)]
     balance, history = calls
+    # The wallet and its grant book, strongly consistent, under 4 KB together: 1 RCU.
     assert balance.consumed["CapacityUnits"] == 1.0, balance.consumed
     # A page of two small entries from LSI1, strongly consistent: 1 RCU, all of it on the index.
     assert history.consumed["CapacityUnits"] == 1.0, history.consumed

@@ -146,12 +146,16 @@ def test_balance_after_is_stamped_exactly_in_commit_order(ddb_api, ddb, caller, 
         assert deliver(arn, holds_only) == {"batchItemFailures": []}
     assert calls == []
 
-    # The whole stream as Lambda delivers it (entries and reservations too): one write per entry.
+    # The whole stream as Lambda delivers it (entries and reservations too): per entry, one read of
+    # it (its type decides which grants it draws on) and one write stamping balance_after and its
+    # grants; per wallet in the batch, one read and one write of its grant book.
     with recorder.recording() as calls:
         assert deliver(arn, records) == {"batchItemFailures": []}
-    assert [c.operation for c in calls] == ["UpdateItem"] * 6
+    assert [c.operation for c in calls] == ["GetItem"] + ["GetItem", "UpdateItem"] * 6 + ["PutItem"]
     assert all(c.ok for c in calls)
-    assert {_from_item(c.params["Key"])["SK"] for c in calls} == {keys.entry_sk(tx) for tx in ledger}
+    stamps = [c for c in calls if c.operation == "UpdateItem"]
+    assert {_from_item(c.params["Key"])["SK"] for c in stamps} == {keys.entry_sk(tx) for tx in ledger}
+    assert _from_item(calls[-1].params["Item"])["SK"] == keys.GRANTS_SK
 
     expected = running_balances(records, wallet)
     assert set(expected) == set(ledger)
@@ -164,16 +168,18 @@ def test_balance_after_is_stamped_exactly_in_commit_order(ddb_api, ddb, caller, 
     # History shows it, through the history handler.
     assert history_balances(api, caller) == {tx: format_credits(b) for tx, b in expected.items()}
 
-    # Delivered again (Lambda retries batches): the same values, no failures.
+    # Delivered again (Lambda retries batches): the same values, no failures, and no write: the
+    # grant book (read once) already holds every change.
     with recorder.recording() as calls:
         assert deliver(arn, records) == {"batchItemFailures": []}
-    assert [c.operation for c in calls] == ["UpdateItem"] * 6
+    assert [c.operation for c in calls] == ["GetItem"]
     assert entries(wallet) == stamped
 
-    # The stamps themselves reach the stream as entry updates, which stamp nothing in turn.
+    # The stamps (and the grant book) reach the stream too, and stamp nothing in turn.
     _, after_stamping = stream_records(ddb)
     new = after_stamping[len(records):]
-    assert new and all(_from_item(r["dynamodb"]["Keys"])["SK"].startswith("TX#") for r in new)
+    assert new and all(_from_item(r["dynamodb"]["Keys"])["SK"].startswith("TX#")
+                       or _from_item(r["dynamodb"]["Keys"])["SK"] == keys.GRANTS_SK for r in new)
     with recorder.recording() as calls:
         assert deliver(arn, new) == {"batchItemFailures": []}
     assert calls == []

@@ -10,7 +10,9 @@ import pytest
 from tollgate import data
 from tollgate.apikeys import models as _apikeys  # noqa: F401 - every model registers itself
 from tollgate.earnings import models as _earnings  # noqa: F401
+from tollgate.grants import models as _grants  # noqa: F401
 from tollgate.ledger import models as _ledger  # noqa: F401
+from tollgate.orgs import models as _orgs  # noqa: F401
 from tollgate.payouts import models as _payouts  # noqa: F401
 from tollgate.pricing import models as _pricing  # noqa: F401
 from tollgate.purchases import models as _purchases  # noqa: F401

@@ -18,6 +18,7 @@ FUNCTION_FOLDERS = {
     "AdminFunction": "admin",
     "ApiKeyAuthorizerFunction": "authorizer",
     "HoldsSweeperFunction": "holds",
+    "GrantExpiryFunction": "grant_expiry",
     "LedgerStreamFunction": "ledger_stream",
     "CheckoutFunction": "checkout",
     "WebhooksFunction": "webhooks",
@@ -26,6 +27,8 @@ FUNCTION_FOLDERS = {
     "PayoutStepsFunction": "payout_workflow",
     "PayoutRunFunction": "payout_run",
     "RefundStepsFunction": "refund_workflow",
+    "AllocationStepsFunction": "allocation_workflow",
+    "AllocationRunFunction": "allocation_run",
 }
 
 

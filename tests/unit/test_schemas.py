@@ -238,7 +238,8 @@ class TestLedgerSchemas:
         out = WalletOut(wallet_id="user:a", balance=12_500, reserved=500, available=12_000, open_holds=1)
         assert out.model_dump(mode="json") == {
             "wallet_id": "user:a", "balance": "12.5", "reserved": "0.5", "available": "12",
-            "open_holds": 1, "updated_at": None,
+            "open_holds": 1, "updated_at": None, "tier": None, "next_allocation_at": None, "grants": [],
+            "expiring_soon": "0",
         }
 
     def test_entry_out_balance_after_may_be_null(self):

@@ -10,17 +10,16 @@ with a deadline, never on a fixed sleep.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import Client, _restore
+from tests.support import wait_for  # noqa: F401 - the workflow tests take it from here
 
 _HERE = Path(__file__).resolve().parent
-T = TypeVar("T")
 
 CONFIRMATION_TIMEOUT_S = 3
 
@@ -40,7 +39,8 @@ def stack(tmp_path_factory):
     config.parameters = {"PayoutRetryIntervalSeconds": "1",
                          "PayoutConfirmationTimeoutSeconds": str(CONFIRMATION_TIMEOUT_S),
                          "RefundRetryIntervalSeconds": "1",
-                         "RefundConfirmationTimeoutSeconds": str(CONFIRMATION_TIMEOUT_S)}
+                         "RefundConfirmationTimeoutSeconds": str(CONFIRMATION_TIMEOUT_S),
+                         "AllocationRetryIntervalSeconds": "1"}
     local = LocalStack(config)
     local.start()
     try:
@@ -53,18 +53,6 @@ def stack(tmp_path_factory):
 @pytest.fixture(scope="module")
 def api(stack) -> Client:
     return Client(stack.url)
-
-
-def wait_for(what: str, probe: Callable[[], T | None], timeout_s: float = 60.0) -> T:
-    """Poll ``probe`` until it gives something truthy; fail naming ``what`` at the deadline."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        got = probe()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)  # a polling interval, not a stand-in for synchronisation
 
 
 def terminal(api: Client, token: str, payout_id: str) -> Callable[[], dict[str, Any] | None]:

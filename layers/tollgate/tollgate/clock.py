@@ -51,6 +51,21 @@ def parse_rfc3339(text: str) -> int:
     return seconds * 1000 + int((fraction or "0")[:3].ljust(3, "0"))
 
 
+def period_of(ms: int) -> str:
+    """The UTC calendar month of an instant, ``YYYY-MM``: the period of tier allocations and member caps."""
+    return iso(ms)[:7]
+
+
+def period_end_ms(period: str) -> int:
+    """When a ``YYYY-MM`` period ends: the first instant of the next month (UTC); ``ValueError`` if unreadable."""
+    year_text, month_text = period.split("-")
+    year, month = int(year_text), int(month_text)
+    if not 1 <= month <= 12:
+        raise ValueError("no such month")
+    year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return _days_from_civil(year, month, 1) * 86_400_000
+
+
 def _days_in_month(year: int, month: int) -> int:
     if month == 2:
         return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28

@@ -13,7 +13,8 @@ feature                       ``CATALOG``         ``FEATURE#<feature_id>``
 API key                       ``APIKEY#<key_id>`` ``APIKEY``
 credit package                ``CATALOG``         ``PACKAGE#<package_id>``
 subscription tier             ``CATALOG``         ``TIER#<tier_id>``
-wallet's tier subscription    ``WALLET#<id>``     ``SUBSCRIPTION``
+wallet's tier subscription    ``WALLET#<id>``     ``WALLET#SUBSCRIPTION``
+wallet's grant book           ``WALLET#<id>``     ``WALLET#GRANTS``
 checkout settings             ``CONFIG``          ``SETTINGS``
 purchase                      ``PURCHASE#<id>``   ``PURCHASE``
 gateway reference -> purchase ``GWREF#<gw>#<ref>`` ``GWREF``
@@ -27,6 +28,9 @@ developer earnings ledger     ``DEV#<id>``        ``LOG#<created_at>#<id>``
 developer payout account      ``DEV#<id>``        ``PAYOUT_ACCOUNT``
 payout                        ``PAYOUT#<id>``     ``PAYOUT``
 transfer reference -> payout  ``PAYOUTREF#<gw>#<ref>`` ``PAYOUTREF``
+organization                  ``ORG#<org_id>``    ``ORG``
+organization member           ``ORG#<org_id>``    ``MEMBER#<sub>``
+member's spend in a month     ``MEMBERSPEND#<org_id>#<sub>`` ``PERIOD#<yyyy-mm>``
 ============================  ==================  ===========================================
 
 Indexes:
@@ -38,10 +42,12 @@ Indexes:
   (``HOLDS#<n>``) so reservations never share one hot partition; API keys (``APIKEYS``);
   a wallet's purchases (``PURCHASES#<wallet_id>``).
   Also a developer's payouts (``PAYOUTS#<developer_id>``) and the developers with
-  automatic payouts on (``AUTOPAYOUT``).
+  automatic payouts on (``AUTOPAYOUT``); the organizations a person belongs to
+  (``MEMBEROF#<sub>``).
 * ``GSI2`` (``GSI2PK``, ``GSI2SK``), sparse: every purchase, newest first, for admins
   (``PURCHASES``; purchases arrive far below one partition's write rate); every payout
-  (``PAYOUTS``) likewise.
+  (``PAYOUTS``) likewise. Also the grant books with a grant to expire, by next expiry, sharded
+  by wallet (``GRANTEXPIRY#<n>``; removed when no grant of the book expires).
 """
 
 from __future__ import annotations
@@ -85,6 +91,31 @@ def entry_lsi1sk(created_at: str, transaction_id: str) -> str:
     return f"{created_at}#{transaction_id}"
 
 
+# Beside the wallet and sorted with it (``WALLET``, ``WALLET#...``): a wallet view is one Query.
+GRANTS_SK = "WALLET#GRANTS"
+GRANT_EXPIRY_SHARDS = 16
+
+
+def grant_book(wallet_id: str) -> Key:
+    """Which grants a wallet's credits belong to (one item per wallet, beside the wallet)."""
+    return wallet_pk(wallet_id), GRANTS_SK
+
+
+def grant_expiry_gsi2pk(wallet_id: str) -> str:
+    """The expiring-grants index partition a wallet's grant book is listed in (sharded)."""
+    shard = hashlib.sha256(wallet_id.encode()).digest()[0] % GRANT_EXPIRY_SHARDS
+    return f"GRANTEXPIRY#{shard}"
+
+
+def grant_expiry_shards() -> list[str]:
+    return [f"GRANTEXPIRY#{n}" for n in range(GRANT_EXPIRY_SHARDS)]
+
+
+def grant_expiry_gsi2sk(expires_at: str, wallet_id: str) -> str:
+    """``<next expiry (ISO)>#<wallet>``: the books due by an instant sort before ``iso(instant + 1 ms)``."""
+    return f"{expires_at}#{wallet_id}"
+
+
 WALLET_LOCATOR_SK = "WALLETLOC"
 
 
@@ -126,7 +157,7 @@ def tier(tier_id: str) -> Key:
     return CATALOG_PK, f"{TIER_PREFIX}{tier_id}"
 
 
-SUBSCRIPTION_SK = "SUBSCRIPTION"
+SUBSCRIPTION_SK = "WALLET#SUBSCRIPTION"
 SUBSCRIBER_SHARDS = 16
 
 
@@ -139,6 +170,15 @@ def subscribers_gsi1pk(wallet_id: str) -> str:
     """The subscribers' index partition a wallet is listed in: sharded, so a monthly run reads them in parallel."""
     shard = hashlib.sha256(wallet_id.encode()).digest()[0] % SUBSCRIBER_SHARDS
     return f"SUBSCRIBERS#{shard}"
+
+
+def allocation_run(run_id: str) -> Key:
+    return f"ALLOCRUN#{run_id}", "ALLOCRUN"
+
+
+def allocation_runs_gsi1pk(period: str) -> str:
+    """Where a period's allocation runs are listed (newest first by start time)."""
+    return f"ALLOCRUNS#{period}"
 
 
 def settings() -> Key:
@@ -236,3 +276,34 @@ def wallet_refunds_gsi1pk(wallet_id: str) -> str:
 
 def refund_reference(gateway: str, gateway_refund_id: str) -> Key:
     return f"REFUNDREF#{gateway}#{gateway_refund_id}", "REFUNDREF"
+
+
+ORG_SK = "ORG"
+MEMBER_PREFIX = "MEMBER#"
+ORG_WALLET_PREFIX = "org:"
+
+
+def org_pk(org_id: str) -> str:
+    return f"ORG#{org_id}"
+
+
+def org(org_id: str) -> Key:
+    return org_pk(org_id), ORG_SK
+
+
+def org_member(org_id: str, sub: str) -> Key:
+    return org_pk(org_id), f"{MEMBER_PREFIX}{sub}"
+
+
+def member_of_gsi1pk(sub: str) -> str:
+    """The index partition listing the organizations a person belongs to."""
+    return f"MEMBEROF#{sub}"
+
+
+def org_wallet_id(org_id: str) -> str:
+    return f"{ORG_WALLET_PREFIX}{org_id}"
+
+
+def member_spend(org_id: str, sub: str, period: str) -> Key:
+    """A capped member's spend in one month: its own partition, never the org wallet's (hot) one."""
+    return f"MEMBERSPEND#{org_id}#{sub}", f"PERIOD#{period}"

@@ -22,7 +22,7 @@ ADMIN = "admin"
 DEVELOPER = "developer"
 SERVICE = "service"
 
-# A wallet is "<kind>:<id>": "user:<sub>" for a person (later "org:<id>").
+# A wallet is "<kind>:<id>": "user:<sub>" for a person, "org:<org_id>" for an organization (tollgate.orgs).
 WALLET_ID_PATTERN = r"^[a-z][a-z0-9_-]{0,15}:[A-Za-z0-9._:@|+=-]{1,128}$"
 _WALLET_ID_RE = re.compile(WALLET_ID_PATTERN)
 
@@ -89,7 +89,7 @@ class Principal:
 
 def validate_wallet_id(wallet_id: str) -> str:
     if not isinstance(wallet_id, str) or not _WALLET_ID_RE.fullmatch(wallet_id):
-        raise ValidationFailed("wallet_id must look like 'user:<id>'", field="wallet_id")
+        raise ValidationFailed("wallet_id must look like 'user:<id>' or 'org:<id>'", field="wallet_id")
     return wallet_id
 
 

@@ -16,7 +16,7 @@ from tollgate.http.app import (
     principal,
     resolve,
 )
-from tollgate.http.body import MAX_DEPTH, MAX_NUMBER_CHARS, is_json_media_type, parse_json
+from tollgate.http.body import MAX_DEPTH, MAX_NUMBER_CHARS, is_json_media_type, parse_json, parse_json_object
 from tollgate.http.responses import ErrorResponse, error_response, problem, responses
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "idempotency_key",
     "is_json_media_type",
     "parse_json",
+    "parse_json_object",
     "principal",
     "problem",
     "resolve",

@@ -7,7 +7,9 @@ the caller is known:
 
 1. 401 ``unauthorized`` without a principal (API Gateway's authorizers already stop those;
    checking again keeps a misrouted or direct invocation from reaching validation);
-2. 403 ``forbidden`` when the function needs a role the caller lacks;
+2. 403 ``forbidden`` when the function needs a role the caller lacks (except on routes whose
+   service authorizes the caller itself, ``self_authorized_routes``: an org's owners manage its
+   members without the admin role);
 3. 413 ``payload_too_large`` for a POST, PUT or PATCH body over ``MAX_BODY_BYTES``;
 4. 415 ``unsupported_media_type`` when a route that takes a JSON body gets anything else;
 5. 422 ``validation_error`` for a body that is not bounded, exact JSON or does not fit the
@@ -41,7 +43,7 @@ from tollgate.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from tollgate.http.body import is_json_media_type, media_type, parse_json
+from tollgate.http.body import is_json_media_type, media_type, parse_json_object
 from tollgate.http.responses import ERROR_DESCRIPTIONS, early_error, error_response, problem
 from tollgate.principal import Principal, from_request_context
 
@@ -60,12 +62,15 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 class TollgateResolver(APIGatewayHttpResolver):
     """Powertools' HTTP API resolver plus what the edge needs to know about this function."""
 
-    def __init__(self, *, public_routes: frozenset[str] = frozenset(), required_role: str | None = None) -> None:
-        super().__init__(enable_validation=True, json_body_deserializer=parse_json)
+    def __init__(self, *, public_routes: frozenset[str] = frozenset(), required_role: str | None = None,
+                 self_authorized_routes: frozenset[str] = frozenset()) -> None:
+        super().__init__(enable_validation=True, json_body_deserializer=parse_json_object)
         # Route keys ("GET /v1/health") answered without a principal: health, and webhooks,
         # whose gateway signature is their authentication.
         self.public_routes = public_routes
         self.required_role = required_role
+        # Route keys exempt from ``required_role``: their service decides who may (403/404 there).
+        self.self_authorized_routes = self_authorized_routes
         self._json_body_routes: frozenset[str] | None = None
 
     def json_body_routes(self) -> frozenset[str]:
@@ -79,8 +84,10 @@ class TollgateResolver(APIGatewayHttpResolver):
         return self._json_body_routes
 
 
-def create_app(*, public_routes: frozenset[str] = frozenset(), required_role: str | None = None) -> TollgateResolver:
-    app = TollgateResolver(public_routes=public_routes, required_role=required_role)
+def create_app(*, public_routes: frozenset[str] = frozenset(), required_role: str | None = None,
+               self_authorized_routes: frozenset[str] = frozenset()) -> TollgateResolver:
+    app = TollgateResolver(public_routes=public_routes, required_role=required_role,
+                           self_authorized_routes=self_authorized_routes)
 
     @app.exception_handler(TollgateError)
     def _domain_error(exc: TollgateError) -> Response:
@@ -160,7 +167,7 @@ def _check_edge(app: TollgateResolver, event: dict[str, Any]) -> Principal | Non
     caller = None
     if route_key not in app.public_routes:
         caller = from_request_context(event.get("requestContext") or {}, limits.roles_claim)
-        if app.required_role is not None:
+        if app.required_role is not None and route_key not in app.self_authorized_routes:
             caller.require_role(app.required_role)
     body = event.get("body")
     if body and route_key.split(" ", 1)[0] in BODY_METHODS:
@@ -191,7 +198,7 @@ def edge_responses(app: TollgateResolver, route_key: str) -> dict[int, str]:
     statuses: dict[int, str] = {422: ERROR_DESCRIPTIONS[422]}
     if route_key not in app.public_routes:
         statuses[401] = ERROR_DESCRIPTIONS[401]
-        if app.required_role is not None:
+        if app.required_role is not None and route_key not in app.self_authorized_routes:
             statuses[403] = f"forbidden: this route needs the {app.required_role} role"
     if route_key.split(" ", 1)[0] in BODY_METHODS:
         statuses[413] = ERROR_DESCRIPTIONS[413]

@@ -72,6 +72,16 @@ def parse_json(text: str) -> Any:
     return value
 
 
+def parse_json_object(text: str) -> dict[str, Any] | None:
+    """A request body: :func:`parse_json`, and an object, or ``null`` where the body is optional (the
+    document says so). Without this an array or a scalar sent to a route whose body is optional
+    would read as no body at all."""
+    value = parse_json(text)
+    if value is not None and not isinstance(value, dict):
+        _invalid("body must be a JSON object", text)
+    return value
+
+
 def _has_lone_surrogate(value: Any) -> bool:
     if isinstance(value, str):
         try:

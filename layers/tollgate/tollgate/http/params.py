@@ -19,7 +19,8 @@ ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 WalletIdPath = Annotated[str, Path(min_length=3, max_length=145, pattern=WALLET_ID_PATTERN, examples=["user:alice"])]
 WalletIdQuery = Annotated[str, Query(
     min_length=3, max_length=145, pattern=WALLET_ID_PATTERN, examples=["user:alice"],
-    description="Another wallet: admins and server API keys (a person may name only their own)")]
+    description="Another wallet: admins and server API keys any; a person their own, or an org wallet "
+                "(org:<org_id>) of an organization they belong to")]
 SlugPath = Annotated[str, Path(min_length=1, max_length=64, pattern=SLUG_PATTERN)]
 IdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 TransactionIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN,

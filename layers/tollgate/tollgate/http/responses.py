@@ -46,7 +46,8 @@ class ErrorResponse(Schema):
 ERROR_DESCRIPTIONS = {
     400: "invalid_signature: the webhook's signature, secret or timestamp does not verify",
     401: "unauthorized: missing or invalid credentials",
-    402: "insufficient_credits: with required and available",
+    402: "insufficient_credits: with required and available; member_cap_exceeded (org wallets): with cap, spent, "
+         "required and remaining",
     403: "forbidden: the caller's role does not allow this",
     404: "not_found: no such resource, or not the caller's",
     409: "idempotency_conflict / reservation_closed",
@@ -123,7 +124,9 @@ def problem(error: dict[str, Any]) -> dict[str, Any]:
     """One entry of a 422's ``errors``: which field, what is wrong with it."""
     if error.get("type") == "json_invalid":
         reason = str((error.get("ctx") or {}).get("error") or "").strip()
-        message = f"body is not valid JSON: {reason}" if reason else "body is not valid JSON"
+        # Valid JSON that is not an object says so itself ("body must be a JSON object").
+        message = reason if reason.startswith("body ") else f"body is not valid JSON: {reason}" if reason \
+            else "body is not valid JSON"
         return {"field": "body", "message": message, "type": "json_invalid"}
     loc = [str(p) for p in error.get("loc", ()) if p not in ("body",)]
     where = ".".join(loc) or "body"

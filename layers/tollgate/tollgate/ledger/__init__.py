@@ -5,7 +5,7 @@ from __future__ import annotations
 from tollgate.ledger.exceptions import InsufficientCredits, InvalidCursor, WalletNotFound
 from tollgate.ledger.history import history
 from tollgate.ledger.schemas import ENTRY_TYPES
-from tollgate.ledger.service import adjust, reconcile, wallet_view
+from tollgate.ledger.service import adjust, reconcile
 from tollgate.ledger.wallets import WalletState
 
 __all__ = [
@@ -17,5 +17,4 @@ __all__ = [
     "adjust",
     "history",
     "reconcile",
-    "wallet_view",
 ]

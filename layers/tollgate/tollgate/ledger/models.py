@@ -52,6 +52,8 @@ class LedgerEntryItem(TableItem, discriminator="ledger_entry"):
     revenue_share_bps = IntegerAttribute(null=True)
     metadata = ExactMapAttribute(null=True)
     balance_after = IntegerAttribute(null=True)
+    # Which grants a balance change drew from or added to ({grant_id: mc}), stamped with balance_after.
+    grants = ExactMapAttribute(null=True)
     # A usage entry's credits given back so far by reversals (never more than it cost).
     reversed_mc = IntegerAttribute(null=True)
 

@@ -129,6 +129,36 @@ def credit(entry: LedgerEntryItem, amount: int, also: Transaction | None = None)
         raise
 
 
+class WalletMoved(Exception):
+    """The wallet's balance changed since the state an expiry was computed from (``expire``)."""
+
+
+def expire(entry: LedgerEntryItem, amount: int, expected_last_tx: str | None) -> None:
+    """Post an ``expiry`` entry taking ``amount`` (>= 0, 0 included: a grant carried over whole),
+    only while ``expected_last_tx`` is still the wallet's last balance change, so an expiry
+    computed from a grant book never takes credits a debit committed since has spent.
+
+    :class:`Replayed` if the entry exists, :class:`WalletMoved` if the wallet changed since,
+    :class:`InsufficientCredits` if less than ``amount`` is available (held credits stay).
+    """
+    tx = Transaction()
+    repository.put_entry(tx, entry)
+    repository.expire_in_wallet(tx, entry.wallet_id, amount, entry.transaction_id, entry.created_at,
+                                expected_last_tx)
+    try:
+        tx.commit()
+    except TransactionCancelled as cancelled:
+        replay = _replayed(cancelled)
+        if replay is not None:
+            raise replay from None
+        if not cancelled.failed(WALLET):
+            raise
+        old = cancelled.old(WALLET, WalletItem)
+        if old is None or old.last_tx != expected_last_tx:
+            raise WalletMoved(entry.wallet_id) from None
+        raise _insufficient(amount)(WalletState.from_item(entry.wallet_id, old)) from None
+
+
 def hold(wallet_id: str, reservation_id: str, amount: int, expires_ms: int, max_holds: int, also: Transaction,
          refused: Callable[[WalletState], Exception]) -> None:
     """Hold ``amount`` for a reservation (``also`` puts its record), releasing expired holds if needed."""

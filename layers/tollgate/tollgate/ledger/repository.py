@@ -67,6 +67,17 @@ def debit_wallet(tx: Transaction, wallet_id: str, amount: int, txid: str, now: s
     tx.update_prepared(WALLET, _DEBIT, keys.wallet(wallet_id), amount, txid, now)
 
 
+def expire_in_wallet(tx: Transaction, wallet_id: str, amount: int, txid: str, now: str,
+                     expected_last_tx: str | None) -> None:
+    """Take ``amount`` (>= 0) of expired grant credits: only if that much is available and the
+    wallet's last balance change is still ``expected_last_tx`` (its grant book is current)."""
+    current = W.last_tx.does_not_exist() if expected_last_tx is None else W.last_tx == expected_last_tx
+    tx.update(WALLET, W.keyed(wallet_id), [
+        W.balance.set(W.balance - amount), W.available.set(W.available - amount),
+        W.last_tx.set(txid), W.updated_at.set(now), W.seq.add(1),
+    ], W.pk.exists() & (W.available >= amount) & current)
+
+
 def credit_wallet(tx: Transaction, wallet_id: str, amount: int, txid: str, now: str) -> None:
     """Add ``amount``; the first credit creates the wallet."""
     tx.update(WALLET, W.keyed(wallet_id), [
@@ -161,12 +172,16 @@ def iter_entry_amounts(wallet_id: str) -> Iterator[int]:
         yield entry.amount
 
 
-def stamp_balance_after(wallet_id: str, transaction_id: str, balance_after: int) -> bool:
-    """Record an entry's balance_after (from the wallet's stream); False if no such entry."""
+def stamp_balance_after(wallet_id: str, transaction_id: str, balance_after: int,
+                        grants: dict[str, int] | None = None) -> bool:
+    """Record an entry's balance_after (from the wallet's stream) and, when given, the grants it
+    drew from or added to; False if no such entry."""
     entry = LedgerEntryItem(*keys.entry(wallet_id, transaction_id))
+    actions = [LedgerEntryItem.balance_after.set(balance_after)]
+    if grants:
+        actions.append(LedgerEntryItem.grants.set(grants))
     try:
-        conditional(lambda: entry.update([LedgerEntryItem.balance_after.set(balance_after)],
-                                         condition=LedgerEntryItem.pk.exists()))
+        conditional(lambda: entry.update(actions, condition=LedgerEntryItem.pk.exists()))
     except ConditionFailed:
         return False
     return True

@@ -16,7 +16,7 @@ from tollgate.schemas import (
 
 EntryType = Literal[
     "usage", "adjustment", "purchase", "refund", "refund_reversal", "chargeback", "reversal", "allocation", "expiry",
-    "payout"
+    "payout", "grant"
 ]
 ENTRY_TYPES: tuple[str, ...] = EntryType.__args__  # type: ignore[attr-defined]
 
@@ -37,6 +37,17 @@ class AdjustmentOut(Schema):
     balance: CreditsOut
 
 
+class WalletGrantOut(Schema):
+    """One grant the wallet's credits belong to (``tollgate.grants``), as its grant book has it."""
+
+    grant_id: str = Field(description="The transaction id of the entry that granted it")
+    source: str = Field(description="purchase, allocation, admin, or the entry type that gave the credits "
+                                    "(balance: credits held before grants were kept)")
+    remaining: CreditsOut
+    expires_at: str | None = Field(description="When what is left of it expires; null: never")
+    priority: int = Field(description="Among grants expiring at the same time, higher priority is spent first")
+
+
 class WalletOut(Schema):
     wallet_id: str
     balance: CreditsOut
@@ -44,6 +55,14 @@ class WalletOut(Schema):
     available: CreditsOut
     open_holds: int
     updated_at: str | None = None
+    tier: str | None = Field(default=None, description="The subscription tier the wallet is on, if any")
+    next_allocation_at: str | None = Field(default=None, description="When the tier's next monthly allocation is "
+                                                                     "due (null without a tier)")
+    grants: list[WalletGrantOut] = Field(
+        default_factory=list, description="The grants holding the balance, in the order debits draw from them "
+        "(soonest expiry first, then higher priority, then oldest); attributed from the ledger's stream, so a "
+        "change of the last second may not show yet")
+    expiring_soon: CreditsOut = Field(default=0, description="Credits of grants expiring within 7 days")
 
 
 class EntryOut(Schema):

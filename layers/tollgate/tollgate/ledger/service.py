@@ -1,11 +1,11 @@
-"""Ledger use cases: admin adjustments, wallet reads, reconciliation."""
+"""Ledger use cases: admin adjustments and reconciliation (the wallet view is ``grants.wallet_view``)."""
 
 from __future__ import annotations
 
 from tollgate import clock, idempotency
 from tollgate.ledger import posting, repository
 from tollgate.ledger.exceptions import WalletNotFound
-from tollgate.ledger.schemas import AdjustmentIn, AdjustmentOut, ReconciliationOut, WalletOut
+from tollgate.ledger.schemas import AdjustmentIn, AdjustmentOut, ReconciliationOut
 from tollgate.principal import Principal
 
 
@@ -35,13 +35,6 @@ def adjust(principal: Principal, wallet_id: str, body: AdjustmentIn, idempotency
     balance = posting.response_balance(entry, posting.read_wallet(wallet_id))
     return AdjustmentOut(transaction_id=entry.transaction_id, wallet_id=wallet_id, amount=entry.amount,
                          balance=balance)
-
-
-def wallet_view(wallet_id: str, *, must_exist: bool = False) -> WalletOut:
-    wallet = posting.read_wallet(wallet_id)
-    if must_exist and not wallet.exists:
-        raise WalletNotFound(f"wallet '{wallet_id}' not found")
-    return wallet.view(clock.now_ms())
 
 
 def reconcile(wallet_id: str) -> ReconciliationOut:

@@ -33,3 +33,7 @@ class ReservationItem(TableItem, discriminator="reservation"):
     requested_cost = IntegerAttribute(null=True)
     transaction_id = UnicodeAttribute(null=True)
     settle_hash = UnicodeAttribute(null=True)
+    # An org member's hold: their sub; if capped, the month (YYYY-MM) the hold counts in (tollgate.orgs),
+    # so settling or releasing gives back what was not charged to that month's spend.
+    member = UnicodeAttribute(null=True)
+    cap_period = UnicodeAttribute(null=True)

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tollgate import clock, idempotency, ids, keys
+from tollgate import clock, idempotency, ids, keys, orgs
 from tollgate.amounts import format_credits
 from tollgate.config import settings
-from tollgate.data import TransactionCancelled
+from tollgate.data import Transaction, TransactionCancelled
 from tollgate.errors import Forbidden, ValidationFailed
 from tollgate.ledger import WalletState, posting
 from tollgate.ledger.exceptions import InsufficientCredits
@@ -36,7 +36,9 @@ from tollgate.usage import measurement
 
 
 def reserve(principal: Principal, body: ReservationIn, idempotency_key: str | None) -> ReservationOut:
-    wallet_id = principal.wallet_for_spending(body.wallet_id)
+    # A person's own wallet: no read; an org wallet: one read of their membership (and its cap).
+    spender = orgs.wallet_for_spending(principal, body.wallet_id)
+    wallet_id = spender.wallet_id
     feature = feature_for_charging(body.feature)
     if body.max_credits is not None and (body.usage is not None or body.quantity is not None):
         raise ValidationFailed("give max_credits or an estimated usage, not both", field="max_credits")
@@ -48,7 +50,7 @@ def reserve(principal: Principal, body: ReservationIn, idempotency_key: str | No
     ttl = body.ttl_seconds or settings().default_hold_ttl_seconds
     request_hash = idempotency.request_hash({"op": "reserve", "wallet": wallet_id, "feature": feature.feature_id,
                                              "held": held, "ttl": ttl, "metadata": body.metadata})
-    rid = idempotency.record_id("rsv", wallet_id, "reservation", idempotency_key)
+    rid = idempotency.record_id("rsv", wallet_id, "reservation", spender.scoped_key(idempotency_key))
     now_ms = clock.now_ms()
     expires_ms = now_ms + ttl * 1000
     item = repository.new(
@@ -66,14 +68,18 @@ def reserve(principal: Principal, body: ReservationIn, idempotency_key: str | No
         request_hash=request_hash,
         actor=principal.actor,
         metadata=body.metadata or None,
+        member=spender.member,
+        cap_period=orgs.period_of(now_ms) if spender.capped else None,
     )
+    # A capped org member's hold counts in full against their month's cap, in the same transaction.
+    also = orgs.with_cap(repository.put(item), orgs.charge(spender, held, now_ms))
     try:
-        posting.hold(wallet_id, rid, held, expires_ms, settings().max_open_holds, repository.put(item),
+        posting.hold(wallet_id, rid, held, expires_ms, settings().max_open_holds, also,
                      lambda wallet: _hold_refused(wallet, held))
     except TransactionCancelled as cancelled:
         existing = cancelled.old(repository.RESERVATION, ReservationItem)
         if existing is None:
-            raise
+            raise orgs.refusal(cancelled, spender, held) or cancelled from None
         idempotency.check_replay(existing.request_hash, request_hash)
         item = existing
     wallet = posting.read_wallet(wallet_id)
@@ -113,7 +119,7 @@ def _closed(item: ReservationItem) -> ReservationClosed:
 
 def _load(principal: Principal, reservation_id: str) -> ReservationItem:
     item = repository.get(reservation_id) if reservation_id.startswith("rsv_") else None
-    if item is None or not principal.may_act_on(item.wallet_id):
+    if item is None or not orgs.may_act_on(principal, item.wallet_id, item.actor):
         raise ReservationNotFound("reservation not found")
     return item
 
@@ -168,10 +174,10 @@ def settle(principal: Principal, reservation_id: str, body: SettleIn) -> SettleO
         revenue_share_bps=res.revenue_share_bps,
         metadata=body.metadata or res.metadata or None,
     )
+    closing = repository.close(reservation_id, "settled", entry.created_at, cost=cost, released=held - cost,
+                               capped=capped, requested_cost=actual, transaction_id=tx, settle_hash=request_hash)
     try:
-        posting.settle_hold(entry, reservation_id, held, cost, repository.close(
-            reservation_id, "settled", entry.created_at, cost=cost, released=held - cost, capped=capped,
-            requested_cost=actual, transaction_id=tx, settle_hash=request_hash))
+        posting.settle_hold(entry, reservation_id, held, cost, orgs.with_cap(closing, _give_back(res, held - cost, now_ms)))
     except TransactionCancelled:
         latest = repository.get(reservation_id) or res
         if latest.status == "settled" and latest.settle_hash == request_hash:
@@ -210,10 +216,19 @@ def release(principal: Principal, reservation_id: str) -> ReleaseOut:
         raise ReservationClosed(f"reservation is {status}", status=status)
     try:
         posting.release_holds(res.wallet_id, {reservation_id: res.held}, expired=False,
-                              also=repository.close(reservation_id, "released", clock.iso(now_ms)))
+                              also=orgs.with_cap(repository.close(reservation_id, "released", clock.iso(now_ms)),
+                                                 _give_back(res, res.held, now_ms)))
     except TransactionCancelled:
         raise _closed(repository.get(reservation_id) or res) from None
     return ReleaseOut(reservation_id=reservation_id, released=res.held)
+
+
+def _give_back(res: ReservationItem, unused: int, now_ms: int) -> Transaction | None:
+    """A capped org member's hold counted in full: what it did not spend goes back to their month's spend.
+    (A hold freed by expiry is not given back: the member can under-spend their cap, never over-spend it.)"""
+    if res.cap_period is None or res.member is None:
+        return None
+    return orgs.give_back(res.wallet_id, res.member, res.cap_period, unused, now_ms)
 
 
 def sweep_expired(now_ms: int | None = None) -> dict[str, int]:

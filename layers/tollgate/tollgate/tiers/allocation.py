@@ -9,8 +9,6 @@ at the next period: this period's allocation is already made.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from tollgate import clock, ids
 from tollgate.ledger import posting
 from tollgate.tiers.models import TierItem
@@ -18,17 +16,12 @@ from tollgate.tiers.models import TierItem
 ACTOR = "system:allocations"
 
 
-def period_of(now_ms: int) -> str:
-    """The UTC calendar month of an instant: ``YYYY-MM``."""
-    return datetime.fromtimestamp(now_ms / 1000, tz=UTC).strftime("%Y-%m")
+period_of = clock.period_of
 
 
 def next_period_start(now_ms: int) -> str:
     """When the month after ``now_ms``'s begins (the next allocation), as an ISO UTC instant."""
-    year, month = map(int, period_of(now_ms).split("-"))
-    year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    start = datetime(year, month, 1, tzinfo=UTC)
-    return clock.iso(int(start.timestamp()) * 1000)
+    return clock.iso(clock.period_end_ms(clock.period_of(now_ms)))
 
 
 def transaction_id(wallet_id: str, period: str) -> str:
@@ -44,7 +37,9 @@ def allocate(wallet_id: str, tier: TierItem, period: str) -> int:
         wallet_id=wallet_id, transaction_id=transaction_id(wallet_id, period), entry_type="allocation",
         amount=amount, now_ms=clock.now_ms(), request_hash=ids.request_hash(f"allocation:{wallet_id}:{period}"),
         actor=ACTOR, reason=f"{tier.name} allocation for {period}",
-        metadata={"tier_id": tier.tier_id, "period": period})
+        # What the grant attribution needs: the period (the grant expires at its end) and the
+        # tier's rollover as it was when allocated (what of the grant may carry into the next).
+        metadata={"tier_id": tier.tier_id, "period": period, "rollover": dict(tier.rollover or {"type": "none"})})
     try:
         posting.credit(entry, amount)
     except posting.Replayed:

@@ -13,4 +13,8 @@ class TierNotOffered(ValidationFailed):
     """The tier exists but is inactive: no wallet can be subscribed to it."""
 
 
-__all__ = ["TierNotFound", "TierNotOffered"]
+class AllocationRunNotFound(NotFound):
+    pass
+
+
+__all__ = ["AllocationRunNotFound", "TierNotFound", "TierNotOffered"]

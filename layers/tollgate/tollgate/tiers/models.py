@@ -32,3 +32,29 @@ class SubscriptionItem(TableItem, discriminator="subscription"):
     assigned_by = UnicodeAttribute()
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+
+
+class AllocationRunItem(TableItem, discriminator="allocation_run"):
+    """``ALLOCRUN#<run_id>`` / ``ALLOCRUN``: one run of a period's allocation (scheduled or manual)
+    and, once its workflow has finished, what it did; in GSI1 under ``ALLOCRUNS#<period>``.
+
+    Status: ``running`` → ``completed`` (every wallet allocated or skipped) | ``completed_with_failures``
+    (some wallets failed: run the period again to retry them alone) | ``failed`` (the run stopped).
+    """
+
+    by_period = GSI1()
+    gsi1pk = UnicodeAttribute(attr_name="GSI1PK")
+    gsi1sk = UnicodeAttribute(attr_name="GSI1SK")
+    run_id = UnicodeAttribute()
+    period = UnicodeAttribute()
+    source = UnicodeAttribute()  # schedule | manual
+    started_by = UnicodeAttribute()
+    status = UnicodeAttribute()
+    allocated = IntegerAttribute(default=0)  # wallets credited by this run
+    skipped = IntegerAttribute(default=0)  # allocated already this period, or on an inactive tier
+    failed = IntegerAttribute(default=0)
+    credits_allocated_mc = IntegerAttribute(default=0)
+    failed_wallets = ExactMapAttribute(default=dict)  # wallet_id -> error (at most FAILED_WALLETS_KEPT)
+    error = UnicodeAttribute(null=True)
+    started_at = UnicodeAttribute()
+    finished_at = UnicodeAttribute(null=True)

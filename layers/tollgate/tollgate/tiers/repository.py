@@ -1,12 +1,12 @@
-"""Tier storage: the catalog partition's ``TIER#`` items and wallets' subscriptions."""
+"""Tier storage: the catalog partition's ``TIER#`` items, wallets' subscriptions and allocation runs."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from tollgate import keys
-from tollgate.data import get_or_none
-from tollgate.tiers.models import SubscriptionItem, TierItem
+from tollgate.data import ConditionFailed, conditional, get_or_none
+from tollgate.tiers.models import AllocationRunItem, SubscriptionItem, TierItem
 
 
 def put_tier(**fields: Any) -> TierItem:
@@ -39,3 +39,47 @@ def put_subscription(wallet_id: str, tier_id: str, actor: str, now: str) -> Subs
 
 def delete_subscription(wallet_id: str) -> None:
     SubscriptionItem(*keys.subscription(wallet_id)).delete()
+
+
+def subscribers_page(shard: int, after: str | None, limit: int) -> list[SubscriptionItem]:
+    """Up to ``limit`` subscriptions of one subscribers' shard, by wallet id, after ``after``
+    (one Query: the page's last wallet id is the next page's cursor)."""
+    S = SubscriptionItem
+    condition = S.gsi1sk > after if after is not None else None
+    return list(S.subscribers.query(f"SUBSCRIBERS#{shard}", condition, limit=limit))
+
+
+def start_run(item: AllocationRunItem) -> AllocationRunItem:
+    """Record a run as started; a run already recorded (the same run's retried first step) is kept."""
+    item.pk, item.sk = keys.allocation_run(item.run_id)
+    item.gsi1pk, item.gsi1sk = keys.allocation_runs_gsi1pk(item.period), f"{item.started_at}#{item.run_id}"
+    try:
+        conditional(lambda: item.save(condition=AllocationRunItem.pk.does_not_exist()))
+    except ConditionFailed:
+        existing = get_run(item.run_id)
+        assert existing is not None
+        return existing
+    return item
+
+
+def finish_run(run_id: str, *, status: str, finished_at: str, allocated: int = 0, skipped: int = 0,
+               failed: int = 0, credits_allocated_mc: int = 0, failed_wallets: dict[str, str] | None = None,
+               error: str | None = None) -> None:
+    R = AllocationRunItem
+    item = AllocationRunItem(*keys.allocation_run(run_id))
+    actions = [R.status.set(status), R.finished_at.set(finished_at), R.allocated.set(allocated),
+               R.skipped.set(skipped), R.failed.set(failed), R.credits_allocated_mc.set(credits_allocated_mc),
+               R.failed_wallets.set(failed_wallets or {})]
+    if error is not None:
+        actions.append(R.error.set(error))
+    item.update(actions=actions)
+
+
+def get_run(run_id: str) -> AllocationRunItem | None:
+    return get_or_none(AllocationRunItem, *keys.allocation_run(run_id))
+
+
+def runs_of(period: str, limit: int) -> list[AllocationRunItem]:
+    """A period's runs, newest first."""
+    return list(AllocationRunItem.by_period.query(keys.allocation_runs_gsi1pk(period), scan_index_forward=False,
+                                                  limit=limit))

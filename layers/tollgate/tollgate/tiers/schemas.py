@@ -60,4 +60,35 @@ class WalletTierOut(Schema):
     next_allocation_at: str | None = Field(description="When the next monthly allocation is due (none without a tier)")
 
 
-__all__ = ["RolloverIn", "TierIn", "TierList", "TierOut", "WalletTierIn", "WalletTierOut"]
+AllocationRunStatus = Literal["running", "completed", "completed_with_failures", "failed"]
+
+
+class AllocationRunIn(RequestModel):
+    period: str | None = Field(default=None, pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
+                               description="The month to allocate, YYYY-MM (this month or an earlier one); "
+                                           "default this month")
+
+
+class AllocationRunOut(Schema):
+    run_id: str
+    period: str
+    source: Literal["schedule", "manual", "workflow"]
+    status: AllocationRunStatus
+    started_by: str
+    allocated: int = Field(description="Wallets this run credited")
+    skipped: int = Field(description="Wallets allocated already this period (by an assignment or another run), "
+                                     "or on an inactive or empty tier")
+    failed: int = Field(description="Wallets whose allocation failed: run the period again to retry them alone")
+    credits_allocated: CreditsOut
+    failed_wallets: dict[str, str] = Field(description="Failed wallets and why (at most 50)")
+    error: str | None = Field(description="Why the run stopped, if it did")
+    started_at: str
+    finished_at: str | None
+
+
+class AllocationRunList(Schema):
+    data: list[AllocationRunOut]
+
+
+__all__ = ["AllocationRunIn", "AllocationRunList", "AllocationRunOut", "AllocationRunStatus", "RolloverIn", "TierIn",
+           "TierList", "TierOut", "WalletTierIn", "WalletTierOut"]

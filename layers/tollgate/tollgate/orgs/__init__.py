@@ -1,0 +1,56 @@
+"""Organization wallets (``org:<id>``): members spend from them, each within an optional monthly cap.
+
+What the debit path needs (``spending``: resolving a wallet, the cap) loads with the package; the
+admin service and its API schemas load on first use, so the deduction and history functions' cold
+starts do not build what only the admin function serves.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tollgate.orgs.exceptions import MemberCapExceeded, MemberNotFound, OrgNotFound
+from tollgate.orgs.spending import (
+    Spender,
+    charge,
+    give_back,
+    may_act_on,
+    period_of,
+    refusal,
+    wallet_for_reading,
+    wallet_for_spending,
+    with_cap,
+)
+
+if TYPE_CHECKING:
+    from tollgate.orgs.service import get_org, put_member, put_org, remove_member
+
+_SERVICE = frozenset({"get_org", "put_member", "put_org", "remove_member"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SERVICE:
+        from tollgate.orgs import service
+
+        return getattr(service, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "MemberCapExceeded",
+    "MemberNotFound",
+    "OrgNotFound",
+    "Spender",
+    "charge",
+    "get_org",
+    "give_back",
+    "may_act_on",
+    "period_of",
+    "put_member",
+    "put_org",
+    "refusal",
+    "remove_member",
+    "wallet_for_reading",
+    "wallet_for_spending",
+    "with_cap",
+]
