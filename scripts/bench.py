@@ -228,17 +228,19 @@ def seed(fn: dict[str, ModuleType]) -> str:
     return json.loads(created["body"])["key"]
 
 
-def stream_record(wallet_id: str, tx: str, old_tx: str, balance: int) -> dict[str, Any]:
-    """A wallet MODIFY record as the table's stream delivers it (shape of the sample event)."""
+def stream_record(wallet_id: str, tx: str, old_tx: str, balance: int, seq: int) -> dict[str, Any]:
+    """A wallet MODIFY record as the table's stream delivers it (shape of the sample event): the
+    update numbered ``seq`` (every wallet update adds one) that wrote ``tx`` after ``old_tx``."""
     ev = json.loads((EVENTS / "ledger_stream_wallet_update.json").read_text())
     record = ev["Records"][0]
     change = record["dynamodb"]
-    for image, last, bal in (("NewImage", tx, balance), ("OldImage", old_tx, balance + 1000)):
+    for image, last, bal, n in (("NewImage", tx, balance, seq), ("OldImage", old_tx, balance + 1000, seq - 1)):
         change[image]["PK"] = {"S": f"WALLET#{wallet_id}"}
         change[image]["wallet_id"] = {"S": wallet_id}
         change[image]["last_tx"] = {"S": last}
         change[image]["balance"] = {"N": str(bal)}
         change[image]["available"] = {"N": str(bal)}
+        change[image]["seq"] = {"N": str(n)}
     change["Keys"]["PK"] = {"S": f"WALLET#{wallet_id}"}
     return ev
 
@@ -269,12 +271,14 @@ def measure_units(fn: dict[str, ModuleType], recorder: Recorder, api_key: str) -
     # read and write.
     balance = posting.read_wallet(WALLET).balance
     chain = [*warm_txs[-(STREAM_BATCH - 1):], tx]
-    records = [stream_record(WALLET, t, prev, balance + (len(chain) - 1 - n) * 1000)["Records"][0]
+    records = [stream_record(WALLET, t, prev, balance + (len(chain) - 1 - n) * 1000, seq=1000 + n)["Records"][0]
                for n, (t, prev) in enumerate(zip(chain, ["tx_previous", *chain[:-1]], strict=True))]
     with recorder.recording() as calls:
         result = call(fn["ledger_stream"], {"Records": records})
     assert result == {"batchItemFailures": []}, result
     out["stamp"] = list(calls)
+    stamps = [c for c in calls if c["op"] == "UpdateItem"]
+    assert len(stamps) == STREAM_BATCH, f"{len(stamps)} of {STREAM_BATCH} entries stamped"
     auth_event = event("authorizer_request.json", headers={"x-api-key": api_key})
     with recorder.recording() as calls:
         with contextlib.redirect_stdout(DEVNULL):
