@@ -251,3 +251,24 @@ def test_a_body_that_is_not_an_object_is_refused_even_where_the_body_is_optional
     assert (reply.status, reply.error_code) == (422, "validation_error"), reply
     assert reply.body["error"]["message"] == "body must be a JSON object"
     assert engine.started == []
+
+
+def test_the_failed_wallets_a_shard_carries_are_bounded_but_every_failure_is_counted(aws, tiers, monkeypatch):
+    from tests.support import patch_layer
+    from tollgate import keys
+    from tollgate.data import client, table_name
+    from tollgate.tiers import run
+
+    patch_layer(monkeypatch, "tollgate.tiers.run", "FAILED_PER_SHARD", 1)  # the Map's output stays small
+    broken = [f"user:broken{n}" for n in range(6)]
+    for wallet_id in broken:
+        subscribe_quietly(wallet_id, "growth")
+        pk, sk = keys.wallet(wallet_id)
+        client().put_item(TableName=table_name(), Item={"PK": {"S": pk}, "SK": {"S": sk}, "balance": {"S": "x"}})
+    shards = run_shards("alrun_many", THIS_MONTH)
+    assert all(len(s["failed_wallets"]) <= 1 for s in shards)
+    assert all(len(error) <= run.ERROR_CHARS for s in shards for error in s["failed_wallets"].values())
+    report = step({"step": "report", "run_id": "alrun_many", "period": THIS_MONTH, "shards": shards})
+    assert (report["status"], report["failed"]) == ("completed_with_failures", 6)
+    named = get_run("alrun_many").body["failed_wallets"]
+    assert set(named) <= set(broken) and len(named) == len({keys.subscribers_gsi1pk(w) for w in broken})

@@ -11,7 +11,7 @@ Exactly once per (wallet, period) whatever the runs: the ledger entry's id deriv
 (``tiers.allocation``). Two runs of one period (the schedule delivered twice, a manual run
 racing it, a run re-run after a crash) therefore allocate each wallet once, and a wallet found
 already allocated is counted as ``skipped``. A wallet whose allocation fails is tried again
-once within its page and then counted as ``failed`` (kept on the report, up to
+once within its page and then counted as ``failed`` (named on the report, up to
 ``FAILED_WALLETS_KEPT``); running the period again allocates it and skips every other.
 """
 
@@ -32,6 +32,10 @@ from tollgate.tiers.schemas import AllocationRunIn, AllocationRunList, Allocatio
 
 PAGE_SIZE = 100
 FAILED_WALLETS_KEPT = 50
+# Each shard's state travels through the Map's output (256 KB for all of them at most): a few
+# failed wallets a shard, each error short, is enough to name FAILED_WALLETS_KEPT on the report.
+FAILED_PER_SHARD = -(-FAILED_WALLETS_KEPT // keys.SUBSCRIBER_SHARDS) + 1
+ERROR_CHARS = 160
 WALLET_ATTEMPTS = 2
 PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 _PERIOD_RE = re.compile(PERIOD_PATTERN)
@@ -101,7 +105,7 @@ def allocate_page(state: dict[str, Any]) -> dict[str, Any]:
         outcome, credited, error = _allocate_one(subscription.wallet_id, tiers.get(subscription.tier_id), period)
         counts[outcome] += 1
         counts["credits_mc"] += credited
-        if error is not None and len(failed_wallets) < FAILED_WALLETS_KEPT:
+        if error is not None and len(failed_wallets) < FAILED_PER_SHARD:
             failed_wallets[subscription.wallet_id] = error
     return {**state, **counts, "failed_wallets": failed_wallets,
             "after": page[-1].wallet_id if page else state.get("after"), "done": len(page) < PAGE_SIZE}
@@ -116,7 +120,7 @@ def _allocate_one(wallet_id: str, tier: TierItem | None, period: str) -> tuple[s
         try:
             credited = allocation.allocate(wallet_id, tier, period)
         except Exception as exc:  # noqa: BLE001 - one wallet's failure must not stop the others
-            error = f"{type(exc).__name__}: {str(exc)[:200]}"
+            error = f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]
             logger.warning("allocation failed", extra={"wallet_id": wallet_id, "period": period,
                                                        "attempt": attempt, "error": error})
             continue
