@@ -48,6 +48,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         # One write per wallet whose book changed; if one fails the whole batch is delivered again
         # (replays up to where each book is).
         batch.flush()
+        if batch.resynchronised:  # changes lost from the stream: worth an alarm
+            metrics.add_metric(name="GrantBooksResynchronised", unit=MetricUnit.Count, value=batch.resynchronised)
 
 
 coldstart.end()

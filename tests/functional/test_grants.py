@@ -458,8 +458,8 @@ def test_redelivered_records_change_nothing(stream, unit_feature):
     settled(stream)
 
 
-def test_a_gap_fails_until_the_missing_change_is_delivered_in_order(stream, unit_feature):
-    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+def test_a_change_after_one_that_failed_in_the_batch_waits_for_it(stream, unit_feature, monkeypatch):
+    from tests.support import layer_modules
 
     adjust("50", "top-up")
     settled(stream)
@@ -467,19 +467,49 @@ def test_a_gap_fails_until_the_missing_change_is_delivered_in_order(stream, unit
     spend(5, "s1")
     spend(7, "s2")
     *bob, first, second = stream.pending()
-    with pytest.raises(BatchProcessingError):  # a batch of nothing else fails whole: Lambda retries it
-        deliver([second])
-    # The first failed (or was lost): the second cannot be attributed yet; the rest of the batch is.
-    reply = deliver([*bob, second])
-    assert reply == {"batchItemFailures": [{"itemIdentifier": second["dynamodb"]["SequenceNumber"]}]}
+    first_tx = first["dynamodb"]["NewImage"]["last_tx"]["S"]
+
+    def failing_for_first(real):
+        def get_entry(wallet_id: str, transaction_id: str):
+            if transaction_id == first_tx:
+                raise RuntimeError("throttled")  # e.g. the entry's read failed
+            return real(wallet_id, transaction_id)
+        return get_entry
+
+    for ledger in layer_modules("tollgate.ledger.repository"):  # each function's own copy
+        monkeypatch.setattr(ledger, "get_entry", failing_for_first(ledger.get_entry))
+    reply = deliver([*bob, first, second])
+    # The first failed; the second cannot be attributed before it; the rest of the batch is.
+    assert reply == {"batchItemFailures": [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]} for r in (first, second)]}
     assert by_source(BOB.wallet_id) == {"adjustment": 5_000}
     assert by_source() == {"adjustment": 50_000}
     assert entries_of("usage")[0]["balance_after"] is None  # nor stamped
+    monkeypatch.undo()
+    # Lambda delivers again from the failed record, in order.
     assert deliver([first, second]) == {"batchItemFailures": []}
     assert by_source() == {"adjustment": 38_000}
     assert [e["balance_after"] for e in entries_of("usage")] == ["38", "45"]
     settled(stream)
     settled(stream, BOB.wallet_id)
+
+
+def test_a_change_lost_from_the_stream_does_not_stop_the_wallets_attribution(stream, unit_feature):
+    promo = grant("10", days=1)
+    adjust("50", "top-up")
+    settled(stream)
+    spend(5, "s1")
+    spend(7, "s2")
+    spend(1, "s3")
+    _lost, second, third = stream.pending()  # the first was given up on after its retries (DLQ)
+    assert deliver([second]) == {"batchItemFailures": []}
+    # The book is resynchronised to the balance before the second change (what the lost one took is
+    # drawn in order: the promotion first), then the second is attributed as usual.
+    assert by_source() == {"adjustment": 48_000}  # 5 of the promotion by the lost change, 5 + 2 by s2
+    assert deliver([third]) == {"batchItemFailures": []}
+    assert by_source() == {"adjustment": 47_000}
+    assert [e["balance_after"] for e in entries_of("usage")] == ["47", "48", None]  # the lost one: never stamped
+    assert promo["grant_id"] not in remaining()
+    settled(stream)
 
 
 def test_the_entry_records_which_grants_it_moved(stream, unit_feature):
@@ -581,6 +611,8 @@ def test_an_admin_grant_without_expiry_or_key(stream):
     {"amount": "10", "expires_at": "tomorrow", "reason": "x"},
     {"amount": "10", "expires_at": "2099-01-01T00:00:00", "reason": "x"},    # no offset: no instant
     {"amount": "10", "expires_at": "9999-12-31T23:59:59-23:59", "reason": "x"},  # past what is stored
+    {"amount": "10", "expires_at": "0000-01-01T00:00:00Z", "reason": "x"},   # before what is stored
+    {"amount": "10", "expires_at": "0001-01-01T00:00:00+01:00", "reason": "x"},
     {"amount": "-10", "reason": "x"},
     {"amount": "0", "reason": "x"},
     {"amount": 0, "reason": "x"},

@@ -27,7 +27,7 @@ def test_this_month_and_earlier_ones_may_be_run(period):
 
 
 @pytest.mark.parametrize("period", ["2027-01", "2026-13", "2026-00", "2026-1", "2026-012", "2026/12", " 2026-12",
-                                    "2026-12\n", "\uff12\uff10\uff12\uff16-12", ""])
+                                    "2026-12\n", "\uff12\uff10\uff12\uff16-12", "", "0000-01", "1969-12"])
 def test_a_month_not_begun_or_not_yyyy_mm_is_refused(period):
     with pytest.raises(ValidationFailed):
         check_period(period, DEC_31_LAST_MS)

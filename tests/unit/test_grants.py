@@ -259,3 +259,15 @@ class TestGrantIn:
     def test_refuses(self, body):
         with pytest.raises(ValidationError):
             GrantIn.model_validate(body)
+
+
+@pytest.mark.parametrize("expires_ms", [-62_135_596_800_000, -1, 10**16])
+def test_a_grant_expiry_outside_what_an_instant_can_be_written_as_is_clamped(expires_ms):
+    """The book and the wallet view write every expiry as ISO-8601: 1970 to 9999, never an overflow."""
+    from tollgate import clock
+    from tollgate.grants.attribution import Book
+
+    book = Book(wallet_id="user:alice")
+    grant = book.add("g", "allocation", 1_000, "2026-12-01T00:00:00.000Z", expires_ms=expires_ms)
+    assert 0 <= grant.expires_ms <= clock.MAX_ISO_MS
+    assert grant.expires_at == clock.iso(grant.expires_ms)

@@ -137,7 +137,7 @@ class Book:
             existing.amount += amount
             existing.remaining += amount
             return existing
-        grant = Grant(grant_id=grant_id, source=source, amount=amount, remaining=amount, expires_ms=expires_ms,
+        grant = Grant(grant_id=grant_id, source=source, amount=amount, remaining=amount, expires_ms=_instant_ms(expires_ms),
                       priority=priority, created_at=created_at, order=self.next_order, rollover_cap=rollover_cap)
         self.next_order += 1
         self.grants[grant_id] = grant
@@ -224,7 +224,7 @@ class Book:
         grant = self.grants.get(grant_id)
         until = _instant(meta.get("rolled_until"))
         if grant is not None and until is not None:
-            grant.expires_ms, grant.rolled = until, True  # carried over: expires at the next period's end
+            grant.expires_ms, grant.rolled = _instant_ms(until), True  # carried over: expires at the next period's end
         return split
 
     def reconcile(self, balance: int, transaction_id: str, created_at: str) -> int:
@@ -277,6 +277,11 @@ def _instant(value: Any) -> int | None:
         return clock.parse_rfc3339(value)
     except ValueError:
         return None
+
+
+def _instant_ms(ms: int | None) -> int | None:
+    """An expiry as an instant ISO-8601 can write (1970 to 9999): every book and view writes it."""
+    return None if ms is None else min(max(ms, 0), clock.MAX_ISO_MS)
 
 
 def _priority(value: Any) -> int:

@@ -64,7 +64,8 @@ def rolled_until(grant: Grant) -> int | None:
     """The end of the period after the one that ended at the grant's expiry."""
     if grant.expires_ms is None:
         return None
-    return period_end_ms(period_of(grant.expires_ms))
+    end = period_end_ms(period_of(grant.expires_ms))
+    return None if end is None else min(end, clock.MAX_ISO_MS)
 
 
 def transaction_id(wallet_id: str, grant_id: str, after_tx: str | None) -> str:

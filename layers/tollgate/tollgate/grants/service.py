@@ -26,6 +26,8 @@ def grant(principal: Principal, wallet_id: str, body: GrantIn, idempotency_key: 
     expires_ms = clock.parse_rfc3339(body.expires_at) if body.expires_at is not None else None
     if expires_ms is not None and expires_ms > clock.MAX_ISO_MS:
         raise ValidationFailed("expires_at must be before the year 10000", field="expires_at")
+    if expires_ms is not None and expires_ms < 0:
+        raise GrantExpiryInPast("expires_at must be in the future", field="expires_at")
     expires_at = clock.iso(expires_ms) if expires_ms is not None else None
     request_hash = idempotency.request_hash({"op": "grant", "wallet": wallet_id, "amount": body.amount,
                                              "expires_at": expires_at, "priority": body.priority,

@@ -9,8 +9,13 @@ at. Exactly once, whatever the redelivery:
 
 * a change the book already holds (its ``last_tx``, or a wallet ``seq`` not past the book's: every
   wallet update adds one to ``seq``) is a replay, skipped;
-* a change whose ``OldImage.last_tx`` is not the book's ``last_tx`` follows one not yet applied (it
-  failed): :class:`AttributionGap`, a batch item failure, so Lambda delivers again from the failed one;
+* a change whose ``OldImage.last_tx`` is not the book's ``last_tx`` follows one not applied. If that
+  one failed in this batch: :class:`AttributionGap`, a batch item failure, so Lambda delivers again
+  from the failed one. Otherwise it is lost for good (Lambda retries a failed record before any
+  after it, so one not in this batch was given up on after its retries): the book is resynchronised
+  to the wallet's balance before this change (what the lost changes took is drawn in order, what
+  they added is a non-expiring grant), logged, and attribution goes on; a lost record never stops
+  its wallet's attribution for good;
 * a book that fails to write fails the whole batch (redelivered: a replay up to where the book is).
 
 A wallet without a book whose old image has a ``last_tx`` had credits before grants were kept: its
@@ -54,6 +59,8 @@ class StreamBatch:
 
     def __init__(self) -> None:
         self._books: dict[str, _Loaded] = {}
+        self._failed: set[str] = set()  # wallets with a change that failed in this batch
+        self.resynchronised = 0
 
     def apply(self, record: dict[str, Any]) -> Outcome:
         if record.get("eventName") not in ("INSERT", "MODIFY"):
@@ -68,6 +75,14 @@ class StreamBatch:
         wallet_id, balance = image_string(new, "wallet_id"), image_number(new, "balance")
         if wallet_id is None or balance is None:
             return Outcome()
+        try:
+            return self._apply(wallet_id, tx, old_tx, balance, new, old)
+        except Exception:
+            self._failed.add(wallet_id)  # its later changes in this batch wait for it (a gap)
+            raise
+
+    def _apply(self, wallet_id: str, tx: str, old_tx: str | None, balance: int, new: dict[str, Any],
+               old: dict[str, Any]) -> Outcome:
         loaded = self._load(wallet_id)
         book, seq = loaded.book, image_number(new, "seq")
         if book is not None and (book.last_tx == tx or (seq is not None and book.seq is not None and seq <= book.seq)):
@@ -75,7 +90,9 @@ class StreamBatch:
         if book is None:
             book = _new_book(wallet_id, old, old_tx)
         elif book.last_tx != old_tx:
-            raise AttributionGap(f"wallet {wallet_id}: {tx} follows {old_tx}, the book is at {book.last_tx}")
+            if wallet_id in self._failed or seq is None or book.seq is None:
+                raise AttributionGap(f"wallet {wallet_id}: {tx} follows {old_tx}, the book is at {book.last_tx}")
+            book = self._resynchronised(book, old, old_tx)
         entry = ledger.get_entry(wallet_id, tx)
         working = book.copy()
         before = image_number(old, "balance") or 0
@@ -85,6 +102,18 @@ class StreamBatch:
         stamped = entry is not None and ledger.stamp_balance_after(wallet_id, tx, balance, moved or None)
         loaded.book, loaded.dirty = working, True
         return Outcome(stamped=stamped, attributed=True)
+
+    def _resynchronised(self, book: Book, old: dict[str, Any], old_tx: str | None) -> Book:
+        """The book as of the change before this one, whose own change(s) were lost (see above)."""
+        before = image_number(old, "balance") or 0
+        working = book.copy()
+        drift = working.reconcile(before, old_tx or "lost", image_string(old, "updated_at") or clock.iso(clock.now_ms()))
+        working.last_tx, working.seq, working.balance = old_tx, image_number(old, "seq"), before
+        self.resynchronised += 1
+        logger.error("wallet %s: changes after %s up to %s were never attributed (lost from the stream); the grant "
+                     "book is resynchronised to the balance before %s (%s mc)", book.wallet_id, book.last_tx, old_tx,
+                     old_tx, drift)
+        return working
 
     def flush(self) -> int:
         """Write every book this batch changed (one write per wallet); how many were written."""

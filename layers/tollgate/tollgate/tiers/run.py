@@ -38,6 +38,7 @@ FAILED_PER_SHARD = -(-FAILED_WALLETS_KEPT // keys.SUBSCRIBER_SHARDS) + 1
 ERROR_CHARS = 160
 WALLET_ATTEMPTS = 2
 PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+EARLIEST_PERIOD = "1970-01"  # the clock's epoch: an allocation's grant expires at its period's end
 _PERIOD_RE = re.compile(PERIOD_PATTERN)
 
 logger = Logger(child=True)
@@ -51,6 +52,8 @@ def check_period(period: str, now_ms: int) -> str:
         raise ValidationFailed("period must be a month, YYYY-MM", field="period")
     if period > allocation.period_of(now_ms):
         raise ValidationFailed("period has not begun yet: it can be allocated from its first day", field="period")
+    if period < EARLIEST_PERIOD:
+        raise ValidationFailed(f"period must be {EARLIEST_PERIOD} or later", field="period")
     return period
 
 
