@@ -103,3 +103,29 @@ def _patterns(props: dict[str, Any]) -> list[Any]:
 def deliver(folder: str, records: list[dict[str, Any]]) -> dict[str, Any]:
     """Hand Lambda-shaped ``records`` to functions/<folder> as one batch; its response."""
     return load_function(folder).lambda_handler({"Records": records}, LambdaContext()) or {}
+
+
+class LedgerStream:
+    """The table's stream as the ledger consumer sees it (its FilterCriteria), delivered in order."""
+
+    def __init__(self, aws) -> None:
+        self.aws = aws
+        self.delivered = 0
+
+    def records(self) -> list[dict]:
+        import os
+
+        import boto3
+
+        arn, raw = stream_records(self.aws, boto3.client("dynamodbstreams", region_name=REGION), os.environ["TABLE_NAME"])
+        return lambda_records(arn, raw)
+
+    def pending(self) -> list[dict]:
+        records = self.records()
+        fresh, self.delivered = records[self.delivered:], len(records)
+        return selected_by("LedgerStreamFunction", fresh)
+
+    def drain(self) -> dict:
+        """Deliver every record not delivered yet, as one batch; the handler's answer."""
+        records = self.pending()
+        return deliver("ledger_stream", records) if records else {"batchItemFailures": []}

@@ -27,9 +27,8 @@ from tests.support import (
 
 def _months() -> tuple[str, str, str]:
     from tollgate import clock
-    from tollgate.tiers.allocation import period_of
 
-    year, month = map(int, period_of(clock.now_ms()).split("-"))
+    year, month = map(int, clock.period_of(clock.now_ms()).split("-"))
     last = f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
     following = f"{year + 1}-01" if month == 12 else f"{year}-{month + 1:02d}"
     return last, f"{year}-{month:02d}", following
@@ -92,19 +91,12 @@ def allocations(wallet_id: str) -> list[int]:
 def assert_grants_match_balances(aws, wallets: list[str]) -> None:
     """Once the ledger stream is delivered: each allocation is one grant, expiring when its month
     ends, and the grants sum to the balance."""
-    import os
-
-    import boto3
-
-    from tests import streams
+    from tests.streams import LedgerStream
     from tollgate import clock
     from tollgate.grants import repository as grants
     from tollgate.ledger import posting
 
-    arn, raw = streams.stream_records(aws, boto3.client("dynamodbstreams", region_name="us-east-1"),
-                                      os.environ["TABLE_NAME"])
-    records = streams.selected_by("LedgerStreamFunction", streams.lambda_records(arn, raw))
-    assert streams.deliver("ledger_stream", records) == {"batchItemFailures": []}
+    assert LedgerStream(aws).drain() == {"batchItemFailures": []}
     for wallet_id in wallets:
         book = grants.get_book(wallet_id)
         assert book is not None and book.total() == posting.read_wallet(wallet_id).balance

@@ -10,9 +10,6 @@ each money step the ledger reconciles and, once the stream is drained, the grant
 
 from __future__ import annotations
 
-import os
-
-import boto3
 import pytest
 
 from tests import streams
@@ -34,7 +31,6 @@ from tollgate import clock
 from tollgate.gateways import Refund
 from tollgate.grants import repository
 from tollgate.grants.attribution import DAY_MS, period_end_ms
-from tollgate.tiers.allocation import period_of
 
 WALLET = ALICE.wallet_id
 HOUR_MS = 3_600_000
@@ -43,36 +39,13 @@ HOUR_MS = 3_600_000
 # -- helpers --------------------------------------------------------------------------------
 
 
-class Stream:
-    """The table's stream as the ledger consumer sees it (its FilterCriteria), delivered in order."""
-
-    def __init__(self, aws) -> None:
-        self.aws = aws
-        self.delivered = 0
-
-    def records(self) -> list[dict]:
-        arn, raw = streams.stream_records(self.aws, boto3.client("dynamodbstreams", region_name="us-east-1"),
-                                          os.environ["TABLE_NAME"])
-        return streams.lambda_records(arn, raw)
-
-    def pending(self) -> list[dict]:
-        records = self.records()
-        fresh, self.delivered = records[self.delivered:], len(records)
-        return streams.selected_by("LedgerStreamFunction", fresh)
-
-    def drain(self) -> dict:
-        """Deliver every record not delivered yet, as one batch; the handler's answer."""
-        records = self.pending()
-        return deliver(records) if records else {"batchItemFailures": []}
-
-
 def deliver(records: list[dict]) -> dict:
     return streams.deliver("ledger_stream", records)
 
 
 @pytest.fixture
 def stream(aws):
-    return Stream(aws)
+    return streams.LedgerStream(aws)
 
 
 @pytest.fixture
@@ -187,7 +160,7 @@ def by_source(wallet_id: str = WALLET) -> dict[str, int]:
     return totals
 
 
-def settled(stream: Stream, wallet_id: str = WALLET) -> dict:
+def settled(stream: streams.LedgerStream, wallet_id: str = WALLET) -> dict:
     """Drain the stream, then: the ledger reconciles and the grants sum to the balance."""
     assert stream.drain() == {"batchItemFailures": []}
     state = assert_ledger_invariant(wallet_id)
@@ -215,9 +188,9 @@ def to_before_month_end(ms_before: int) -> int:
     """Move the clock to ``ms_before`` before the end of this month (or the next, if that has passed);
     the end of that month (epoch ms)."""
     now = clock.now_ms()
-    end = period_end_ms(period_of(now))
+    end = period_end_ms(clock.period_of(now))
     if end - ms_before <= now:
-        end = period_end_ms(period_of(end))
+        end = period_end_ms(clock.period_of(end))
     advance_clock(end - ms_before - now)
     return end
 
@@ -398,7 +371,7 @@ def test_rollover_cap_is_honoured_across_two_periods(stream, unit_feature):
     report = run_expiry()
     assert (report["expired_mc"], report["rolled_over_mc"]) == (50_000, 30_000)
     (expiry,) = entries_of("expiry")
-    second_end = period_end_ms(period_of(first_end))
+    second_end = period_end_ms(clock.period_of(first_end))
     assert expiry["amount"] == "-50"
     assert (expiry["metadata"]["rolled_over_mc"], expiry["metadata"]["rolled_until"]) == (30_000, clock.iso(second_end))
     settled(stream)
@@ -436,7 +409,7 @@ def test_an_allocation_carried_over_whole_posts_a_zero_expiry(stream, unit_featu
     assert expiry["amount"] == "0"
     settled(stream)
     (rolled,) = repository.get_book(WALLET).grants.values()
-    assert (rolled.remaining, rolled.rolled, rolled.expires_ms) == (15_000, True, period_end_ms(period_of(month_end)))
+    assert (rolled.remaining, rolled.rolled, rolled.expires_ms) == (15_000, True, period_end_ms(clock.period_of(month_end)))
     assert run_expiry()["entries"] == 0
 
 

@@ -70,9 +70,9 @@ def release(caller, rid):
 def spent(sub, org_id=ORG) -> int:
     """A member's counted spend this month (mc), straight from the table."""
     from tollgate import clock
-    from tollgate.orgs import period_of, repository
+    from tollgate.orgs import repository
 
-    item = repository.get_spend(org_id, sub, period_of(clock.now_ms()))
+    item = repository.get_spend(org_id, sub, clock.period_of(clock.now_ms()))
     return item.spent_mc if item else 0
 
 
@@ -355,14 +355,13 @@ def test_an_empty_org_wallet_is_insufficient_credits_and_counts_nothing(org):
 
 def test_the_cap_is_per_calendar_month(org):
     from tollgate import clock
-    from tollgate.orgs import period_of
 
     for i in range(3):
         assert spend(ALICE, f"m1-{i}").status == 201
     assert spend(ALICE, "m1-3").error_code == "member_cap_exceeded"
-    this_month = period_of(clock.now_ms())
+    this_month = clock.period_of(clock.now_ms())
     advance_clock(32 * 24 * 3600 * 1000)
-    assert period_of(clock.now_ms()) != this_month
+    assert clock.period_of(clock.now_ms()) != this_month
     assert spend(ALICE, "m2-0").status == 201
     assert spent("alice") == 3 * MC
     assert_ledger_invariant(WALLET)
@@ -370,11 +369,11 @@ def test_the_cap_is_per_calendar_month(org):
 
 def test_the_spend_item_is_in_its_own_partition_with_a_ttl(org):
     from tollgate import clock, keys
-    from tollgate.orgs import period_of, repository
+    from tollgate.orgs import repository
 
     assert spend(ALICE, "a-1").status == 201
-    item = repository.get_spend(ORG, "alice", period_of(clock.now_ms()))
-    assert (item.pk, item.sk) == keys.member_spend(ORG, "alice", period_of(clock.now_ms()))
+    item = repository.get_spend(ORG, "alice", clock.period_of(clock.now_ms()))
+    assert (item.pk, item.sk) == keys.member_spend(ORG, "alice", clock.period_of(clock.now_ms()))
     assert not item.pk.startswith("WALLET#")
     assert item.ttl_epoch > clock.now_ms() // 1000 + 60 * 24 * 3600
 

@@ -20,9 +20,9 @@ CAP = "10"
 
 def member_spent(org_id: str, sub: str) -> int:
     from tollgate import clock
-    from tollgate.orgs import period_of, repository
+    from tollgate.orgs import repository
 
-    item = repository.get_spend(org_id, sub, period_of(clock.now_ms()))
+    item = repository.get_spend(org_id, sub, clock.period_of(clock.now_ms()))
     return item.spent_mc if item else 0
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tollgate.clock import period_of
 from tollgate.errors import ValidationFailed
-from tollgate.tiers.allocation import next_period_start, period_of
+from tollgate.tiers.allocation import next_period_start
 from tollgate.tiers.run import check_period
 
 DEC_31_LAST_MS = 1798761599999  # 2026-12-31T23:59:59.999Z

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tollgate import keys
+from tollgate.clock import period_of
 from tollgate.data import TransactionCancelled
 from tollgate.errors import NotFound
-from tollgate.orgs import MemberCapExceeded, Spender, period_of, refusal, spending, wallet_for_spending
+from tollgate.orgs import MemberCapExceeded, Spender, refusal, spending, wallet_for_spending
 from tollgate.orgs.repository import MEMBER_CAP, charge_cap, give_back
 from tollgate.principal import Principal
 

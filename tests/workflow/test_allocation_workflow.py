@@ -26,9 +26,8 @@ MONTHLY_MC = 10_000
 
 def _period(months_back: int) -> str:
     from tollgate import clock
-    from tollgate.tiers.allocation import period_of
 
-    year, month = map(int, period_of(clock.now_ms()).split("-"))
+    year, month = map(int, clock.period_of(clock.now_ms()).split("-"))
     index = year * 12 + (month - 1) - months_back
     return f"{index // 12}-{index % 12 + 1:02d}"
 

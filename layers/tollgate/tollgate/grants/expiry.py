@@ -28,7 +28,6 @@ from tollgate.ledger import posting
 from tollgate.ledger import repository as ledger
 from tollgate.ledger.exceptions import InsufficientCredits
 from tollgate.ledger.models import LedgerEntryItem
-from tollgate.tiers.allocation import period_of
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +63,7 @@ def rolled_until(grant: Grant) -> int | None:
     """The end of the period after the one that ended at the grant's expiry."""
     if grant.expires_ms is None:
         return None
-    end = period_end_ms(period_of(grant.expires_ms))
+    end = period_end_ms(clock.period_of(grant.expires_ms))
     return None if end is None else min(end, clock.MAX_ISO_MS)
 
 

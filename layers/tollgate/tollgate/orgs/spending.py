@@ -104,9 +104,6 @@ def may_act_on(principal: Principal, wallet_id: str, actor: str) -> bool:
     return True
 
 
-period_of = clock.period_of
-
-
 def _ttl_epoch(period: str) -> int:
     return clock.period_end_ms(period) // 1000 + repository.SPEND_RETAIN_SECONDS
 
@@ -115,7 +112,7 @@ def charge(spender: Spender, amount: int, now_ms: int) -> Transaction | None:
     """The cap's operation for a debit or hold of ``amount`` at ``now_ms`` (None when uncapped or free)."""
     if not spender.capped or amount <= 0:
         return None
-    period = period_of(now_ms)
+    period = clock.period_of(now_ms)
     assert spender.member is not None and spender.cap_mc is not None and spender.org_id is not None
     return repository.charge_cap(spender.org_id, spender.member, period, amount, spender.cap_mc, clock.iso(now_ms),
                                  _ttl_epoch(period))
@@ -149,5 +146,5 @@ def with_cap(tx: Transaction | None, cap: Transaction | None) -> Transaction | N
     return cap if tx is None else tx.extend(cap)
 
 
-__all__ = ["ORG_ID_PATTERN", "Spender", "charge", "give_back", "may_act_on", "org_of", "period_of", "refusal",
+__all__ = ["ORG_ID_PATTERN", "Spender", "charge", "give_back", "may_act_on", "org_of", "refusal",
            "wallet_for_reading", "wallet_for_spending", "with_cap"]

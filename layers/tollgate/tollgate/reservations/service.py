@@ -69,7 +69,7 @@ def reserve(principal: Principal, body: ReservationIn, idempotency_key: str | No
         actor=principal.actor,
         metadata=body.metadata or None,
         member=spender.member,
-        cap_period=orgs.period_of(now_ms) if spender.capped else None,
+        cap_period=clock.period_of(now_ms) if spender.capped else None,
     )
     # A capped org member's hold counts in full against their month's cap, in the same transaction.
     also = orgs.with_cap(repository.put(item), orgs.charge(spender, held, now_ms))

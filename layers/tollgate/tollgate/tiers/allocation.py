@@ -16,9 +16,6 @@ from tollgate.tiers.models import TierItem
 ACTOR = "system:allocations"
 
 
-period_of = clock.period_of
-
-
 def next_period_start(now_ms: int) -> str:
     """When the month after ``now_ms``'s begins (the next allocation), as an ISO UTC instant."""
     return clock.iso(clock.period_end_ms(clock.period_of(now_ms)))
@@ -47,4 +44,4 @@ def allocate(wallet_id: str, tier: TierItem, period: str) -> int:
     return amount
 
 
-__all__ = ["allocate", "next_period_start", "period_of", "transaction_id"]
+__all__ = ["allocate", "next_period_start", "transaction_id"]

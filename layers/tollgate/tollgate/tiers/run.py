@@ -50,7 +50,7 @@ def check_period(period: str, now_ms: int) -> str:
     """A ``YYYY-MM`` period that has begun (this month or an earlier one); anything else is a 422."""
     if not isinstance(period, str) or not _PERIOD_RE.fullmatch(period):
         raise ValidationFailed("period must be a month, YYYY-MM", field="period")
-    if period > allocation.period_of(now_ms):
+    if period > clock.period_of(now_ms):
         raise ValidationFailed("period has not begun yet: it can be allocated from its first day", field="period")
     if period < EARLIEST_PERIOD:
         raise ValidationFailed(f"period must be {EARLIEST_PERIOD} or later", field="period")
@@ -60,7 +60,7 @@ def check_period(period: str, now_ms: int) -> str:
 def start_manual(principal: Principal, body: AllocationRunIn) -> AllocationRunOut:
     principal.require_admin()
     now_ms = clock.now_ms()
-    period = check_period(body.period, now_ms) if body.period is not None else allocation.period_of(now_ms)
+    period = check_period(body.period, now_ms) if body.period is not None else clock.period_of(now_ms)
     return _start(period, "manual", principal.actor, ids.random_id("alrun"), now_ms)
 
 
@@ -72,7 +72,7 @@ def start_scheduled(event: dict[str, Any]) -> AllocationRunOut:
         fired_ms = clock.parse_rfc3339(str(event["time"]))
     except (KeyError, ValueError):
         fired_ms = now_ms  # invoked by hand, without an EventBridge event: this month
-    period = allocation.period_of(min(fired_ms, now_ms))
+    period = clock.period_of(min(fired_ms, now_ms))
     event_id = str(event.get("id") or "")
     run_id = ids.derived_id("alrun", "schedule", period, event_id) if event_id else ids.random_id("alrun")
     return _start(period, "schedule", "system:schedule", run_id, now_ms)

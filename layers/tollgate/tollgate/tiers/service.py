@@ -52,7 +52,7 @@ def assign_tier(principal: Principal, wallet_id: str, body: WalletTierIn) -> Wal
     principal.require_admin()
     wallet_id = validate_wallet_id(wallet_id)
     now_ms = clock.now_ms()
-    period = allocation.period_of(now_ms)
+    period = clock.period_of(now_ms)
     if body.tier_id is None:
         repository.delete_subscription(wallet_id)
         return WalletTierOut(wallet_id=wallet_id, tier_id=None, period=period, allocated=0, next_allocation_at=None)
