@@ -1,5 +1,5 @@
 """AdminFunction: feature catalog, packages, tiers, settings, wallet adjustments, grants and inspection, server API
-keys, refund approvals, organizations.
+keys, refund approvals, organizations, and the audit trail of changes to the catalog and settings.
 
 Every route needs the admin role: the edge checks it (``required_role``) before any input is read,
 so a caller without it gets 403 whatever they send. The exceptions are an organization's view and
@@ -21,8 +21,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tollgate import apikeys, grants, http, ledger, orgs, pricing, refunds, tiers
+from tollgate import apikeys, audit, grants, http, ledger, orgs, pricing, refunds, tiers
 from tollgate.apikeys.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyList
+from tollgate.audit.schemas import DATE_PATTERN, TARGET_PATTERN, AuditAction, AuditPage
 from tollgate.grants.schemas import GrantIn, GrantOut
 from tollgate.http.params import Cursor, IdPath, Limit, SlugPath, WalletIdPath, WalletIdQuery
 from tollgate.ledger.schemas import AdjustmentIn, AdjustmentOut, ReconciliationOut, WalletOut
@@ -54,14 +55,22 @@ ORG_MEMBER_ROUTES = frozenset({
 app = http.create_app(required_role=ADMIN, self_authorized_routes=ORG_MEMBER_ROUTES)
 
 RefundStatusQuery = Annotated[RefundStatus | None, Query(description="Only refunds in this status")]
+AuditDateFrom = Annotated[str, Query(alias="from", pattern=DATE_PATTERN, examples=["2026-11-01"],
+                                     description="The first day (UTC), YYYY-MM-DD; default 29 days before to")]
+AuditDateTo = Annotated[str, Query(alias="to", pattern=DATE_PATTERN, examples=["2026-11-30"],
+                                   description="The last day (UTC), YYYY-MM-DD, inclusive; default today")]
+AuditActionQuery = Annotated[AuditAction, Query(description="Only changes of this kind")]
+AuditTargetQuery = Annotated[str, Query(max_length=160, pattern=TARGET_PATTERN, examples=["feature:ai-insight"],
+                                        description="Only changes to this item: feature:<id>, package:<id>, "
+                                                    "tier:<id>, wallet:<wallet_id> or settings")]
 PeriodQuery = Annotated[str, Query(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="The month, YYYY-MM",
                                    examples=["2026-12"])]
 
 
 @app.put("/v1/admin/features/<feature_id>", summary="Create or update a feature and its price", tags=["admin"],
-         responses=http.responses(200, FeatureOut))
+         responses=http.responses(200, FeatureOut, 503))
 def put_feature(feature_id: SlugPath, body: FeatureIn) -> FeatureOut:
-    return pricing.put_feature(feature_id, body).view(internal=True)
+    return pricing.put_feature(feature_id, body, actor=http.principal(app).actor).view(internal=True)
 
 
 @app.get("/v1/admin/features", summary="Every feature, inactive ones included", tags=["admin"],
@@ -127,9 +136,9 @@ def delete_api_key(key_id: IdPath) -> Response[None]:
 
 
 @app.put("/v1/admin/packages/<package_id>", summary="Create or update a credit package", tags=["admin"],
-         responses=http.responses(200, PackageOut))
+         responses=http.responses(200, PackageOut, 503))
 def put_package(package_id: SlugPath, body: PackageIn) -> PackageOut:
-    return catalog.put_package(package_id, body)
+    return catalog.put_package(package_id, body, actor=http.principal(app).actor)
 
 
 @app.get("/v1/admin/packages", summary="Every package, inactive ones included", tags=["admin"],
@@ -145,15 +154,15 @@ def get_settings() -> SettingsOut:
 
 
 @app.put("/v1/admin/settings", summary="Replace checkout settings", tags=["admin"],
-         responses=http.responses(200, SettingsOut))
+         responses=http.responses(200, SettingsOut, 503))
 def put_settings(body: SettingsIn) -> SettingsOut:
-    return catalog.put_settings(body)
+    return catalog.put_settings(body, actor=http.principal(app).actor)
 
 
 @app.put("/v1/admin/tiers/<tier_id>", summary="Create or update a subscription tier", tags=["admin"],
-         responses=http.responses(200, TierOut))
+         responses=http.responses(200, TierOut, 503))
 def put_tier(tier_id: SlugPath, body: TierIn) -> TierOut:
-    return tiers.put_tier(tier_id, body)
+    return tiers.put_tier(tier_id, body, actor=http.principal(app).actor)
 
 
 @app.get("/v1/admin/tiers", summary="Every tier, inactive ones included", tags=["admin"],
@@ -164,7 +173,7 @@ def list_tiers() -> TierList:
 
 @app.put("/v1/admin/wallets/<wallet_id>/tier", summary="Subscribe a wallet to a tier (null: end it); a new "
          "subscriber gets this month's credits at once", tags=["admin"],
-         responses=http.responses(200, WalletTierOut, 404))
+         responses=http.responses(200, WalletTierOut, 404, 503))
 def put_wallet_tier(wallet_id: WalletIdPath, body: WalletTierIn) -> WalletTierOut:
     return tiers.assign_tier(http.principal(app), wallet_id, body)
 
@@ -187,6 +196,14 @@ def list_allocation_runs(period: PeriodQuery, limit: Limit = 25) -> AllocationRu
          responses=http.responses(200, AllocationRunOut, 404))
 def get_allocation_run(run_id: IdPath) -> AllocationRunOut:
     return tiers.get_allocation_run(http.principal(app), run_id)
+
+
+@app.get("/v1/admin/audit", summary="Changes to settings, features, packages, tiers and wallets' tiers: who, "
+         "when, before and after; newest first", tags=["admin"], responses=http.responses(200, AuditPage))
+def list_audit(date_from: AuditDateFrom = None, date_to: AuditDateTo = None, limit: Limit = 25, cursor: Cursor = None,
+               action: AuditActionQuery = None, target: AuditTargetQuery = None) -> AuditPage:
+    return audit.list_records(http.principal(app), date_from=date_from, date_to=date_to, limit=limit, cursor=cursor,
+                              action=action, target=target)
 
 
 @app.get("/v1/admin/refunds", summary="Every refund, newest first (or one status's, or one wallet's)",

@@ -1,4 +1,4 @@
-"""HistoryFunction: the caller's wallet, its history, the feature catalog and tiers, the OpenAPI document."""
+"""HistoryFunction: the caller's wallet, its history and usage summary, the feature catalog and tiers, the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
 import tollgate
-from tollgate import __version__, clock, grants, http, ledger, orgs, pricing, tiers
+from tollgate import __version__, analytics, clock, grants, http, ledger, orgs, pricing, tiers
+from tollgate.analytics.schemas import UsageSummary
 from tollgate.errors import ValidationFailed
 from tollgate.http.params import Cursor, Limit, Timestamp, WalletIdQuery
 from tollgate.ledger.schemas import EntryType, HistoryPage, WalletOut
@@ -70,6 +71,16 @@ def _timestamp(value: str | None, field: str) -> int | None:
     except ValueError:
         raise ValidationFailed(f"{field} must be an RFC 3339 date-time, e.g. 2026-11-01T00:00:00Z",
                                field=field) from None
+
+
+@app.get("/v1/usage/summary", summary="Credits spent by day and by feature, for charts", tags=["wallet"],
+         responses=http.responses(200, UsageSummary, 404))
+def get_usage_summary(
+    wallet_id: WalletIdQuery = None,
+    days: Annotated[int, Query(ge=1, le=366, description="The last this many days (UTC), today included")] = 30,
+) -> UsageSummary:
+    principal = http.principal(app)
+    return analytics.usage_summary(orgs.wallet_for_reading(principal, wallet_id), days)
 
 
 @app.get("/v1/features", summary="Active AI features and their prices", tags=["catalog"],

@@ -66,7 +66,9 @@ def parameters() -> dict[str, str]:
 
 
 def resource_names() -> dict[str, str]:
-    return {name: f"tollgate-local-{name}" for name in template.load()["Resources"]}
+    # S3 bucket names are lower case.
+    return {name: f"tollgate-local-{name}".lower() if r.get("Type") == "AWS::S3::Bucket" else f"tollgate-local-{name}"
+            for name, r in template.load()["Resources"].items()}
 
 
 class LocalStack:
@@ -168,6 +170,7 @@ class LocalStack:
             if names[logical] not in existing:
                 template.create_table(ddb, logical, names[logical])
         self._create_state_machines()
+        self._create_buckets()
         secrets: dict[str, str] = {}
         if cfg.stripe:
             self._start_stripe()
@@ -203,6 +206,23 @@ class LocalStack:
                 definition = definition.replace("${" + key + "}", str(self.registry.resolver.value(value)))
             sfn.create_state_machine(name=resource_names()[logical], definition=definition,
                                      roleArn="arn:aws:iam::123456789012:role/local", type=props.get("Type", "STANDARD"))
+
+    def _create_buckets(self) -> None:
+        """The template's buckets in moto, with their default encryption (moto's S3 keeps nothing across restarts)."""
+        buckets = template.resources("AWS::S3::Bucket")
+        if not buckets:
+            return
+        import boto3
+
+        s3 = boto3.client("s3", endpoint_url=self.moto.endpoint)
+        for logical, resource in buckets.items():
+            name = resource_names()[logical]
+            s3.create_bucket(Bucket=name)
+            encryption = (resource.get("Properties") or {}).get("BucketEncryption")
+            if encryption:  # CloudFormation's property names the default as the API does not
+                rules = [{"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
+                         for rule in encryption["ServerSideEncryptionConfiguration"]]
+                s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
 
     def _start_stripe(self) -> None:
         try:

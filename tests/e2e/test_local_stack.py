@@ -86,6 +86,23 @@ def test_a_frontend_journey(stack, api, tokens, catalog):
     assert [e["amount"] for e in seen] == ["-40", "-20", "-9", "100"]
     assert [e["balance_after"] for e in seen] == ["31", "71", "91", "100"]
 
+    # The same consumer keeps the aggregates: the user's summary, and the admins' views of every wallet.
+    summary = api.get("/v1/usage/summary?days=1", token=token)
+    assert summary.status == 200, summary
+    assert summary.body["by_day"] == [{"date": seen[0]["created_at"][:10], "spent": "69"}]
+    assert summary.body["by_feature"] == [{"feature": "ai-report", "spent": "40", "calls": 1},
+                                          {"feature": "plugin-generate", "spent": "20", "calls": 1},
+                                          {"feature": "ai-insight", "spent": "9", "calls": 1}]
+    listed = api.get(f"/v1/admin/transactions?wallet_id={wallet}&limit=10", token=tokens["admin"])
+    assert listed.status == 200, listed
+    assert [(t["transaction_id"], t["wallet_id"]) for t in listed.body["data"]] == [
+        (e["transaction_id"], wallet) for e in seen]
+    day = seen[0]["created_at"][:10]
+    figures = api.get(f"/v1/admin/analytics?from={day}&to={day}", token=tokens["admin"])
+    assert figures.status == 200, figures
+    assert figures.body["totals"]["debits"] >= 3
+    assert api.get("/v1/admin/analytics", token=token).status == 403
+
 
 def test_401_without_or_with_a_bad_token(stack, api, catalog):
     assert api.get("/v1/wallet").status == 401

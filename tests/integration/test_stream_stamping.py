@@ -147,15 +147,21 @@ def test_balance_after_is_stamped_exactly_in_commit_order(ddb_api, ddb, caller, 
     assert calls == []
 
     # The whole stream as Lambda delivers it (entries and reservations too): per entry, one read of
-    # it (its type decides which grants it draws on) and one write stamping balance_after and its
-    # grants; per wallet in the batch, one read and one write of its grant book.
+    # it (its type decides which grants it draws on) and one write stamping balance_after, its
+    # grants and its day-index keys; per wallet in the batch, one read of its grant book, and one
+    # transaction writing the book with what the batch adds to the aggregates.
     with recorder.recording() as calls:
         assert deliver(arn, records) == {"batchItemFailures": []}
-    assert [c.operation for c in calls] == ["GetItem"] + ["GetItem", "UpdateItem"] * 6 + ["PutItem"]
+    assert [c.operation for c in calls] == ["GetItem"] + ["GetItem", "UpdateItem"] * 6 + ["TransactWriteItems"]
     assert all(c.ok for c in calls)
     stamps = [c for c in calls if c.operation == "UpdateItem"]
     assert {_from_item(c.params["Key"])["SK"] for c in stamps} == {keys.entry_sk(tx) for tx in ledger}
-    assert _from_item(calls[-1].params["Item"])["SK"] == keys.GRANTS_SK
+    written = [next(iter(op.values())) for op in calls[-1].params["TransactItems"]]
+    sort_keys = [_from_item(op.get("Item") or op["Key"])["SK"] for op in written]
+    today = entries(wallet)[next(iter(ledger))]["created_at"][:10]
+    # The book, the day's platform figures (one shard), the two features' day and the wallet's usage day.
+    assert sorted(sort_keys) == sorted([keys.GRANTS_SK, f"T#{today}", f"F#{today}#half-call", f"F#{today}#unit-call",
+                                        f"DAY#{today}"])
 
     expected = running_balances(records, wallet)
     assert set(expected) == set(ledger)
@@ -169,16 +175,16 @@ def test_balance_after_is_stamped_exactly_in_commit_order(ddb_api, ddb, caller, 
     assert history_balances(api, caller) == {tx: format_credits(b) for tx, b in expected.items()}
 
     # Delivered again (Lambda retries batches): the same values, no failures, and no write: the
-    # grant book (read once) already holds every change.
+    # grant book (read once) already holds every change (so the aggregates count none again).
     with recorder.recording() as calls:
         assert deliver(arn, records) == {"batchItemFailures": []}
     assert [c.operation for c in calls] == ["GetItem"]
     assert entries(wallet) == stamped
 
-    # The stamps (and the grant book) reach the stream too, and stamp nothing in turn.
+    # The stamps (and the grant book, and the aggregates) reach the stream too, and stamp nothing in turn.
     _, after_stamping = stream_records(ddb)
     new = after_stamping[len(records):]
-    assert new and all(_from_item(r["dynamodb"]["Keys"])["SK"].startswith("TX#")
+    assert new and all(_from_item(r["dynamodb"]["Keys"])["SK"].startswith(("TX#", "T#", "F#", "D#", "DAY#"))
                        or _from_item(r["dynamodb"]["Keys"])["SK"] == keys.GRANTS_SK for r in new)
     with recorder.recording() as calls:
         assert deliver(arn, new) == {"batchItemFailures": []}

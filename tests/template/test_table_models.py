@@ -8,8 +8,11 @@ from typing import Any
 import pytest
 
 from tollgate import data
+from tollgate.analytics import models as _analytics  # noqa: F401
 from tollgate.apikeys import models as _apikeys  # noqa: F401 - every model registers itself
+from tollgate.audit import models as _audit  # noqa: F401
 from tollgate.earnings import models as _earnings  # noqa: F401
+from tollgate.exports import models as _exports  # noqa: F401
 from tollgate.grants import models as _grants  # noqa: F401
 from tollgate.ledger import models as _ledger  # noqa: F401
 from tollgate.orgs import models as _orgs  # noqa: F401

@@ -29,6 +29,9 @@ FUNCTION_FOLDERS = {
     "RefundStepsFunction": "refund_workflow",
     "AllocationStepsFunction": "allocation_workflow",
     "AllocationRunFunction": "allocation_run",
+    "AnalyticsFunction": "analytics",
+    "ExportsFunction": "exports",
+    "ExportStepsFunction": "export_workflow",
 }
 
 

@@ -14,10 +14,13 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
 )
 
+from tollgate.analytics import models as _analytics  # noqa: F401
 from tollgate.apikeys import models as _apikeys  # noqa: F401 - registers the models
+from tollgate.audit import models as _audit  # noqa: F401
 from tollgate.data import ExactMapAttribute, IntegerAttribute
 from tollgate.data.table import TableItem
 from tollgate.earnings import models as _earnings  # noqa: F401
+from tollgate.exports import models as _exports  # noqa: F401
 from tollgate.gateways import models as _gateways  # noqa: F401
 from tollgate.grants import models as _grants  # noqa: F401
 from tollgate.ledger import models as _ledger  # noqa: F401

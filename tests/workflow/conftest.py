@@ -40,7 +40,8 @@ def stack(tmp_path_factory):
                          "PayoutConfirmationTimeoutSeconds": str(CONFIRMATION_TIMEOUT_S),
                          "RefundRetryIntervalSeconds": "1",
                          "RefundConfirmationTimeoutSeconds": str(CONFIRMATION_TIMEOUT_S),
-                         "AllocationRetryIntervalSeconds": "1"}
+                         "AllocationRetryIntervalSeconds": "1",
+                         "ExportRetryIntervalSeconds": "1"}
     local = LocalStack(config)
     local.start()
     try:

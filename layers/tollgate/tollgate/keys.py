@@ -31,6 +31,12 @@ transfer reference -> payout  ``PAYOUTREF#<gw>#<ref>`` ``PAYOUTREF``
 organization                  ``ORG#<org_id>``    ``ORG``
 organization member           ``ORG#<org_id>``    ``MEMBER#<sub>``
 member's spend in a month     ``MEMBERSPEND#<org_id>#<sub>`` ``PERIOD#<yyyy-mm>``
+audit record (admin change)   ``AUDIT#<yyyy-mm>`` ``<at>#<audit_id>``
+platform figures of a day     ``AGG#<yyyy>#<shard>`` ``T#<yyyy-mm-dd>``
+a feature's usage of a day    ``AGG#<yyyy>#<shard>`` ``F#<yyyy-mm-dd>#<feature_id>``
+a developer's usage of a day  ``AGG#<yyyy>#<shard>`` ``D#<yyyy-mm-dd>#<developer_id>``
+a wallet's usage of a day     ``USAGE#<wallet_id>`` ``DAY#<yyyy-mm-dd>``
+ledger export job (TTL)       ``EXPORT#<export_id>`` ``EXPORT``
 ============================  ==================  ===========================================
 
 Indexes:
@@ -47,7 +53,14 @@ Indexes:
 * ``GSI2`` (``GSI2PK``, ``GSI2SK``), sparse: every purchase, newest first, for admins
   (``PURCHASES``; purchases arrive far below one partition's write rate); every payout
   (``PAYOUTS``) likewise. Also the grant books with a grant to expire, by next expiry, sharded
-  by wallet (``GRANTEXPIRY#<n>``; removed when no grant of the book expires).
+  by wallet (``GRANTEXPIRY#<n>``; removed when no grant of the book expires). And every ledger
+  entry by day, sharded (``LEDGER#<yyyy-mm-dd>#<n>`` / ``<created_at>#<tx>``), for listings and
+  exports across wallets: the stream consumer adds the keys when it stamps ``balance_after``, so
+  the debit itself still writes no global index.
+
+Aggregates (``tollgate.analytics``) are kept by the stream consumer in partitions of their own,
+sharded (``AGG#<yyyy>#<n>``: a burst of debits spreads over the shards, a year's days of one
+shard are one Query) and never read or written by a request path that moves money.
 """
 
 from __future__ import annotations
@@ -307,3 +320,78 @@ def org_wallet_id(org_id: str) -> str:
 def member_spend(org_id: str, sub: str, period: str) -> Key:
     """A capped member's spend in one month: its own partition, never the org wallet's (hot) one."""
     return f"MEMBERSPEND#{org_id}#{sub}", f"PERIOD#{period}"
+
+
+LEDGER_DAY_SHARDS = 16
+
+
+def ledger_day_gsi2pk(created_at: str, transaction_id: str) -> str:
+    """The day-sharded index partition of an entry (``LEDGER#<yyyy-mm-dd>#<n>``), sharded by its id
+    so a day's writes spread over the shards."""
+    shard = hashlib.sha256(transaction_id.encode()).digest()[0] % LEDGER_DAY_SHARDS
+    return f"LEDGER#{created_at[:10]}#{shard}"
+
+
+def ledger_day_partitions(day: str) -> list[str]:
+    return [f"LEDGER#{day}#{n}" for n in range(LEDGER_DAY_SHARDS)]
+
+
+AGGREGATE_SHARDS = 16
+AGG_TOTALS = "T#"
+AGG_FEATURE = "F#"
+AGG_DEVELOPER = "D#"
+
+
+def aggregate_pk(year: str, shard: int) -> str:
+    return f"AGG#{year}#{shard}"
+
+
+def aggregate_partitions(year: str) -> list[str]:
+    return [aggregate_pk(year, n) for n in range(AGGREGATE_SHARDS)]
+
+
+def aggregate_totals(day: str, shard: int) -> Key:
+    return aggregate_pk(day[:4], shard), f"{AGG_TOTALS}{day}"
+
+
+def aggregate_feature(day: str, shard: int, feature_id: str) -> Key:
+    return aggregate_pk(day[:4], shard), f"{AGG_FEATURE}{day}#{feature_id}"
+
+
+def aggregate_developer(day: str, shard: int, developer_id: str) -> Key:
+    return aggregate_pk(day[:4], shard), f"{AGG_DEVELOPER}{day}#{developer_id}"
+
+
+USAGE_DAY_PREFIX = "DAY#"
+
+
+def usage_pk(wallet_id: str) -> str:
+    return f"USAGE#{wallet_id}"
+
+
+def usage_day(wallet_id: str, day: str) -> Key:
+    """A wallet's usage of one day: its own partition, not the wallet's (hot, and one Query per summary)."""
+    return usage_pk(wallet_id), f"{USAGE_DAY_PREFIX}{day}"
+
+
+AUDIT_PREFIX = "AUDIT#"
+
+
+def audit_pk(period: str) -> str:
+    """The audit records of one month (``YYYY-MM``, UTC): admin changes are rare, so a month is one
+    small partition, read newest first."""
+    return f"{AUDIT_PREFIX}{period}"
+
+
+def audit_record(at: str, audit_id: str) -> Key:
+    """One change's record, sorted by when it was made (``at``: ``clock.iso``, so it sorts as text)."""
+    return audit_pk(at[:7]), f"{at}#{audit_id}"
+
+
+EXPORT_SK = "EXPORT"
+
+
+def export(export_id: str) -> Key:
+    """A ledger export job (``tollgate.exports``): its range, status and, once written, its CSV's key;
+    it expires (TTL) after the CSV has."""
+    return f"EXPORT#{export_id}", EXPORT_SK

@@ -1,5 +1,5 @@
-"""What runs Tollgate's Standard workflows (payouts, refunds, allocation runs): Step Functions in AWS (and in
-moto locally), a fake in tests.
+"""What runs Tollgate's Standard workflows (payouts, refunds, allocation runs, exports): Step Functions in AWS
+(and in moto locally), a fake in tests.
 
 An execution is named by the record it settles (the payout or refund id), so starting it
 twice starts it once: Step Functions answers the running execution, or
@@ -8,7 +8,8 @@ answered once; answering it again (a webhook and the waiting step racing to repo
 outcome) is not an error.
 
 Each workflow's state machine ARN comes from ``<WORKFLOW>_STATE_MACHINE_ARN``
-(``PAYOUT_STATE_MACHINE_ARN``, ``REFUND_STATE_MACHINE_ARN``, ``ALLOCATION_STATE_MACHINE_ARN``), set by the template.
+(``PAYOUT_STATE_MACHINE_ARN``, ``REFUND_STATE_MACHINE_ARN``, ``ALLOCATION_STATE_MACHINE_ARN``,
+``EXPORT_STATE_MACHINE_ARN``), set by the template.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any, Literal
 
 from tollgate.errors import TollgateError
 
-Workflow = Literal["payout", "refund", "allocation"]
+Workflow = Literal["payout", "refund", "allocation", "export"]
 # A token already answered, timed out or of a closed execution: the outcome is already known.
 _SETTLED_TOKEN_ERRORS = ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken", "ExecutionDoesNotExist")
 

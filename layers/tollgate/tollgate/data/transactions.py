@@ -57,6 +57,11 @@ class Transaction:
                           lambda tw: tw.update(item, actions, condition=condition, return_values=ALL_OLD)))
         return self
 
+    def delete(self, label: str, item: Model, condition: Condition | None = None) -> Transaction:
+        # PynamoDB's TransactWrite.delete takes no return_values: a failed delete names itself, without the item.
+        self._ops.append(("delete", label, lambda tw: tw.delete(item, condition=condition)))
+        return self
+
     def put_prepared(self, label: str, prepared: PreparedPut, item: Model) -> Transaction:
         """:meth:`put` through a :class:`PreparedPut`: the same request, serialized faster."""
         request = prepared.request(item)
@@ -69,6 +74,12 @@ class Transaction:
         """:meth:`update` through a :class:`PreparedUpdate`: the same request, serialized once."""
         request = prepared.request(*key, *params)
         # What TransactWrite.update appends, less the serialization (no model here has a version attribute).
+        self._ops.append(("update", label, lambda tw: tw._update_items.append(request)))
+        return self
+
+    def update_raw(self, label: str, request: dict[str, Any]) -> Transaction:
+        """A hand-written ``Update`` (``TableName``, ``Key``, expressions): for what PynamoDB cannot
+        express, counters whose attribute names are data (``tollgate.analytics``)."""
         self._ops.append(("update", label, lambda tw: tw._update_items.append(request)))
         return self
 

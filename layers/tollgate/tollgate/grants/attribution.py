@@ -95,6 +95,7 @@ class Book:
     expired_mc: int = 0
     shortfall_mc: int = 0
     created_at: str | None = None
+    usage_day: str | None = None  # the day of the wallet's last usage entry counted (analytics' active wallets)
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ class GrantBookItem(TableItem, discriminator="grant_book"):
     next_order = IntegerAttribute(default=0)
     expired_mc = IntegerAttribute(default=0)  # removed by expiry entries so far
     shortfall_mc = IntegerAttribute(default=0)  # debits no grant could cover (should stay 0)
+    usage_day = UnicodeAttribute(null=True)  # the wallet's last day with usage counted by analytics
     created_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
 

@@ -5,8 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from pynamodb.expressions.condition import Condition
+
 from tollgate import clock, keys
-from tollgate.data import ConditionFailed, client, conditional, get_or_none, table_name
+from tollgate.data import (
+    ConditionFailed,
+    Transaction,
+    TransactionCancelled,
+    client,
+    conditional,
+    get_or_none,
+    table_name,
+)
 from tollgate.grants.attribution import Book, Grant
 from tollgate.grants.exceptions import BookChanged
 from tollgate.grants.models import GrantBookItem
@@ -21,7 +31,7 @@ def to_book(item: GrantBookItem) -> Book:
                 grants={gid: Grant.from_map(gid, raw) for gid, raw in (item.grants or {}).items()},
                 last_tx=item.last_tx, seq=item.seq, balance=item.balance or 0, next_order=item.next_order or 0,
                 expired_mc=item.expired_mc or 0, shortfall_mc=item.shortfall_mc or 0,
-                created_at=item.created_at)
+                created_at=item.created_at, usage_day=item.usage_day)
 
 
 def get_book(wallet_id: str) -> Book | None:
@@ -29,16 +39,17 @@ def get_book(wallet_id: str) -> Book | None:
     return to_book(item) if item is not None else None
 
 
-def save_book(book: Book, *, expected_last_tx: str | None, exists: bool) -> None:
-    """Write the whole book, only over the version it was computed from (``expected_last_tx``, or none
-    at all when new): the stream consumer is its only writer, so this fails only on a redelivery race."""
+def book_write(book: Book, *, expected_last_tx: str | None, exists: bool) -> tuple[GrantBookItem, Condition]:
+    """The whole book as an item, and the condition to write it on: only over the version it was computed
+    from (``expected_last_tx``, or none at all when new). The stream consumer is its only writer, so the
+    condition fails only on a redelivery race."""
     now = clock.iso(clock.now_ms())
     next_expiry = book.next_expiry()
     item = GrantBookItem(
         *keys.grant_book(book.wallet_id), wallet_id=book.wallet_id,
         grants={gid: g.to_map() for gid, g in book.grants.items()}, last_tx=book.last_tx, seq=book.seq,
         balance=book.balance, next_order=book.next_order, expired_mc=book.expired_mc,
-        shortfall_mc=book.shortfall_mc, created_at=book.created_at or now, updated_at=now,
+        shortfall_mc=book.shortfall_mc, usage_day=book.usage_day, created_at=book.created_at or now, updated_at=now,
         gsi2pk=keys.grant_expiry_gsi2pk(book.wallet_id) if next_expiry is not None else None,
         gsi2sk=keys.grant_expiry_gsi2sk(clock.iso(next_expiry), book.wallet_id) if next_expiry is not None else None,
     )
@@ -48,10 +59,31 @@ def save_book(book: Book, *, expected_last_tx: str | None, exists: bool) -> None
         condition = B.pk.exists() & B.last_tx.does_not_exist()
     else:
         condition = B.last_tx == expected_last_tx
+    return item, condition
+
+
+def save_books(writes: list[tuple[Book, str | None, bool]], also: Transaction) -> None:
+    """Write books (each with its expected ``last_tx`` and whether it exists) and ``also`` in one
+    transaction; :class:`BookChanged` if a book moved meanwhile (nothing is written then)."""
+    if len(writes) == 1 and not also.labels():  # one item: a conditional put, at half a transaction's cost
+        book, expected_last_tx, exists = writes[0]
+        item, condition = book_write(book, expected_last_tx=expected_last_tx, exists=exists)
+        try:
+            conditional(lambda: item.save(condition=condition))
+        except ConditionFailed:
+            raise BookChanged(f"the grant book of {book.wallet_id} changed meanwhile") from None
+        return
+    tx = Transaction()
+    for book, expected_last_tx, exists in writes:
+        item, condition = book_write(book, expected_last_tx=expected_last_tx, exists=exists)
+        tx.put(f"book:{book.wallet_id}", item, condition)
+    tx.extend(also)
     try:
-        conditional(lambda: item.save(condition=condition))
-    except ConditionFailed:
-        raise BookChanged(f"the grant book of {book.wallet_id} changed meanwhile") from None
+        tx.commit()
+    except TransactionCancelled as cancelled:
+        changed = sorted(label[5:] for label, code in cancelled.codes.items()
+                         if label.startswith("book:") and code == "ConditionalCheckFailed")
+        raise BookChanged(f"the grant book of {', '.join(changed) or 'a wallet'} changed meanwhile") from None
 
 
 def due_wallets(shard: str, now_ms: int) -> Iterator[str]:
@@ -85,4 +117,4 @@ def read_wallet_view(wallet_id: str) -> tuple[WalletItem | None, GrantBookItem |
     return found.get(keys.WALLET_SK), found.get(keys.GRANTS_SK), found.get(keys.SUBSCRIPTION_SK)
 
 
-__all__ = ["due_wallets", "get_book", "read_wallet_view", "save_book", "to_book"]
+__all__ = ["book_write", "due_wallets", "get_book", "read_wallet_view", "save_books", "to_book"]

@@ -3,9 +3,13 @@
 ``LedgerStreamFunction`` hands every wallet stream record of a batch to one :class:`StreamBatch`:
 for each balance change (``NewImage.last_tx`` differs from ``OldImage.last_tx``) it reads the
 entry, applies it to the wallet's grant book (read once per batch), and stamps the entry's
-``balance_after`` together with the grants it moved, in one ``UpdateItem``; :meth:`StreamBatch.flush`
-then writes each book changed, once per wallet per batch, conditioned on the ``last_tx`` it was read
-at. Exactly once, whatever the redelivery:
+``balance_after`` together with the grants it moved and its day-index keys (``tollgate.analytics
+.transactions``), in one ``UpdateItem``; it counts the entry in the wallet's tally
+(``tollgate.analytics.tally``). :meth:`StreamBatch.flush` then writes each book changed, once per
+wallet per batch, conditioned on the ``last_tx`` it was read at, in one transaction with what the
+tallies of its books add to the aggregates (many books per transaction, up to DynamoDB's 100 items):
+the aggregates count each entry exactly as often as a book applies it, once. Exactly once, whatever
+the redelivery:
 
 * a change the book already holds (its ``last_tx``, or a wallet ``seq`` not past the book's: every
   wallet update adds one to ``seq``) is a replay, skipped;
@@ -25,10 +29,14 @@ book starts with them as one non-expiring grant (``balance``).
 from __future__ import annotations
 
 import logging
+import random
 from dataclasses import dataclass
 from typing import Any
 
 from tollgate import clock, keys
+from tollgate.analytics.repository import Delta
+from tollgate.analytics.tally import WalletTally
+from tollgate.data import Transaction
 from tollgate.data.images import image_number, image_string
 from tollgate.grants import repository
 from tollgate.grants.attribution import LEGACY_GRANT_ID, Book, Change
@@ -37,6 +45,18 @@ from tollgate.ledger import repository as ledger
 from tollgate.ledger.models import LedgerEntryItem
 
 logger = logging.getLogger(__name__)
+
+_ITEMS_PER_TRANSACTION = 100  # DynamoDB's limit on one TransactWriteItems
+_BYTES_PER_TRANSACTION = 3_000_000  # under its 4 MB, by an estimate of each book's size
+
+
+def _book_bytes(book: Book) -> int:
+    return 1_024 + 200 * len(book.grants)
+
+
+def tally_items(tally: WalletTally | None) -> int:
+    """Items a wallet's book and tally write."""
+    return 1 + (tally.size() if tally is not None else 0)
 
 
 @dataclass
@@ -60,7 +80,9 @@ class StreamBatch:
     def __init__(self) -> None:
         self._books: dict[str, _Loaded] = {}
         self._failed: set[str] = set()  # wallets with a change that failed in this batch
+        self._tallies: dict[str, WalletTally] = {}  # what each wallet's changes add to the aggregates, unwritten
         self.resynchronised = 0
+        self.aggregate_writes = 0
 
     def apply(self, record: dict[str, Any]) -> Outcome:
         if record.get("eventName") not in ("INSERT", "MODIFY"):
@@ -99,8 +121,14 @@ class StreamBatch:
         moved = working.apply(_change(wallet_id, tx, entry, balance - before))
         working.last_tx, working.seq, working.balance = tx, seq, balance
         working.reconcile(balance, tx, clock.iso(_created_ms(entry)))
-        stamped = entry is not None and ledger.stamp_balance_after(wallet_id, tx, balance, moved or None)
+        stamped = entry is not None and ledger.stamp_balance_after(wallet_id, tx, balance, moved or None,
+                                                                   entry.created_at)
+        if entry is not None:  # counted with the book, once the change has nothing left to fail on
+            tally = self._tallies.setdefault(wallet_id, WalletTally(wallet_id))
+            working.usage_day = tally.add(entry, working.usage_day)
         loaded.book, loaded.dirty = working, True
+        if tally_items(self._tallies.get(wallet_id)) >= _ITEMS_PER_TRANSACTION - 10:
+            self._commit([loaded])  # a wallet touching this many aggregates goes out on its own now
         return Outcome(stamped=stamped, attributed=True)
 
     def _resynchronised(self, book: Book, old: dict[str, Any], old_tx: str | None) -> Book:
@@ -116,14 +144,48 @@ class StreamBatch:
         return working
 
     def flush(self) -> int:
-        """Write every book this batch changed (one write per wallet); how many were written."""
+        """Write every book this batch changed, with what its entries add to the aggregates: as few
+        transactions as the item limits allow (each book once); how many books were written."""
+        pending = [loaded for loaded in self._books.values() if loaded.dirty and loaded.book is not None]
         written = 0
-        for loaded in self._books.values():
-            if loaded.dirty and loaded.book is not None:
-                repository.save_book(loaded.book, expected_last_tx=loaded.stored_last_tx, exists=loaded.stored)
-                loaded.stored, loaded.stored_last_tx, loaded.dirty = True, loaded.book.last_tx, False
-                written += 1
+        group: list[_Loaded] = []
+        delta, size = Delta(), 0
+        for loaded in pending:
+            assert loaded.book is not None
+            tally = self._tallies.get(loaded.book.wallet_id) or WalletTally(loaded.book.wallet_id)
+            grows = _book_bytes(loaded.book)
+            if group and (len(group) + 1 + delta.size_with(tally) > _ITEMS_PER_TRANSACTION
+                          or size + grows > _BYTES_PER_TRANSACTION):
+                written += self._commit(group)
+                group, delta, size = [], Delta(), 0
+            group.append(loaded)
+            delta.add(tally)
+            size += grows
+        if group:
+            written += self._commit(group)
         return written
+
+    def _commit(self, group: list[_Loaded]) -> int:
+        """One transaction: these books, each over the version read, and their tallies' increments."""
+        delta = Delta()
+        writes = []
+        for loaded in group:
+            assert loaded.book is not None
+            tally = self._tallies.get(loaded.book.wallet_id)
+            if tally is not None:
+                delta.add(tally)
+            writes.append((loaded.book, loaded.stored_last_tx, loaded.stored))
+        also = Transaction()
+        # Any shard will do (readers add them up): a random one spreads concurrent batches apart.
+        for label, request in delta.updates(random.randrange(keys.AGGREGATE_SHARDS)):  # noqa: S311 - spread, not crypto
+            also.update_raw(label, request)
+        repository.save_books(writes, also)
+        for loaded in group:
+            assert loaded.book is not None
+            loaded.stored, loaded.stored_last_tx, loaded.dirty = True, loaded.book.last_tx, False
+            self._tallies.pop(loaded.book.wallet_id, None)
+        self.aggregate_writes += delta.size()
+        return len(group)
 
     def _load(self, wallet_id: str) -> _Loaded:
         loaded = self._books.get(wallet_id)

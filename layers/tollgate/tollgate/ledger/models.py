@@ -7,7 +7,7 @@ from typing import Any
 from pynamodb.attributes import UnicodeAttribute, UnicodeSetAttribute
 
 from tollgate import keys
-from tollgate.data import LSI1, ExactMapAttribute, IntegerAttribute, TableItem
+from tollgate.data import GSI2, LSI1, ExactMapAttribute, IntegerAttribute, TableItem
 
 
 class WalletItem(TableItem, discriminator="wallet"):
@@ -31,10 +31,15 @@ class WalletItem(TableItem, discriminator="wallet"):
 
 
 class LedgerEntryItem(TableItem, discriminator="ledger_entry"):
-    """``WALLET#<id>`` / ``TX#<transaction_id>``: one balance change, written once."""
+    """``WALLET#<id>`` / ``TX#<transaction_id>``: one balance change, written once (the stream
+    consumer then stamps ``balance_after``, ``grants`` and the day index keys)."""
 
     history = LSI1()
     lsi1sk = UnicodeAttribute(attr_name="LSI1SK")
+    # Every wallet's entries by day (``LEDGER#<day>#<n>`` / ``<created_at>#<tx>``), set off the request path.
+    by_day = GSI2()
+    gsi2pk = UnicodeAttribute(attr_name="GSI2PK", null=True)
+    gsi2sk = UnicodeAttribute(attr_name="GSI2SK", null=True)
     transaction_id = UnicodeAttribute()
     wallet_id = UnicodeAttribute()
     type = UnicodeAttribute()

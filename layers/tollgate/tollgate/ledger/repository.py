@@ -173,11 +173,15 @@ def iter_entry_amounts(wallet_id: str) -> Iterator[int]:
 
 
 def stamp_balance_after(wallet_id: str, transaction_id: str, balance_after: int,
-                        grants: dict[str, int] | None = None) -> bool:
+                        grants: dict[str, int] | None = None, created_at: str | None = None) -> bool:
     """Record an entry's balance_after (from the wallet's stream) and, when given, the grants it
-    drew from or added to; False if no such entry."""
+    drew from or added to, and (given its ``created_at``) list it in the day-sharded index of every
+    wallet's entries; False if no such entry."""
     entry = LedgerEntryItem(*keys.entry(wallet_id, transaction_id))
     actions = [LedgerEntryItem.balance_after.set(balance_after)]
+    if created_at:
+        actions += [LedgerEntryItem.gsi2pk.set(keys.ledger_day_gsi2pk(created_at, transaction_id)),
+                    LedgerEntryItem.gsi2sk.set(keys.entry_lsi1sk(created_at, transaction_id))]
     if grants:
         actions.append(LedgerEntryItem.grants.set(grants))
     try:

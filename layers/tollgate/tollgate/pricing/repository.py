@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tollgate import keys
-from tollgate.data import get_or_none
+from tollgate.data import Transaction, get_or_none
 from tollgate.pricing.models import FeatureItem
 
+if TYPE_CHECKING:
+    from tollgate.audit import Change
 
-def put_feature(**fields: Any) -> FeatureItem:
-    item = FeatureItem(*keys.feature(fields["feature_id"]), **{k: v for k, v in fields.items() if v is not None})
-    item.save()
-    return item
+FEATURE = "feature"
+
+
+def new_feature(**fields: Any) -> FeatureItem:
+    return FeatureItem(*keys.feature(fields["feature_id"]), **{k: v for k, v in fields.items() if v is not None})
+
+
+def save_feature(item: FeatureItem, stored: FeatureItem | None, change: Change) -> None:
+    """Put the feature and its audit record in one transaction, if the feature is still as ``stored``."""
+    from tollgate import audit  # not on the debit path, which reads features only
+
+    audit.commit(Transaction().put(FEATURE, item, audit.unchanged(FeatureItem, stored)), change, guarded=FEATURE)
 
 
 def get_feature(feature_id: str) -> FeatureItem | None:

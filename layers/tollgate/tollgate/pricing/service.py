@@ -123,21 +123,32 @@ def feature_for_charging(feature_id: str) -> Feature:
     return feature
 
 
-def put_feature(feature_id: str, body: FeatureIn) -> Feature:
-    now = clock.iso(clock.now_ms())
-    existing = repository.get_feature(feature_id)
-    item = repository.put_feature(
-        feature_id=feature_id,
-        name=body.name,
-        description=body.description,
-        pricing=rule_from_schema(body.pricing).to_item(),
-        developer_id=body.developer_id,
-        revenue_share_bps=body.revenue_share_bps,
-        active=body.active,
-        created_at=existing.created_at if existing else now,
-        updated_at=now,
-    )
-    return Feature.from_item(item)
+def put_feature(feature_id: str, body: FeatureIn, *, actor: str) -> Feature:
+    """Create or replace a feature, recorded in the audit trail (``feature.put``) in the same transaction."""
+    from tollgate import audit  # the debit path prices from this module: it never loads the audit trail
+
+    def change() -> Feature:
+        now = clock.iso(clock.now_ms())
+        existing = repository.get_feature(feature_id)
+        item = repository.new_feature(
+            feature_id=feature_id,
+            name=body.name,
+            description=body.description,
+            pricing=rule_from_schema(body.pricing).to_item(),
+            developer_id=body.developer_id,
+            revenue_share_bps=body.revenue_share_bps,
+            active=body.active,
+            created_at=existing.created_at if existing else now,
+            updated_at=now,
+        )
+        feature = Feature.from_item(item)
+        before = Feature.from_item(existing).view(internal=True) if existing else None
+        repository.save_feature(item, existing, audit.Change(
+            actor=actor, action="feature.put", target=f"feature:{feature_id}", before=audit.view(before),
+            after=audit.view(feature.view(internal=True)), at=now))
+        return feature
+
+    return audit.apply(change)
 
 
 def get_feature(feature_id: str) -> Feature:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from tollgate import clock
+from tollgate import audit, clock
 from tollgate.amounts import format_credits
 from tollgate.purchases import repository
 from tollgate.purchases.exceptions import PackageNotFound
-from tollgate.purchases.models import PackageItem
+from tollgate.purchases.models import CheckoutSettingsItem, PackageItem
 from tollgate.purchases.schemas import PackageIn, PackageOut, SettingsIn, SettingsOut
 
 
@@ -23,20 +23,29 @@ def package_view(item: PackageItem) -> PackageOut:
     )
 
 
-def put_package(package_id: str, body: PackageIn) -> PackageOut:
-    now = clock.iso(clock.now_ms())
-    existing = repository.get_package(package_id)
-    item = repository.put_package(
-        package_id=package_id,
-        name=body.name,
-        description=body.description,
-        credits_mc=body.credits,
-        prices=dict(body.prices),
-        active=body.active,
-        created_at=existing.created_at if existing else now,
-        updated_at=now,
-    )
-    return package_view(item)
+def put_package(package_id: str, body: PackageIn, *, actor: str) -> PackageOut:
+    """Create or replace a package, recorded in the audit trail (``package.put``) in the same transaction."""
+
+    def change() -> PackageOut:
+        now = clock.iso(clock.now_ms())
+        existing = repository.get_package(package_id)
+        item = repository.new_package(
+            package_id=package_id,
+            name=body.name,
+            description=body.description,
+            credits_mc=body.credits,
+            prices=dict(body.prices),
+            active=body.active,
+            created_at=existing.created_at if existing else now,
+            updated_at=now,
+        )
+        after = package_view(item)
+        repository.save_package(item, existing, audit.Change(
+            actor=actor, action="package.put", target=f"package:{package_id}",
+            before=audit.view(package_view(existing) if existing else None), after=audit.view(after), at=now))
+        return after
+
+    return audit.apply(change)
 
 
 def get_package(package_id: str) -> PackageItem:
@@ -52,7 +61,10 @@ def list_packages(*, include_inactive: bool = False) -> list[PackageOut]:
 
 
 def settings() -> SettingsIn:
-    item = repository.get_settings()
+    return _settings_of(repository.get_settings())
+
+
+def _settings_of(item: CheckoutSettingsItem | None) -> SettingsIn:
     if item is None:
         return SettingsIn()
     stored = item.attribute_values
@@ -89,23 +101,35 @@ def get_settings_view() -> SettingsOut:
     return settings_view(settings(), item.updated_at if item else None)
 
 
-def put_settings(body: SettingsIn) -> SettingsOut:
-    now = clock.iso(clock.now_ms())
-    repository.put_settings(
-        price_per_credit=dict(body.price_per_credit),
-        min_credits_mc=body.min_credits,
-        max_credits_mc=body.max_credits,
-        checkouts_per_hour=body.checkouts_per_hour,
-        stripe_hosted_checkout=body.stripe_hosted_checkout,
-        success_url=body.success_url,
-        cancel_url=body.cancel_url,
-        paystack_callback_url=body.paystack_callback_url,
-        earnings_hold_days=body.earnings_hold_days,
-        payout_rates=dict(body.payout_rates),
-        payout_minimums=dict(body.payout_minimums),
-        refund_window_days=body.refund_window_days,
-        refund_auto_approve_mc=body.refund_auto_approve_credits,
-        service_reversal_window_seconds=body.service_reversal_window_seconds,
-        updated_at=now,
-    )
-    return settings_view(body, now)
+def put_settings(body: SettingsIn, *, actor: str) -> SettingsOut:
+    """Replace the settings, recorded in the audit trail (``settings.put``) in the same transaction
+    (one read first: the record's ``before``)."""
+
+    def change() -> SettingsOut:
+        now = clock.iso(clock.now_ms())
+        existing = repository.get_settings()
+        item = repository.new_settings(
+            price_per_credit=dict(body.price_per_credit),
+            min_credits_mc=body.min_credits,
+            max_credits_mc=body.max_credits,
+            checkouts_per_hour=body.checkouts_per_hour,
+            stripe_hosted_checkout=body.stripe_hosted_checkout,
+            success_url=body.success_url,
+            cancel_url=body.cancel_url,
+            paystack_callback_url=body.paystack_callback_url,
+            earnings_hold_days=body.earnings_hold_days,
+            payout_rates=dict(body.payout_rates),
+            payout_minimums=dict(body.payout_minimums),
+            refund_window_days=body.refund_window_days,
+            refund_auto_approve_mc=body.refund_auto_approve_credits,
+            service_reversal_window_seconds=body.service_reversal_window_seconds,
+            updated_at=now,
+        )
+        after = settings_view(body, now)
+        before = settings_view(_settings_of(existing), existing.updated_at) if existing else None
+        repository.save_settings(item, existing, audit.Change(
+            actor=actor, action="settings.put", target="settings", before=audit.view(before), after=audit.view(after),
+            at=now))
+        return after
+
+    return audit.apply(change)

@@ -6,7 +6,7 @@ from typing import Any
 
 from pynamodb.expressions.condition import Condition
 
-from tollgate import keys
+from tollgate import audit, keys
 from tollgate.data import ConditionFailed, Transaction, conditional, first_page, get_or_none
 from tollgate.purchases.models import (
     CheckoutSettingsItem,
@@ -18,6 +18,8 @@ from tollgate.purchases.models import (
 )
 
 PURCHASE = "purchase"
+PACKAGE = "package"
+SETTINGS = "settings"
 WEBHOOK_RETENTION_S = 30 * 24 * 3600  # gateways retry for days; keep well past 7
 P = PurchaseItem
 
@@ -26,10 +28,13 @@ def _present(fields: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
-def put_package(**fields: Any) -> PackageItem:
-    item = PackageItem(*keys.package(fields["package_id"]), **_present(fields))
-    item.save()
-    return item
+def new_package(**fields: Any) -> PackageItem:
+    return PackageItem(*keys.package(fields["package_id"]), **_present(fields))
+
+
+def save_package(item: PackageItem, stored: PackageItem | None, change: audit.Change) -> None:
+    """Put the package and its audit record in one transaction, if the package is still as ``stored``."""
+    audit.commit(Transaction().put(PACKAGE, item, audit.unchanged(PackageItem, stored)), change, guarded=PACKAGE)
 
 
 def get_package(package_id: str) -> PackageItem | None:
@@ -45,8 +50,14 @@ def get_settings() -> CheckoutSettingsItem | None:
     return get_or_none(CheckoutSettingsItem, *keys.settings())
 
 
-def put_settings(**fields: Any) -> None:
-    CheckoutSettingsItem(*keys.settings(), **_present(fields)).save()
+def new_settings(**fields: Any) -> CheckoutSettingsItem:
+    return CheckoutSettingsItem(*keys.settings(), **_present(fields))
+
+
+def save_settings(item: CheckoutSettingsItem, stored: CheckoutSettingsItem | None, change: audit.Change) -> None:
+    """Put the settings and their audit record in one transaction, if the settings are still as ``stored``."""
+    audit.commit(Transaction().put(SETTINGS, item, audit.unchanged(CheckoutSettingsItem, stored)), change,
+                 guarded=SETTINGS)
 
 
 def new_purchase(**fields: Any) -> PurchaseItem:

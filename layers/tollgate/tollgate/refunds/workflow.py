@@ -324,7 +324,9 @@ def _give_back(refund: RefundItem, purchase: PurchaseItem, failed: list[Any], co
         entry_type="refund_reversal", amount=refund.credits_mc, now_ms=now_ms,
         request_hash=ids.request_hash(f"refund-reversal:{refund.refund_id}"), actor="system:refunds",
         reference=f"purchase:{refund.purchase_id}",
-        metadata={"refund_id": refund.refund_id, "failure_reason": code})
+        # The money the refund entry counted as refunded, taken back off (tollgate.analytics).
+        metadata={"refund_id": refund.refund_id, "failure_reason": code, "refunded_minor": refund.amount,
+                  "currency": refund.currency})
     posting.credit(entry, refund.credits_mc, also)
 
 

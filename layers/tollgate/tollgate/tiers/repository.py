@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from tollgate import keys
-from tollgate.data import ConditionFailed, conditional, get_or_none
+from tollgate import audit, keys
+from tollgate.data import ConditionFailed, Transaction, conditional, get_or_none
 from tollgate.tiers.models import AllocationRunItem, SubscriptionItem, TierItem
 
+TIER = "tier"
+SUBSCRIPTION = "subscription"
 
-def put_tier(**fields: Any) -> TierItem:
-    item = TierItem(*keys.tier(fields["tier_id"]), **fields)
-    item.save()
-    return item
+
+def new_tier(**fields: Any) -> TierItem:
+    return TierItem(*keys.tier(fields["tier_id"]), **fields)
+
+
+def save_tier(item: TierItem, stored: TierItem | None, change: audit.Change) -> None:
+    """Put the tier and its audit record in one transaction, if the tier is still as ``stored``."""
+    audit.commit(Transaction().put(TIER, item, audit.unchanged(TierItem, stored)), change, guarded=TIER)
 
 
 def get_tier(tier_id: str) -> TierItem | None:
@@ -29,6 +35,7 @@ def get_subscription(wallet_id: str) -> SubscriptionItem | None:
 
 
 def put_subscription(wallet_id: str, tier_id: str, actor: str, now: str) -> SubscriptionItem:
+    """Subscribe a wallet without an audit record (tests and tools; the service uses :func:`save_subscription`)."""
     existing = get_subscription(wallet_id)
     item = SubscriptionItem(*keys.subscription(wallet_id), gsi1pk=keys.subscribers_gsi1pk(wallet_id),
                             gsi1sk=wallet_id, wallet_id=wallet_id, tier_id=tier_id, assigned_by=actor,
@@ -38,7 +45,26 @@ def put_subscription(wallet_id: str, tier_id: str, actor: str, now: str) -> Subs
 
 
 def delete_subscription(wallet_id: str) -> None:
+    """End a subscription without an audit record (tests and tools; the service uses :func:`remove_subscription`)."""
     SubscriptionItem(*keys.subscription(wallet_id)).delete()
+
+
+def new_subscription(wallet_id: str, tier_id: str, actor: str, created_at: str, updated_at: str) -> SubscriptionItem:
+    return SubscriptionItem(*keys.subscription(wallet_id), gsi1pk=keys.subscribers_gsi1pk(wallet_id), gsi1sk=wallet_id,
+                            wallet_id=wallet_id, tier_id=tier_id, assigned_by=actor, created_at=created_at,
+                            updated_at=updated_at)
+
+
+def save_subscription(item: SubscriptionItem, stored: SubscriptionItem | None, change: audit.Change) -> None:
+    """Put the subscription and its audit record in one transaction, if it is still as ``stored``."""
+    audit.commit(Transaction().put(SUBSCRIPTION, item, audit.unchanged(SubscriptionItem, stored)), change,
+                 guarded=SUBSCRIPTION)
+
+
+def remove_subscription(stored: SubscriptionItem, change: audit.Change) -> None:
+    """Delete the subscription and put its audit record in one transaction, if it is still as ``stored``."""
+    audit.commit(Transaction().delete(SUBSCRIPTION, SubscriptionItem(*keys.subscription(stored.wallet_id)),
+                                      audit.unchanged(SubscriptionItem, stored)), change, guarded=SUBSCRIPTION)
 
 
 def subscribers_page(shard: int, after: str | None, limit: int) -> list[SubscriptionItem]:
