@@ -3,11 +3,12 @@ millicredits rendered as decimal strings (``CreditsOut``); money is integer mino
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
-from tollgate.schemas import CreditsOut, OptionalCreditsOut, Schema
+from tollgate.ledger.schemas import EntryOut
+from tollgate.schemas import CreditsOut, Schema
 
 GroupBy = Literal["day", "month"]
 
@@ -113,18 +114,11 @@ class UsageSummary(Schema):
     by_feature: list[FeatureSpent] = Field(description="Most credits spent first")
 
 
-class TransactionOut(Schema):
-    transaction_id: str
+class TransactionOut(EntryOut):
+    """A ledger entry as history shows it, with the wallet it belongs to and the developer it paid."""
+
     wallet_id: str
-    type: str
-    amount: CreditsOut
-    balance_after: OptionalCreditsOut
-    feature: str | None = None
     developer_id: str | None = None
-    reference: str | None = None
-    reason: str | None = None
-    created_at: str
-    metadata: dict[str, Any]
 
 
 class TransactionPage(Schema):
