@@ -4,8 +4,9 @@ Stamps each ledger entry's ``balance_after`` from the wallet item's stream: ever
 balance-changing wallet update records its transaction id in ``last_tx``, and the stream
 delivers each update's new balance in commit order. One write per entry, off the
 request path. In the same pass it attributes each change to the wallet's grants (the same
-write stamps what the entry moved on which grant) and writes each wallet's grant book once
-per batch (``tollgate.grants.stream``). Later consumers (earnings, aggregates) join this function.
+write stamps what the entry moved on which grant, and lists the entry in the day index), counts
+it into the analytics aggregates, and writes each wallet's grant book once per batch, in one
+transaction with the aggregates' increments (``tollgate.grants.stream``).
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         # One write per wallet whose book changed; if one fails the whole batch is delivered again
         # (replays up to where each book is).
         batch.flush()
+        if batch.aggregate_writes:
+            metrics.add_metric(name="AggregateWrites", unit=MetricUnit.Count, value=batch.aggregate_writes)
         if batch.resynchronised:  # changes lost from the stream: worth an alarm
             metrics.add_metric(name="GrantBooksResynchronised", unit=MetricUnit.Count, value=batch.resynchronised)
 

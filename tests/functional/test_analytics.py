@@ -372,3 +372,46 @@ def test_a_person_reads_their_own_usage_summary_only(aws, shop):
         assert invoke("history_get_usage_summary.json", caller=ALICE, query=bad).status == 422
     admin = get("history_get_usage_summary.json", caller=ADMIN, wallet_id=ALICE.wallet_id, days="1")
     assert admin["by_feature"] == mine["by_feature"]
+
+
+def test_many_wallets_and_features_in_one_batch_split_into_transactions_and_still_add_up(aws, shop, fund,
+                                                                                         monkeypatch):
+    """With a transaction limit of 16 items, a batch of 5 wallets on up to 4 features each needs several
+    transactions, and a wallet whose book and tally reach 6 items goes out alone, mid-batch (the limit
+    less 10): the figures are the same."""
+    from tests.support import layer_modules
+
+    for stream_module in layer_modules("tollgate.grants.stream"):
+        monkeypatch.setattr(stream_module, "_ITEMS_PER_TRANSACTION", 16)
+    stream = streams.LedgerStream(aws)
+    people = [ALICE, BOB, CAROL] + [type(ALICE)(f"analytics-{n}") for n in range(2)]
+    features = ["ai-insight", "ai-analysis", "dashboard-refresh", "summarize"]
+    for person in people:
+        fund(person.wallet_id, "500")
+    for n, person in enumerate(people):
+        for m, feature in enumerate(features[: 1 + (n % 4)]):
+            spend(person, feature, f"u-{n}-{m}")
+    batch = stream.pending()
+
+    committed = []
+    for stream_module in layer_modules("tollgate.grants.stream"):
+        original = stream_module.StreamBatch._commit
+
+        def counting(self, group, delta, _original=original):
+            committed.append((len(group), delta.size()))
+            return _original(self, group, delta)
+
+        monkeypatch.setattr(stream_module.StreamBatch, "_commit", counting)
+    assert streams.deliver("ledger_stream", batch) == {"batchItemFailures": []}
+    assert len(committed) > 1
+    assert all(books + items <= 16 for books, items in committed)
+    assert streams.deliver("ledger_stream", batch) == {"batchItemFailures": []}  # replays: nothing more
+
+    expected = recomputed(ledger_entries(aws))
+    (day,) = expected["days"]
+    body = get("analytics_get_analytics.json", from_=day, to=day)
+    assert_figures(body["totals"], expected["days"][day])
+    assert body["series"][0]["active_wallets"] == len(people)
+    top = get("analytics_get_feature_usage.json", from_=day, to=day)["data"]
+    assert {f["feature"]: (f["spent"], f["calls"]) for f in top} == {
+        k: (credits(c["spent"]), c["calls"]) for k, c in expected["features"].items()}

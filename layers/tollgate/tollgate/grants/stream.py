@@ -128,7 +128,7 @@ class StreamBatch:
             working.usage_day = tally.add(entry, working.usage_day)
         loaded.book, loaded.dirty = working, True
         if tally_items(self._tallies.get(wallet_id)) >= _ITEMS_PER_TRANSACTION - 10:
-            self._commit([loaded])  # a wallet touching this many aggregates goes out on its own now
+            self._commit([loaded], self._delta([loaded]))  # a wallet touching this many aggregates goes out now
         return Outcome(stamped=stamped, attributed=True)
 
     def _resynchronised(self, book: Book, old: dict[str, Any], old_tx: str | None) -> Book:
@@ -156,24 +156,27 @@ class StreamBatch:
             grows = _book_bytes(loaded.book)
             if group and (len(group) + 1 + delta.size_with(tally) > _ITEMS_PER_TRANSACTION
                           or size + grows > _BYTES_PER_TRANSACTION):
-                written += self._commit(group)
+                written += self._commit(group, delta)
                 group, delta, size = [], Delta(), 0
             group.append(loaded)
             delta.add(tally)
             size += grows
         if group:
-            written += self._commit(group)
+            written += self._commit(group, delta)
         return written
 
-    def _commit(self, group: list[_Loaded]) -> int:
-        """One transaction: these books, each over the version read, and their tallies' increments."""
+    def _delta(self, group: list[_Loaded]) -> Delta:
         delta = Delta()
+        for loaded in group:
+            assert loaded.book is not None
+            delta.add(self._tallies.get(loaded.book.wallet_id) or WalletTally(loaded.book.wallet_id))
+        return delta
+
+    def _commit(self, group: list[_Loaded], delta: Delta) -> int:
+        """One transaction: these books, each over the version read, and ``delta``, their tallies' increments."""
         writes = []
         for loaded in group:
             assert loaded.book is not None
-            tally = self._tallies.get(loaded.book.wallet_id)
-            if tally is not None:
-                delta.add(tally)
             writes.append((loaded.book, loaded.stored_last_tx, loaded.stored))
         also = Transaction()
         # Any shard will do (readers add them up): a random one spreads concurrent batches apart.
