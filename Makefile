@@ -26,10 +26,12 @@ ROLES ?= user
 help: ## Show the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-$(STAMP): requirements-dev.txt layers/tollgate/requirements.txt
+$(STAMP): requirements-dev.txt layers/tollgate/requirements.txt sdk/pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --disable-pip-version-check --upgrade pip
 	$(PIP) install --quiet --disable-pip-version-check -r requirements-dev.txt
+	# The Python SDK (sdk/), editable: its tests (unit and e2e) import the working copy.
+	$(PIP) install --quiet --disable-pip-version-check -e ./sdk
 	touch $(STAMP)
 
 $(NPM_STAMP): package.json
