@@ -6,6 +6,10 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
+# The dashboard (dashboard/): rebuilt when dist is missing or older than its sources.
+DASH_NPM_STAMP := dashboard/node_modules/.installed
+DASH_BUILD := dashboard/dist/index.html
+DASH_SOURCES := $(shell find dashboard/src -type f 2>/dev/null) $(wildcard dashboard/index.html dashboard/vite.config.ts dashboard/tsconfig.json)
 
 .DEFAULT_GOAL := help
 # Nothing leaves this machine: SAM CLI's usage telemetry stays off.
@@ -20,7 +24,7 @@ LOCAL := PYTHONPATH=local $(PY) -m tollgate_local
 SUB ?= alice
 ROLES ?= user
 
-.PHONY: help install test test-unit test-functional test-integration test-workflow test-e2e test-fuzz test-template lint format openapi bench \
+.PHONY: help install dashboard test test-unit test-functional test-integration test-workflow test-e2e test-fuzz test-template lint format openapi bench \
 	build deploy dev token schedule reset clean
 
 help: ## Show the targets
@@ -37,6 +41,16 @@ $(STAMP): requirements-dev.txt layers/tollgate/requirements.txt sdk/pyproject.to
 $(NPM_STAMP): package.json
 	npm install --no-audit --no-fund --loglevel=error
 	touch $(NPM_STAMP)
+
+$(DASH_NPM_STAMP): dashboard/package.json
+	npm --prefix dashboard install --no-audit --no-fund --loglevel=error
+	touch $(DASH_NPM_STAMP)
+
+$(DASH_BUILD): $(DASH_NPM_STAMP) $(DASH_SOURCES)
+	npm --prefix dashboard run --silent build
+	touch $(DASH_BUILD)
+
+dashboard: $(DASH_BUILD) ## Build the dashboard into dashboard/dist (make dev serves it)
 
 $(SAM_STAMP):
 	test -d $(SAM_VENV) || $(PYTHON) -m venv $(SAM_VENV)
@@ -71,7 +85,7 @@ test-e2e: install ## The local stack over HTTP (DynamoDB Local, moto, localstrip
 test-fuzz: install ## Schemathesis against the local stack: every operation, a user, an admin and an API key
 	$(PY) -m pytest -q -s tests/fuzz
 
-test-template: $(STAMP) $(SAM_STAMP) ## sam validate --lint, cfn-lint, and template-driven checks
+test-template: $(STAMP) $(SAM_STAMP) $(DASH_BUILD) ## sam validate --lint, cfn-lint, and template-driven checks
 	AWS_DEFAULT_REGION=us-east-1 $(SAM) validate --lint --template template.yaml
 	$(PY) -m pytest -q tests/template
 
@@ -88,7 +102,7 @@ build: $(SAM_STAMP) ## sam build with Python 3.12 (the functions' runtime)
 deploy: build ## sam deploy --guided (asks for JwtIssuer and JwtAudience)
 	$(SAM) deploy --guided
 
-dev: install ## Run Tollgate locally on 127.0.0.1:3000 (Ctrl-C stops everything)
+dev: install $(DASH_BUILD) ## Run Tollgate locally on 127.0.0.1:3000 (Ctrl-C stops everything)
 	$(LOCAL) dev
 
 token: $(STAMP) ## Print a signed dev JWT: make token SUB=alice ROLES=user (or ROLES="admin user")

@@ -20,6 +20,7 @@ def _dev(args: argparse.Namespace) -> int:
     config = StackConfig(gateway_port=args.port, dynamodb_port=args.dynamodb_port, moto_port=args.moto_port,
                          stripe_port=args.stripe_port, paystack_port=args.paystack_port, verbose=args.verbose)
     stack = LocalStack(config)
+    dashboard = None
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:
@@ -29,11 +30,17 @@ def _dev(args: argparse.Namespace) -> int:
         user = signer.token("alice", ["user"])
         admin = signer.token("admin", ["admin", "user"])
         seeded = seed_if_empty(stack.url, admin)
+        from tollgate_local.dashboard import DIST, DashboardServer
+
+        dashboard = DashboardServer(port=args.dashboard_port, api_url=stack.url, signer=signer,
+                                    stripe_url=stack.stripe_url).start()
         lines = [
             "",
             "Tollgate is running locally (Ctrl-C stops everything).",
             f"  API             {stack.url}          (every HttpApi route in template.yaml)",
             f"  OpenAPI         {stack.url}/v1/openapi.json",
+            f"  Dashboard       {dashboard.url}/          (dev sign-in; "
+            + ("dashboard/dist" if (DIST / "index.html").exists() else "not built: npm --prefix dashboard run build") + ")",
             f"  DynamoDB Local  {stack.ddb_endpoint}",
             f"  moto (AWS)      {stack.moto.endpoint}",
             f"  functions       {len(stack.registry.functions)}, each in a process of its own (as Lambda containers)",
@@ -65,6 +72,8 @@ def _dev(args: argparse.Namespace) -> int:
         pass
     finally:
         print("\nstopping...", flush=True)
+        if dashboard is not None:
+            dashboard.stop()
         stack.stop()
     return 0
 
@@ -97,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--moto-port", type=int, default=5050)
     dev.add_argument("--stripe-port", type=int, default=8420)
     dev.add_argument("--paystack-port", type=int, default=8430)
+    dev.add_argument("--dashboard-port", type=int, default=3100)
     dev.add_argument("--verbose", action="store_true")
     token = sub.add_parser("token", help="print a signed JWT for the local gateway")
     token.add_argument("--sub", default="alice")

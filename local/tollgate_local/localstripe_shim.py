@@ -24,6 +24,13 @@ differences live here):
   on this server, which stands in for Stripe's hosted onboarding: visiting it completes the
   onboarding (``payouts_enabled``, the ``transfers`` capability active). A transfer needs
   a destination with ``transfers`` active, as on Stripe; it sends ``transfer.created``.
+- Stripe.js's ``confirmCardPayment(clientSecret, {payment_method: {card}})`` with the card
+  element: localstripe's stand-in Stripe.js (``/js.stripe.com/v3/``) only authenticates a
+  PaymentIntent already in ``requires_action``; the shim appends a wrapper that sends the
+  element's card to ``POST /_tollgate/payment_intents/{id}/confirm_card`` (publishable key
+  and client secret, as Stripe.js authenticates), which attaches it as a PaymentMethod and
+  confirms, then runs the stand-in's 3-D Secure step when the card asks for one. So a page
+  using the real Elements flow (the dashboard's) pays locally.
 - Test controls (no key needed, like localstripe's ``/_config/``): ``POST
   /_tollgate/transfers/fail`` (form or JSON ``status``, ``count``) makes the next ``count``
   transfer creations answer ``status`` with Stripe's error body, before anything is done
@@ -97,6 +104,69 @@ def honour_refund_idempotency(app: Any) -> None:
     app.middlewares.append(idempotent_refunds)
 
 
+CONFIRM_CARD_PATH = "/_tollgate/payment_intents/{id}/confirm_card"
+CONFIRM_CARD_JS = """
+;(function () {
+  const standIn = Stripe;
+  Stripe = (apiKey) => {
+    const stripe = standIn(apiKey);
+    const authenticate = stripe.confirmCardPayment;
+    stripe.confirmCardPayment = async (clientSecret, data) => {
+      const element = data && data.payment_method && data.payment_method.card;
+      if (!element) return authenticate(clientSecret, data);
+      const card = element.value && element.value.card;
+      if (!card) return {error: {message: 'Enter the card details'}};
+      const pi = clientSecret.match(/^(pi_\\w+)_secret_/)[1];
+      const response = await fetch(`${LOCALSTRIPE_BASE_API}/_tollgate/payment_intents/${pi}/confirm_card`, {
+        method: 'POST',  // a simple request, no preflight (as the stand-in's own calls)
+        body: JSON.stringify({key: apiKey, client_secret: clientSecret, card}),
+      });
+      const body = await response.json().catch(() => ({}));
+      if (response.status !== 200 || body.error) return {error: body.error || {message: 'Bad request'}};
+      if (body.status === 'requires_action') return authenticate(clientSecret, data);
+      if (body.status === 'requires_payment_method') {
+        return {error: (body.last_payment_error || {message: 'Your card was declined.'}), paymentIntent: body};
+      }
+      return {paymentIntent: body};
+    };
+    return stripe;
+  };
+})();
+"""
+
+
+def confirm_card_payments(app: Any) -> None:
+    """The stand-in Stripe.js's ``confirmCardPayment`` with a card element (see the docstring)."""
+    from aiohttp import web
+    from localstripe.resources import PaymentIntent, PaymentMethod, UserError
+    from localstripe.server import get_post_data, json_response
+
+    async def confirm_card(request: Any) -> Any:
+        data = await get_post_data(request, remove_auth=False) or {}
+        key, secret, card = data.get("key"), data.get("client_secret"), data.get("card")
+        if not (isinstance(key, str) and key.startswith("pk_")):
+            raise UserError(401, "Unauthorized")
+        intent = PaymentIntent._api_retrieve(request.match_info["id"])
+        if secret != intent.client_secret:
+            raise UserError(401, "Unauthorized")
+        if intent.status != "requires_payment_method" or not isinstance(card, dict):
+            raise UserError(400, "Bad request")
+        method = PaymentMethod(type="card", card={k: card.get(k) for k in ("number", "exp_month", "exp_year", "cvc")})
+        intent.payment_method = method.id
+        intent._confirm(on_failure_now=intent._report_failure)
+        return json_response(intent._export())
+
+    @web.middleware
+    async def wrap_stripe_js(request: Any, handler: Any) -> Any:
+        response = await handler(request)
+        if request.path == "/js.stripe.com/v3/" and response.status == 200:
+            return web.Response(text=response.text + CONFIRM_CARD_JS, content_type="application/javascript")
+        return response
+
+    app.router.add_route("POST", CONFIRM_CARD_PATH, confirm_card)
+    app.middlewares.append(wrap_stripe_js)
+
+
 def persist_to(path: Path | None) -> None:
     """Keep the store in ``path`` (loaded now, written after every change), or in memory only."""
     from localstripe.resources import Store, store
@@ -120,6 +190,7 @@ def main(argv: list[str]) -> None:
     path = Path(argv[2]) if len(argv) > 2 and argv[2] else None
     patch_payment_intents()
     honour_refund_idempotency(app)
+    confirm_card_payments(app)
     persist_to(path)
     # Run as a script, this folder is on sys.path: its sibling needs no package.
     from localstripe_connect import Connect
