@@ -56,7 +56,7 @@ class _Handler(SimpleHTTPRequestHandler):
         if path == "/config.json":
             self._json(200, self.app_config)
             return
-        if not (DIST / "index.html").exists():
+        if not (Path(self.directory) / "index.html").exists():  # the dist this server was given
             self._error(503, "not_built", "dashboard/dist is not built: run `npm --prefix dashboard run build`")
             return
         super().do_GET()
