@@ -68,13 +68,13 @@ format: $(STAMP) ## ruff format + fixes
 test: install lint test-unit test-functional test-integration test-workflow test-e2e test-fuzz test-template ## Every tier (what CI runs)
 
 test-unit: $(STAMP) ## Domain logic, no AWS
-	$(PY) -m pytest -q tests/unit
+	$(PY) -m pytest -q -n 2 tests/unit
 
 test-functional: $(STAMP) ## Handlers driven by events/*.json against moto
-	$(PY) -m pytest -q tests/functional
+	$(PY) -m pytest -q -n 2 tests/functional
 
 test-integration: install ## DynamoDB Local (real engine) + serialised moto server: concurrency, write counts
-	$(PY) -m pytest -q tests/integration
+	$(PY) -m pytest -q -n 2 --dist loadfile tests/integration
 
 test-workflow: install ## The real .asl.json executed by moto, real handlers and local gateways (failures, compensation)
 	$(PY) -m pytest -q tests/workflow
