@@ -1,9 +1,10 @@
 """ExportsFunction: ledger exports to CSV (admin role): request one, then read its status and a download URL.
 
 ``POST /v1/admin/exports`` records the export and starts its workflow (``statemachines/export.asl.json``),
-answering 202 at once; ``GET /v1/admin/exports/{export_id}`` reads it back, with a presigned URL of the
-CSV (valid 15 minutes) once it has completed. Every route needs the admin role: the edge checks it
-(``required_role``) before any input is read.
+answering 202 at once; ``GET /v1/admin/exports`` lists them newest first; ``GET
+/v1/admin/exports/{export_id}`` reads one back, with a presigned URL of the CSV (valid 15 minutes) once
+it has completed. Every route needs the admin role: the edge checks it (``required_role``) before any
+input is read.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tollgate import exports, http
-from tollgate.exports.schemas import ExportIn, ExportOut
-from tollgate.http.params import IdPath
+from tollgate.exports.schemas import ExportIn, ExportList, ExportOut
+from tollgate.http.params import Cursor, IdPath, Limit
 from tollgate.principal import ADMIN
 
 logger = Logger()
@@ -32,6 +33,12 @@ app = http.create_app(required_role=ADMIN)
 def post_export(body: ExportIn) -> Response[ExportOut]:
     started = exports.start_export(http.principal(app), body)
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=started)
+
+
+@app.get("/v1/admin/exports", summary="Every export still recorded (8 days after it was written), newest first; "
+         "a completed one with a fresh download URL", tags=["exports"], responses=http.responses(200, ExportList))
+def list_exports(limit: Limit = 25, cursor: Cursor = None) -> ExportList:
+    return exports.list_exports(http.principal(app), limit=limit, cursor=cursor)
 
 
 @app.get("/v1/admin/exports/<export_id>", summary="One export: its status, counts and, once completed, a "

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.functional.fake_payouts import RecordingEngine
-from tests.support import ADMIN, ALICE, Caller, LambdaContext, invoke, load_function, set_workflow_engine
+from tests.support import ADMIN, ALICE, Caller, LambdaContext, advance_clock, invoke, load_function, set_workflow_engine
 
 BUCKET = "tollgate-exports-test"
 DEVELOPER = Caller("dev-carol", roles=("developer", "user"))
@@ -46,6 +46,10 @@ def post(body: Any, caller: Caller = ADMIN):
 def get(export_id: str, caller: Caller = ADMIN):
     return invoke("exports_get_export.json", caller=caller, path=f"/v1/admin/exports/{export_id}",
                   path_params={"export_id": export_id})
+
+
+def listing(caller: Caller = ADMIN, **query: str):
+    return invoke("exports_list_exports.json", caller=caller, query=query)
 
 
 def step(event: dict[str, Any]) -> dict[str, Any]:
@@ -154,6 +158,35 @@ def test_a_workflow_that_cannot_start_is_503_and_the_export_reads_failed(engine)
     failed = get(export_id).body
     assert (failed["status"], failed["url"]) == ("failed", None)
     assert "could not start" in failed["error"]
+
+
+def test_exports_list_newest_first_a_page_at_a_time(engine):
+    started = []
+    for day in ("2026-03-01", "2026-03-02", "2026-03-03"):
+        started.append(post({"from": day, "to": day}).body["export_id"])
+        advance_clock(1_000)
+    first = listing(limit="2")
+    assert first.status == 200, first
+    assert [e["export_id"] for e in first.body["data"]] == started[:0:-1]
+    assert first.body["data"][0] == get(started[2]).body  # each as reading it gives
+    second = listing(limit="2", cursor=first.body["next_cursor"])
+    assert [e["export_id"] for e in second.body["data"]] == [started[0]]
+    assert second.body["next_cursor"] is None
+
+
+def test_the_list_of_exports_refuses_a_foreign_cursor_and_non_admins(engine):
+    post({"from": "2026-03-01", "to": "2026-03-01"})
+    post({"from": "2026-03-02", "to": "2026-03-02"})
+    from tollgate import cursors
+
+    # Well-formed and of this list's scope, but pointing into another partition of the index (API keys').
+    elsewhere = cursors.encode({"PK": {"S": "APIKEY#k"}, "SK": {"S": "APIKEY"}, "GSI1PK": {"S": "APIKEYS"},
+                                "GSI1SK": {"S": "2026-03-01T00:00:00.000Z#k"}}, cursors.scope("exports"))
+    for cursor in ("not-a-cursor", elsewhere):
+        reply = listing(cursor=cursor)
+        assert (reply.status, reply.error_code) == (422, "validation_error"), reply
+    assert listing(ALICE).status == 403
+    assert listing(limit="0").status == 422
 
 
 # -- the steps and the CSV --------------------------------------------------------------------

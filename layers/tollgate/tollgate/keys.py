@@ -277,6 +277,8 @@ def payout_reference(gateway: str, reference: str) -> Key:
 
 
 ALL_REFUNDS_GSI2PK = "REFUNDS"
+# Every ledger export, listed newest first in GSI1 (``tollgate.exports``).
+ALL_EXPORTS_GSI1PK = "EXPORTS"
 
 
 def refund(refund_id: str) -> Key:

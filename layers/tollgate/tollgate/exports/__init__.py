@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from tollgate.exports.exceptions import ExportNotFound, ExportNotStarted
-from tollgate.exports.service import get_export, start_export
+from tollgate.exports.service import get_export, list_exports, start_export
 
-__all__ = ["ExportNotFound", "ExportNotStarted", "get_export", "start_export"]
+__all__ = ["ExportNotFound", "ExportNotStarted", "get_export", "list_exports", "start_export"]

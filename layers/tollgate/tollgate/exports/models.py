@@ -1,10 +1,11 @@
-"""A ledger export job: ``EXPORT#<export_id>`` / ``EXPORT``, expiring (TTL) after its CSV has."""
+"""A ledger export job: ``EXPORT#<export_id>`` / ``EXPORT``, listed newest first in GSI1 (``EXPORTS``),
+expiring (TTL) after its CSV has."""
 
 from __future__ import annotations
 
 from pynamodb.attributes import UnicodeAttribute
 
-from tollgate.data import IntegerAttribute, TableItem
+from tollgate.data import GSI1, IntegerAttribute, TableItem
 
 
 class ExportItem(TableItem, discriminator="export"):
@@ -15,6 +16,9 @@ class ExportItem(TableItem, discriminator="export"):
     aborted). ``upload_id`` names the S3 multipart upload while the CSV is being written.
     """
 
+    listing = GSI1()
+    gsi1pk = UnicodeAttribute(attr_name="GSI1PK")
+    gsi1sk = UnicodeAttribute(attr_name="GSI1SK")  # <created_at>#<export_id>
     export_id = UnicodeAttribute()
     from_date = UnicodeAttribute()  # YYYY-MM-DD, inclusive
     to_date = UnicodeAttribute()  # YYYY-MM-DD, inclusive

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tollgate import keys
-from tollgate.data import ConditionFailed, conditional, get_or_none
+from tollgate.data import ConditionFailed, conditional, first_page, get_or_none
 from tollgate.exports.models import ExportItem as X
 
 
 def create(item: X) -> X:
     """Record a new export (its id is random: an existing one is never overwritten)."""
     item.pk, item.sk = keys.export(item.export_id)
+    item.gsi1pk, item.gsi1sk = keys.ALL_EXPORTS_GSI1PK, f"{item.created_at}#{item.export_id}"
     conditional(lambda: item.save(condition=X.pk.does_not_exist()))
     return item
 
 
 def get(export_id: str) -> X | None:
     return get_or_none(X, *keys.export(export_id))
+
+
+def list_exports(*, limit: int, start: dict[str, Any] | None) -> tuple[list[X], dict[str, Any] | None]:
+    """One page of every export, newest first."""
+    results = X.listing.query(keys.ALL_EXPORTS_GSI1PK, scan_index_forward=False, page_size=limit,
+                              last_evaluated_key=start)
+    return first_page(results, X)
 
 
 def set_upload(export_id: str, upload_id: str) -> str:

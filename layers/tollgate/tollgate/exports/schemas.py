@@ -40,4 +40,9 @@ class ExportOut(Schema):
     completed_at: str | None = Field(description="When it completed or failed")
 
 
-__all__ = ["ExportIn", "ExportOut", "ExportStatus"]
+class ExportList(Schema):
+    data: list[ExportOut] = Field(description="Newest first")
+    next_cursor: str | None = None
+
+
+__all__ = ["ExportIn", "ExportList", "ExportOut", "ExportStatus"]

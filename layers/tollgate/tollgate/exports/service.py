@@ -32,14 +32,14 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from tollgate import clock, ids, workflows
+from tollgate import clock, cursors, ids, keys, workflows
 from tollgate.amounts import format_credits
 from tollgate.analytics.days import DayRange, day_range
 from tollgate.analytics.transactions import iter_entries, sort_key
 from tollgate.exports import repository, writer
 from tollgate.exports.exceptions import ExportIncomplete, ExportNotFound, ExportNotRunning, ExportNotStarted
 from tollgate.exports.models import ExportItem
-from tollgate.exports.schemas import ExportIn, ExportOut
+from tollgate.exports.schemas import ExportIn, ExportList, ExportOut
 from tollgate.ledger.models import LedgerEntryItem
 from tollgate.principal import Principal
 
@@ -95,6 +95,16 @@ def get_export(principal: Principal, export_id: str) -> ExportOut:
     if item is None:
         raise ExportNotFound(f"export '{export_id}' not found")
     return view(item, clock.now_ms())
+
+
+def list_exports(principal: Principal, *, limit: int, cursor: str | None) -> ExportList:
+    """Every export still recorded (a record expires a day after its CSV), newest first."""
+    principal.require_admin()
+    scope = cursors.scope("exports")
+    start = cursors.decode_index(cursor, scope, "GSI1", keys.ALL_EXPORTS_GSI1PK)
+    items, last = repository.list_exports(limit=limit, start=start)
+    now_ms = clock.now_ms()
+    return ExportList(data=[view(i, now_ms) for i in items], next_cursor=cursors.encode(last, scope) if last else None)
 
 
 def view(item: ExportItem, now_ms: int) -> ExportOut:
