@@ -21,6 +21,7 @@ def _dev(args: argparse.Namespace) -> int:
                          stripe_port=args.stripe_port, paystack_port=args.paystack_port, verbose=args.verbose)
     stack = LocalStack(config)
     dashboard = None
+    oidc = None
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:
@@ -32,15 +33,21 @@ def _dev(args: argparse.Namespace) -> int:
         seeded = seed_if_empty(stack.url, admin)
         from tollgate_local.dashboard import DIST, DashboardServer
 
+        if args.sign_in == "oidc":
+            from tollgate_local.oidc import LocalOidcIssuer
+
+            oidc = LocalOidcIssuer(port=args.oidc_port, signer=signer).start()
         dashboard = DashboardServer(port=args.dashboard_port, api_url=stack.url, signer=signer,
-                                    stripe_url=stack.stripe_url).start()
+                                    stripe_url=stack.stripe_url, oidc_issuer=oidc.url if oidc else None,
+                                    oidc_client_id=oidc.client_id if oidc else None).start()
         lines = [
             "",
             "Tollgate is running locally (Ctrl-C stops everything).",
             f"  API             {stack.url}          (every HttpApi route in template.yaml)",
             f"  OpenAPI         {stack.url}/v1/openapi.json",
-            f"  Dashboard       {dashboard.url}/          (dev sign-in; "
+            f"  Dashboard       {dashboard.url}/          ({'OIDC' if oidc else 'dev'} sign-in; "
             + ("dashboard/dist" if (DIST / "index.html").exists() else "not built: npm --prefix dashboard run build") + ")",
+            *([f"  OIDC issuer     {oidc.url}          (local: the dashboard signs in there, code + PKCE)"] if oidc else []),
             f"  DynamoDB Local  {stack.ddb_endpoint}",
             f"  moto (AWS)      {stack.moto.endpoint}",
             f"  functions       {len(stack.registry.functions)}, each in a process of its own (as Lambda containers)",
@@ -74,6 +81,8 @@ def _dev(args: argparse.Namespace) -> int:
         print("\nstopping...", flush=True)
         if dashboard is not None:
             dashboard.stop()
+        if oidc is not None:
+            oidc.stop()
         stack.stop()
     return 0
 
@@ -107,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--stripe-port", type=int, default=8420)
     dev.add_argument("--paystack-port", type=int, default=8430)
     dev.add_argument("--dashboard-port", type=int, default=3100)
+    dev.add_argument("--sign-in", choices=("dev", "oidc"), default="dev",
+                     help="the dashboard's sign-in: its dev page, or a local OIDC issuer (code + PKCE, as deployed)")
+    dev.add_argument("--oidc-port", type=int, default=3200)
     dev.add_argument("--verbose", action="store_true")
     token = sub.add_parser("token", help="print a signed JWT for the local gateway")
     token.add_argument("--sub", default="alice")

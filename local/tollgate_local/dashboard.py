@@ -90,10 +90,14 @@ class _Handler(SimpleHTTPRequestHandler):
 
 class DashboardServer:
     def __init__(self, *, port: int, api_url: str, signer: LocalSigner, stripe_url: str | None,
-                 dist: Path = DIST) -> None:
+                 dist: Path = DIST, oidc_issuer: str | None = None, oidc_client_id: str | None = None) -> None:
+        # With an OIDC issuer (make dev --sign-in oidc: tollgate_local.oidc) the app signs in there, as
+        # deployed; otherwise on its dev sign-in page.
+        auth = ({"authMode": "oidc", "oidcIssuer": oidc_issuer, "oidcClientId": oidc_client_id} if oidc_issuer
+                else {"authMode": "dev"})
         config = {
             "apiBaseUrl": api_url,
-            "authMode": "dev",
+            **auth,
             "stripeJsUrl": f"{stripe_url}/js.stripe.com/v3/" if stripe_url else "https://js.stripe.com/v3/",
             "stripePublishableKey": STRIPE_PUBLISHABLE_KEY,
         }
