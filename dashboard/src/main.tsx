@@ -10,6 +10,7 @@ import "./style.css";
 
 const BuyPage = lazy(() => import("./pages/Buy"));
 const PurchasePage = lazy(() => import("./pages/Buy").then((m) => ({ default: m.PurchasePage })));
+const PurchasesPage = lazy(() => import("./pages/Purchases"));
 const DeveloperPage = lazy(() => import("./pages/Developer"));
 const AdminPage = lazy(() => import("./pages/Admin"));
 
@@ -21,10 +22,11 @@ function App() {
   return (
     <HashRouter>
       <header>
-        <strong>Tollgate</strong>
+        <h1 style={{ fontSize: "1rem", margin: 0 }}>Tollgate</h1>
         <nav>
           <NavLink to="/" end>Wallet</NavLink>
           <NavLink to="/buy">Buy credits</NavLink>
+          <NavLink to="/purchases">Purchases</NavLink>
           {isDev && <NavLink to="/developer">Developer</NavLink>}
           {s.roles.includes("admin") && <NavLink to="/admin">Admin</NavLink>}
         </nav>
@@ -38,6 +40,8 @@ function App() {
           <Routes>
             <Route path="/" element={<WalletPage />} />
             <Route path="/buy" element={<BuyPage />} />
+            <Route path="/purchases" element={<PurchasesPage />} />
+            {/* A purchase's result page (Buy.tsx): the Paystack callback returns here. */}
             <Route path="/purchases/:id" element={<PurchasePage />} />
             <Route path="/developer" element={<DeveloperPage />} />
             <Route path="/admin/*" element={<AdminPage />} />

@@ -182,7 +182,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Every export still recorded (8 days after it was written), newest first; a completed one with a fresh download URL */
+        get: operations["list_exports_v1_admin_exports_get"];
         put?: never;
         /** Export a range of days' ledger entries (every wallet's) to a CSV; read the export for its status and, once completed, a download URL */
         post: operations["post_export_v1_admin_exports_post"];
@@ -1576,6 +1577,16 @@ export interface components {
              * @description Only entries of this type; default every type
              */
             type?: ("usage" | "adjustment" | "purchase" | "refund" | "refund_reversal" | "chargeback" | "reversal" | "allocation" | "expiry" | "payout" | "grant") | null;
+        };
+        /** ExportList */
+        ExportList: {
+            /**
+             * Data
+             * @description Newest first
+             */
+            data: components["schemas"]["ExportOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
         };
         /** ExportOut */
         ExportOut: {
@@ -3776,6 +3787,67 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description validation_error: with the offending fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description API Gateway's throttling: {"message": "Too Many Requests"} */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+        };
+    };
+    list_exports_v1_admin_exports_get: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportList"];
+                };
+            };
+            /** @description unauthorized: missing or invalid credentials; or API Gateway's JWT authorizer: {"message": "Unauthorized"} (token missing, expired or not ours) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description forbidden: this route needs the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description validation_error: with the offending fields */

@@ -1,20 +1,28 @@
-import { useState } from "react";
-import { NavLink, Route, Routes } from "react-router-dom";
-import { api, errorMessage, newIdempotencyKey, type Schemas } from "../api/client";
+import { Suspense, lazy, useEffect, useRef, useState, type FormEvent } from "react";
+import { Link, NavLink, Route, Routes, useSearchParams } from "react-router-dom";
+import { ApiError, api, errorMessage, type Schemas } from "../api/client";
 import { formatCredits, formatMoney } from "../credits";
 import { BarChart, Card, ErrorBox, Status, useLoad } from "../ui";
+import { Field, MoreButton, Note, VisuallyHidden, useIdempotency, usePages } from "../components";
+
+// The larger admin pages load on demand, as the top-level pages do.
+const AdminTransactions = lazy(() => import("./AdminTransactions"));
+const AdminKeys = lazy(() => import("./AdminKeys"));
+const AdminOrgs = lazy(() => import("./AdminOrgs"));
 
 const READ_ONLY = new Set(["created_at", "updated_at"]);
 
 export default function AdminPage() {
   return (
     <>
-      <nav className="tabs">
+      <nav className="tabs" aria-label="Admin sections">
         {[["analytics", "Analytics"], ["features", "Features"], ["packages", "Packages"], ["tiers", "Tiers"],
-          ["settings", "Settings"], ["wallets", "Wallets"], ["refunds", "Refunds"], ["exports", "Exports"]].map(([to, label]) => (
+          ["settings", "Settings"], ["wallets", "Wallets"], ["transactions", "Transactions"], ["refunds", "Refunds"],
+          ["orgs", "Organizations"], ["api-keys", "API keys"], ["exports", "Exports"]].map(([to, label]) => (
           <NavLink key={to} to={to}>{label}</NavLink>
         ))}
       </nav>
+      <Suspense fallback={<p className="muted">Loading…</p>}>
       <Routes>
         <Route index element={<Analytics />} />
         <Route path="analytics" element={<Analytics />} />
@@ -30,8 +38,12 @@ export default function AdminPage() {
         <Route path="settings" element={<Settings />} />
         <Route path="wallets" element={<Wallets />} />
         <Route path="refunds" element={<Refunds />} />
+        <Route path="transactions" element={<AdminTransactions />} />
+        <Route path="orgs" element={<AdminOrgs />} />
+        <Route path="api-keys" element={<AdminKeys />} />
         <Route path="exports" element={<Exports />} />
       </Routes>
+      </Suspense>
     </>
   );
 }
@@ -72,22 +84,26 @@ function Catalog<T extends Record<string, any>>({ title, path, idKey, headers, c
     <Card title={title}>
       <ErrorBox error={list.error} />
       <table>
-        <thead><tr><th>Id</th>{headers.map((h) => <th key={h}>{h}</th>)}<th /></tr></thead>
+        <thead><tr><th scope="col">Id</th>{headers.map((h) => <th scope="col" key={h}>{h}</th>)}<th scope="col"><VisuallyHidden>Actions</VisuallyHidden></th></tr></thead>
         <tbody>
           {list.data?.data.map((item) => (
             <tr key={item[idKey]}>
               <td>{item[idKey]}</td>
               {columns(item).map((c, i) => <td key={i} className="wrap">{c}</td>)}
-              <td><button className="secondary" onClick={() => { setId(item[idKey]); setText(editable(item, idKey)); }}>Edit</button></td>
+              <td><button className="secondary" onClick={() => { setId(item[idKey]); setText(editable(item, idKey)); }}>Edit<VisuallyHidden> {item[idKey]}</VisuallyHidden></button></td>
             </tr>
           ))}
         </tbody>
       </table>
       <h3>Create or replace</h3>
-      <div className="form-row"><input placeholder="id" value={id} onChange={(e) => setId(e.target.value)} /></div>
-      <textarea rows={10} value={text} onChange={(e) => setText(e.target.value)} placeholder='{"name": ...}' />
+      <div className="form-row">
+        <Field label="Id">{(fid) => <input id={fid} placeholder="id" value={id} onChange={(e) => setId(e.target.value)} />}</Field>
+      </div>
+      <Field label="JSON body">
+        {(fid) => <textarea id={fid} rows={10} value={text} onChange={(e) => setText(e.target.value)} placeholder='{"name": ...}' />}
+      </Field>
       <ErrorBox error={error} />
-      {saved && <p>{saved}</p>}
+      <Note>{saved}</Note>
       <button onClick={save} disabled={!id.trim() || !text.trim()}>Save (PUT)</button>
     </Card>
   );
@@ -114,72 +130,193 @@ function Settings() {
   return (
     <Card title="Settings">
       <ErrorBox error={settings.error ?? error} />
-      <textarea rows={20} value={value} onChange={(e) => setText(e.target.value)} />
-      {saved && <p>Saved.</p>}
+      <Field label="Settings (JSON)">
+        {(fid) => <textarea id={fid} rows={20} value={value} onChange={(e) => setText(e.target.value)} />}
+      </Field>
+      <Note>{saved && "Saved."}</Note>
       <button onClick={save} disabled={!value}>Save (PUT)</button>
     </Card>
   );
 }
 
-// ---- Wallets: look up, adjust, assign a tier ---------------------------------------------
+// ---- Wallets: look up, adjust, grant credits that expire, assign a tier -------------------
+
+/** A datetime-local value (the browser's local time) as an RFC 3339 UTC instant. */
+function localToInstant(value: string): string | null {
+  if (!value) return null;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? null : new Date(ms).toISOString().replace(/\.000Z$/, "Z");
+}
 
 function Wallets() {
-  const [walletId, setWalletId] = useState("user:alice");
+  const [params, setParams] = useSearchParams();
+  const [walletId, setWalletId] = useState(params.get("wallet_id") ?? "user:alice");
+  const [shown, setShown] = useState<string | null>(null);
   const [wallet, setWallet] = useState<Schemas["WalletOut"] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
-  const [amount, setAmount] = useState("");
-  const [reason, setReason] = useState("");
+  const [adjust, setAdjust] = useState({ amount: "", reason: "" });
+  const [grant, setGrant] = useState({ amount: "", expires: "", priority: "", reason: "" });
   const [tier, setTier] = useState("");
   const tiers = useLoad(() => api<Schemas["TierList"]>("GET", "/v1/admin/tiers"), []);
-  const path = () => `/v1/admin/wallets/${encodeURIComponent(walletId.trim())}`;
-  async function run(action: () => Promise<string | null>) {
+  const adjustKey = useIdempotency("dash-adjust");
+  const grantKey = useIdempotency("dash-grant");
+  const path = (id: string) => `/v1/admin/wallets/${encodeURIComponent(id)}`;
+  async function run(id: string, action: () => Promise<string | null>) {
     setError(null);
     setNote(null);
     try {
       setNote(await action());
-      setWallet(await api<Schemas["WalletOut"]>("GET", path()));
+      try {
+        setWallet(await api<Schemas["WalletOut"]>("GET", path(id)));
+      } catch (e) {
+        // No wallet yet (an organization's, say, before its first credits): adjusting or
+        // granting creates it.
+        if (!(e instanceof ApiError && e.status === 404 && e.code === "not_found")) throw e;
+        setWallet(null);
+      }
+      setShown(id);
     } catch (e) {
       setError(errorMessage(e));
     }
   }
+  function lookUp(id: string) {
+    setWallet(null);
+    setShown(null);
+    setTier("");
+    setParams(id ? { wallet_id: id } : {}, { replace: true });
+    run(id, async () => null);
+  }
+  // Opened with ?wallet_id= (the organizations page links here): look it up at once.
+  useEffect(() => {
+    const id = params.get("wallet_id");
+    if (id) {
+      setWalletId(id);
+      run(id, async () => null);
+    }
+  }, []);
+  useEffect(() => setTier(wallet?.tier ?? ""), [wallet?.tier]);
+  const w = shown ? wallet : null;
+  const fresh = shown && !wallet;
   return (
     <Card title="Wallets">
-      <div className="form-row">
-        <input value={walletId} onChange={(e) => setWalletId(e.target.value)} placeholder="user:alice" />
-        <button onClick={() => run(async () => null)}>Look up</button>
-      </div>
+      <form className="form-row" onSubmit={(e) => { e.preventDefault(); lookUp(walletId.trim()); }}>
+        <Field label="Wallet id">
+          {(fid) => <input id={fid} value={walletId} onChange={(e) => setWalletId(e.target.value)} placeholder="user:alice" />}
+        </Field>
+        <button type="submit" disabled={!walletId.trim()}>Look up</button>
+      </form>
       <ErrorBox error={error} />
-      {note && <p>{note}</p>}
-      {wallet && (
+      <Note>{note}</Note>
+      {fresh && <p>There is no wallet <b>{shown}</b> yet: an adjustment or a grant creates it.</p>}
+      {shown && (
         <>
-          <p>
-            Balance <b>{formatCredits(wallet.balance)}</b> · reserved {formatCredits(wallet.reserved)} · available{" "}
-            {formatCredits(wallet.available)} · tier {wallet.tier ?? "none"}
-          </p>
-          <h3>Adjust</h3>
-          <div className="form-row">
-            <input placeholder="amount (e.g. 50 or -10.5)" value={amount} onChange={(e) => setAmount(e.target.value)} />
-            <input placeholder="reason" value={reason} onChange={(e) => setReason(e.target.value)} />
-            <button onClick={() => run(async () => {
-              const out = await api<Schemas["AdjustmentOut"]>("POST", `${path()}/adjustments`, {
-                body: { amount: amount.trim(), reason }, idempotencyKey: newIdempotencyKey("dash-adjust"),
+          {w && <p>
+            <b>{w.wallet_id}</b>: balance <b>{formatCredits(w.balance)}</b> · reserved {formatCredits(w.reserved)} · available{" "}
+            {formatCredits(w.available)}
+            {w.expiring_soon != null && <> · expiring within 7 days {formatCredits(w.expiring_soon)}</>} · tier {w.tier ?? "none"}
+            {w.next_allocation_at ? ` (next allocation ${w.next_allocation_at})` : ""}
+            {" · "}<Link to={`/admin/transactions?wallet_id=${encodeURIComponent(w.wallet_id)}`}>its transactions</Link>
+          </p>}
+          {!!w?.grants?.length && (
+            <table>
+              <thead>
+                <tr><th scope="col">Grant</th><th scope="col">Source</th><th scope="col" className="num">Remaining</th><th scope="col">Expires</th><th scope="col" className="num">Priority</th></tr>
+              </thead>
+              <tbody>
+                {w.grants.map((g) => (
+                  <tr key={g.grant_id}>
+                    <td>{g.grant_id}</td><td>{g.source}</td><td className="num">{formatCredits(g.remaining)}</td>
+                    <td>{g.expires_at ?? "never"}</td><td className="num">{g.priority}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          <form onSubmit={(e) => {
+            e.preventDefault();
+            const body = { amount: adjust.amount.trim(), reason: adjust.reason.trim() };
+            run(shown, async () => {
+              const out = await api<Schemas["AdjustmentOut"]>("POST", `${path(shown)}/adjustments`, {
+                body, idempotencyKey: adjustKey.keyFor({ wallet: shown, ...body }),
               });
-              setAmount("");
-              return `Adjusted: ${JSON.stringify(out)}`;
-            })}>Adjust</button>
-          </div>
-          <h3>Tier</h3>
-          <div className="form-row">
-            <select value={tier} onChange={(e) => setTier(e.target.value)}>
-              <option value="">none (end the subscription)</option>
-              {tiers.data?.data.map((t) => <option key={t.tier_id} value={t.tier_id}>{t.name}</option>)}
-            </select>
-            <button onClick={() => run(async () => {
-              await api("PUT", `${path()}/tier`, { body: { tier_id: tier || null } });
-              return tier ? `Subscribed to ${tier}.` : "Subscription ended.";
-            })}>Assign</button>
-          </div>
+              adjustKey.succeeded();
+              setAdjust({ amount: "", reason: "" });
+              return `Adjusted ${out.wallet_id} by ${formatCredits(out.amount)} (entry ${out.transaction_id}); balance ${formatCredits(out.balance)}.`;
+            });
+          }}>
+            <h3>Adjust</h3>
+            <div className="form-row">
+              <Field label="Amount" hint="(negative takes credits away)">
+                {(fid) => <input id={fid} required inputMode="decimal" placeholder="50 or -10.5" value={adjust.amount} onChange={(e) => setAdjust({ ...adjust, amount: e.target.value })} />}
+              </Field>
+              <Field label="Reason">
+                {(fid) => <input id={fid} required maxLength={500} value={adjust.reason} onChange={(e) => setAdjust({ ...adjust, reason: e.target.value })} />}
+              </Field>
+              <button type="submit" disabled={!adjust.amount.trim() || !adjust.reason.trim()}>Adjust</button>
+            </div>
+          </form>
+          <form onSubmit={(e) => {
+            e.preventDefault();
+            const expiresAt = localToInstant(grant.expires);
+            if (grant.expires && !expiresAt) {
+              setError("Expires at: not a date and time");
+              return;
+            }
+            const body: { amount: string; reason: string; expires_at: string | null; priority?: number } = { amount: grant.amount.trim(), reason: grant.reason.trim(), expires_at: expiresAt };
+            if (grant.priority.trim()) {
+              if (!/^\d{1,4}$/.test(grant.priority.trim())) {
+                setError("Priority: a whole number from 0 to 1000");
+                return;
+              }
+              body.priority = Number(grant.priority.trim());
+            }
+            run(shown, async () => {
+              const out = await api<Schemas["GrantOut"]>("POST", `${path(shown)}/grants`, {
+                body, idempotencyKey: grantKey.keyFor({ wallet: shown, ...body }),
+              });
+              grantKey.succeeded();
+              setGrant({ amount: "", expires: "", priority: "", reason: "" });
+              return `Granted ${formatCredits(out.amount)} credits (${out.grant_id}), expiring ${out.expires_at ?? "never"}; balance ${formatCredits(out.balance)}.`;
+            });
+          }}>
+            <h3>Grant credits</h3>
+            <div className="form-row">
+              <Field label="Amount">
+                {(fid) => <input id={fid} required inputMode="decimal" placeholder="20" value={grant.amount} onChange={(e) => setGrant({ ...grant, amount: e.target.value })} />}
+              </Field>
+              <Field label="Expires at" hint="(your local time; empty: never)">
+                {(fid) => <input id={fid} type="datetime-local" value={grant.expires} onChange={(e) => setGrant({ ...grant, expires: e.target.value })} />}
+              </Field>
+              <Field label="Priority" hint="(0-1000, default 0)">
+                {(fid) => <input id={fid} type="number" min={0} max={1000} step={1} style={{ width: "5rem" }} value={grant.priority} onChange={(e) => setGrant({ ...grant, priority: e.target.value })} />}
+              </Field>
+              <Field label="Reason">
+                {(fid) => <input id={fid} required maxLength={500} placeholder="promo" value={grant.reason} onChange={(e) => setGrant({ ...grant, reason: e.target.value })} />}
+              </Field>
+              <button type="submit" disabled={!grant.amount.trim() || !grant.reason.trim()}>Grant</button>
+            </div>
+          </form>
+          <form onSubmit={(e) => {
+            e.preventDefault();
+            run(shown, async () => {
+              await api("PUT", `${path(shown)}/tier`, { body: { tier_id: tier || null } });
+              return tier ? `Subscribed ${shown} to ${tier}.` : `Ended ${shown}'s subscription.`;
+            });
+          }}>
+            <h3>Tier</h3>
+            <div className="form-row">
+              <Field label="Tier">
+                {(fid) => (
+                  <select id={fid} value={tier} onChange={(e) => setTier(e.target.value)}>
+                    <option value="">none (end the subscription)</option>
+                    {tiers.data?.data.map((t) => <option key={t.tier_id} value={t.tier_id}>{t.name}</option>)}
+                  </select>
+                )}
+              </Field>
+              <button type="submit">Assign</button>
+            </div>
+          </form>
         </>
       )}
     </Card>
@@ -220,12 +357,16 @@ function Refunds() {
   const rows = [...(first.data?.data ?? []), ...extra];
   return (
     <Card title="Refunds">
-      <select value={status} onChange={(e) => setStatus(e.target.value)}>
-        {["pending_approval", "approved", "rejected", "processing", "succeeded", "failed"].map((s) => <option key={s}>{s}</option>)}
-      </select>
+      <Field label="Status">
+        {(fid) => (
+          <select id={fid} value={status} onChange={(e) => setStatus(e.target.value)}>
+            {["pending_approval", "approved", "rejected", "processing", "succeeded", "failed"].map((s) => <option key={s}>{s}</option>)}
+          </select>
+        )}
+      </Field>
       <ErrorBox error={first.error ?? error} />
       <table>
-        <thead><tr><th>Refund</th><th>Wallet</th><th>Status</th><th className="num">Credits</th><th className="num">Amount</th><th>Reason</th><th /></tr></thead>
+        <thead><tr><th scope="col">Refund</th><th scope="col">Wallet</th><th scope="col">Status</th><th scope="col" className="num">Credits</th><th scope="col" className="num">Amount</th><th scope="col">Reason</th><th scope="col"><VisuallyHidden>Actions</VisuallyHidden></th></tr></thead>
         <tbody>
           {rows.map((r) => (
             <tr key={r.refund_id}>
@@ -304,57 +445,95 @@ function Fig({ label, value }: { label: string; value: string }) {
 
 // ---- Exports ------------------------------------------------------------------------------
 
+const EXPORT_TYPES = ["usage", "adjustment", "purchase", "refund", "refund_reversal", "chargeback", "reversal",
+  "allocation", "expiry", "payout", "grant"];
+
 function Exports() {
   const today = new Date().toISOString().slice(0, 10);
   const [from, setFrom] = useState(today.slice(0, 8) + "01");
   const [to, setTo] = useState(today);
   const [type, setType] = useState("");
-  const [exports, setExports] = useState<Schemas["ExportOut"][]>([]);
   const [error, setError] = useState<string | null>(null);
-  async function start() {
+  const [note, setNote] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const list = usePages(
+    (cursor) => api<Schemas["ExportList"]>("GET", "/v1/admin/exports", { query: { limit: 20, cursor } }),
+    [],
+  );
+  // While an export is running, read the list again every 2 seconds (for up to a minute).
+  const polls = useRef(0);
+  const running = list.rows.some((x) => x.status === "running");
+  useEffect(() => {
+    if (!running || list.loading || polls.current >= 30) return;
+    const timer = window.setTimeout(() => {
+      polls.current += 1;
+      list.reload();
+    }, 2000);
+    return () => window.clearTimeout(timer);
+  }, [running, list.rows, list.loading]);
+  async function start(ev: FormEvent) {
+    ev.preventDefault();
     setError(null);
+    setNote(null);
+    setBusy(true);
     try {
       const out = await api<Schemas["ExportOut"]>("POST", "/v1/admin/exports", { body: { from, to, type: type || null } });
-      setExports((x) => [out, ...x]);
+      setNote(`Started ${out.export_id}.`);
+      polls.current = 0;
+      list.reload();
     } catch (e) {
       setError(errorMessage(e));
-    }
-  }
-  async function refresh() {
-    setError(null);
-    try {
-      const fresh = await Promise.all(exports.map((x) => api<Schemas["ExportOut"]>("GET", `/v1/admin/exports/${encodeURIComponent(x.export_id)}`)));
-      setExports(fresh);
-    } catch (e) {
-      setError(errorMessage(e));
+    } finally {
+      setBusy(false);
     }
   }
   return (
     <Card title="Exports (ledger CSV)">
-      <div className="form-row">
-        <input type="date" value={from} onChange={(e) => setFrom(e.target.value)} />
-        <input type="date" value={to} onChange={(e) => setTo(e.target.value)} />
-        <select value={type} onChange={(e) => setType(e.target.value)}>
-          <option value="">every type</option>
-          {["usage", "adjustment", "purchase", "refund", "allocation", "expiry", "payout", "grant"].map((t) => <option key={t}>{t}</option>)}
-        </select>
-        <button onClick={start}>Export</button>
-        <button className="secondary" onClick={refresh} disabled={!exports.length}>Refresh</button>
-      </div>
-      <ErrorBox error={error} />
+      <form className="form-row" onSubmit={start}>
+        <Field label="From">{(fid) => <input id={fid} type="date" required value={from} onChange={(e) => setFrom(e.target.value)} />}</Field>
+        <Field label="To">{(fid) => <input id={fid} type="date" required value={to} onChange={(e) => setTo(e.target.value)} />}</Field>
+        <Field label="Type">
+          {(fid) => (
+            <select id={fid} value={type} onChange={(e) => setType(e.target.value)}>
+              <option value="">every type</option>
+              {EXPORT_TYPES.map((t) => <option key={t}>{t}</option>)}
+            </select>
+          )}
+        </Field>
+        <button type="submit" disabled={busy}>{busy ? "Starting…" : "Export"}</button>
+        <button type="button" className="secondary" onClick={() => { polls.current = 0; list.reload(); }}>Refresh<VisuallyHidden> exports</VisuallyHidden></button>
+      </form>
+      <ErrorBox error={error ?? list.error} />
+      <Note>{note}</Note>
       <table>
-        <thead><tr><th>Export</th><th>Status</th><th>Range</th><th className="num">Rows</th><th>Download</th></tr></thead>
+        <thead>
+          <tr>
+            <th scope="col">Export</th><th scope="col">Status</th><th scope="col">Range</th><th scope="col" className="num">Rows</th>
+            <th scope="col" className="num">Size (bytes)</th><th scope="col">Requested</th><th scope="col">Download</th>
+          </tr>
+        </thead>
         <tbody>
-          {exports.map((x) => (
+          {list.rows.map((x) => (
             <tr key={x.export_id}>
-              <td>{x.export_id}</td><td><Status value={x.status} />{x.error ? ` ${x.error}` : ""}</td>
-              <td>{x.from_date} – {x.to_date}{x.type ? ` (${x.type})` : ""}</td><td className="num">{x.rows}</td>
-              <td>{x.url ? <a href={x.url}>CSV</a> : ""}</td>
+              <td className="wrap">{x.export_id}</td>
+              <td><Status value={x.status} />{x.error ? ` ${x.error}` : ""}</td>
+              <td>{x.from_date} – {x.to_date}{x.type ? ` (${x.type})` : ""}</td>
+              <td className="num">{x.rows.toLocaleString("en-US")}</td>
+              <td className="num">{x.size_bytes.toLocaleString("en-US")}</td>
+              <td>{x.created_at}<div className="muted">by {x.requested_by}</div></td>
+              <td>
+                {x.url ? (
+                  <a href={x.url}>CSV<VisuallyHidden> of {x.export_id}</VisuallyHidden></a>
+                ) : x.status === "completed" ? (
+                  <span className="muted">expired</span>
+                ) : ""}
+              </td>
             </tr>
           ))}
         </tbody>
       </table>
-      <p className="muted">Exports started here in this session; there is no list endpoint.</p>
+      <MoreButton list={list} empty="No exports yet." />
+      <p className="muted">Newest first. A download link works for 15 minutes: refresh the list for a fresh one; a CSV is kept 7 days.</p>
     </Card>
   );
 }

@@ -1,0 +1,111 @@
+// Admin: server API keys. List (the API returns them all: no pages), create (the secret is
+// shown once, here), revoke (after a confirmation).
+import { useState, type FormEvent } from "react";
+import { api, errorMessage, type Schemas } from "../api/client";
+import { Card, ErrorBox, Status, useLoad } from "../ui";
+import { CopyButton, Field, Note, VisuallyHidden } from "../components";
+
+type Key = Schemas["ApiKeyOut"];
+
+export default function AdminKeys() {
+  const keys = useLoad(() => api<Schemas["ApiKeyList"]>("GET", "/v1/admin/api-keys"), []);
+  const [name, setName] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [created, setCreated] = useState<Schemas["ApiKeyCreated"] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [createError, setCreateError] = useState<string | null>(null);
+  const [note, setNote] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState<string | null>(null);
+  async function create(ev: FormEvent) {
+    ev.preventDefault();
+    setCreateError(null);
+    setBusy(true);
+    try {
+      setCreated(await api<Schemas["ApiKeyCreated"]>("POST", "/v1/admin/api-keys", { body: { name: name.trim() } }));
+      setName("");
+      keys.reload();
+    } catch (e) {
+      setCreateError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+  async function revoke(k: Key) {
+    setError(null);
+    setNote(null);
+    try {
+      await api("DELETE", `/v1/admin/api-keys/${encodeURIComponent(k.key_id)}`);
+      setConfirming(null);
+      setNote(`Revoked ${k.name} (${k.key_id}).`);
+      keys.reload();
+    } catch (e) {
+      setError(errorMessage(e));
+    }
+  }
+  const rows = keys.data?.data ?? [];
+  return (
+    <>
+      <Card title="Create a server API key">
+        <form onSubmit={create} className="form-row">
+          <Field label="Name">
+            {(id) => <input id={id} required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} placeholder="ai-backend" />}
+          </Field>
+          <button type="submit" disabled={busy || !name.trim()}>{busy ? "Creating…" : "Create key"}</button>
+        </form>
+        <ErrorBox error={createError} />
+        {created && (
+          <section className="banner" aria-labelledby="new-key-heading">
+            <h3 id="new-key-heading">New key "{created.name}" ({created.key_id})</h3>
+            <p>
+              <strong>Copy the secret now: it is shown only this once</strong> (only its hash is stored). Servers send it in
+              the <code>X-Api-Key</code> header.
+            </p>
+            <p>
+              <code style={{ fontSize: "1rem", wordBreak: "break-all", userSelect: "all" }}>{created.key}</code>
+            </p>
+            <p>
+              <CopyButton text={created.key} label="Copy the secret" />{" "}
+              <button type="button" className="secondary" onClick={() => setCreated(null)}>I have copied it; hide it</button>
+            </p>
+          </section>
+        )}
+      </Card>
+      <Card title="Server API keys">
+        <ErrorBox error={keys.error ?? error} />
+        <Note>{note}</Note>
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Name</th><th scope="col">Key id</th><th scope="col">Prefix</th><th scope="col">Created</th>
+              <th scope="col">By</th><th scope="col">State</th><th scope="col"><VisuallyHidden>Actions</VisuallyHidden></th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((k) => (
+              <tr key={k.key_id}>
+                <td>{k.name}</td>
+                <td>{k.key_id}</td>
+                <td><code>{k.prefix}…</code></td>
+                <td>{k.created_at}</td>
+                <td>{k.created_by}</td>
+                <td>{k.active ? <Status value="active" /> : <>revoked{k.revoked_at ? ` ${k.revoked_at}` : ""}</>}</td>
+                <td>
+                  {k.active && (confirming === k.key_id ? (
+                    <span role="group" aria-label={`Revoke ${k.name}?`}>
+                      Revoke {k.name}? Servers using it are refused at once.{" "}
+                      <button onClick={() => revoke(k)}>Yes, revoke</button>{" "}
+                      <button className="secondary" onClick={() => setConfirming(null)}>Cancel</button>
+                    </span>
+                  ) : (
+                    <button className="secondary" onClick={() => setConfirming(k.key_id)}>Revoke</button>
+                  ))}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {keys.data && !rows.length && <p className="muted">No keys yet.</p>}
+      </Card>
+    </>
+  );
+}
