@@ -22,9 +22,11 @@ SAM_STAMP := $(SAM_VENV)/.installed
 PY312 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12 2>/dev/null))
 LOCAL := PYTHONPATH=local $(PY) -m tollgate_local
 SUB ?= alice
+# The dashboard's sign-in in make dev: its dev page, or oidc (a local issuer, as deployed).
+SIGN_IN ?= dev
 ROLES ?= user
 
-.PHONY: help install dashboard test test-unit test-functional test-integration test-workflow test-e2e test-fuzz test-template lint format openapi bench \
+.PHONY: help install dashboard test test-unit test-functional test-integration test-workflow test-e2e test-browser test-fuzz test-template lint format openapi bench \
 	build deploy dev token schedule reset clean
 
 help: ## Show the targets
@@ -65,7 +67,7 @@ lint: $(STAMP) ## ruff
 format: $(STAMP) ## ruff format + fixes
 	$(VENV)/bin/ruff check --fix .
 
-test: install lint test-unit test-functional test-integration test-workflow test-e2e test-fuzz test-template ## Every tier (what CI runs)
+test: install lint test-unit test-functional test-integration test-workflow test-e2e test-browser test-fuzz test-template ## Every tier (what CI runs)
 
 test-unit: $(STAMP) ## Domain logic, no AWS
 	$(PY) -m pytest -q -n 2 tests/unit
@@ -81,6 +83,19 @@ test-workflow: install ## The real .asl.json executed by moto, real handlers and
 
 test-e2e: install ## The local stack over HTTP (DynamoDB Local, moto, localstripe, the local gateway)
 	$(PY) -m pytest -q tests/e2e
+
+# Debian's Chromium for the browser tier (Playwright's own browser download cannot run here):
+# installed once, as root, only where no `chromium` is on PATH (fonts-liberation: the fonts its
+# screenshots are read in).
+CHROMIUM_STAMP := $(VENV)/.chromium
+$(CHROMIUM_STAMP): | $(STAMP)
+	command -v chromium >/dev/null || { \
+	  test "$$(id -u)" = 0 || { echo "the browser tier needs Debian's chromium: apt-get install chromium (as root)"; exit 1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation; }
+	touch $(CHROMIUM_STAMP)
+
+test-browser: install $(DASH_BUILD) $(CHROMIUM_STAMP) ## The dashboard in headless Chromium against the local stack (screenshots in test-output/browser)
+	$(PY) -m pytest -q tests/browser
 
 test-fuzz: install ## Schemathesis against the local stack: every operation, a user, an admin and an API key
 	$(PY) -m pytest -q -s tests/fuzz
@@ -102,8 +117,8 @@ build: $(SAM_STAMP) ## sam build with Python 3.12 (the functions' runtime)
 deploy: build ## sam deploy --guided (asks for JwtIssuer and JwtAudience)
 	$(SAM) deploy --guided
 
-dev: install $(DASH_BUILD) ## Run Tollgate locally on 127.0.0.1:3000 (Ctrl-C stops everything)
-	$(LOCAL) dev
+dev: install $(DASH_BUILD) ## Run Tollgate locally on 127.0.0.1:3000 (Ctrl-C stops everything); SIGN_IN=oidc: a local OIDC issuer
+	$(LOCAL) dev --sign-in $(SIGN_IN)
 
 token: $(STAMP) ## Print a signed dev JWT: make token SUB=alice ROLES=user (or ROLES="admin user")
 	@$(LOCAL) token --sub "$(SUB)" --roles "$(ROLES)"

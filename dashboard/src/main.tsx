@@ -18,7 +18,7 @@ function App() {
   const [, setVersion] = useState(0);
   const s = session();
   if (!s) return <main><SignIn onSignedIn={() => setVersion((v) => v + 1)} /></main>;
-  const isDev = s.roles.includes("developer") || s.roles.includes("admin");
+  const isDev = s.roles.includes("developer"); // /v1/developers/me answers 403 to anyone else
   return (
     <HashRouter>
       <header>

@@ -50,8 +50,9 @@ export interface Bar {
   title?: string;
 }
 
-/** Vertical bars (by day) or horizontal bars (by feature); heights from exact millicredits. */
-export function BarChart({ bars, horizontal = false }: { bars: Bar[]; horizontal?: boolean }) {
+/** Vertical bars (by day) or horizontal bars (by feature); heights from exact millicredits.
+ * `label` names the chart for screen readers (the vertical chart is one image). */
+export function BarChart({ bars, horizontal = false, label }: { bars: Bar[]; horizontal?: boolean; label?: string }) {
   if (!bars.length) return <p className="muted">No data.</p>;
   const max = maxMillis(bars.map((b) => b.value));
   if (max === 0n) return <p className="muted">Nothing in this period.</p>;
@@ -74,7 +75,8 @@ export function BarChart({ bars, horizontal = false }: { bars: Bar[]; horizontal
   const gap = 3;
   const h = 120;
   return (
-    <svg className="vbars" viewBox={`0 0 ${bars.length * (w + gap)} ${h + 14}`} role="img" preserveAspectRatio="none">
+    <svg className="vbars" viewBox={`0 0 ${bars.length * (w + gap)} ${h + 14}`} role="img" preserveAspectRatio="none"
+      aria-label={`${label ?? "Bar chart"}, ${bars[0].label} to ${bars[bars.length - 1].label}`}>
       {bars.map((b, i) => {
         const bh = Math.round((permille(b.value, max) * h) / 1000);
         return (

@@ -311,3 +311,19 @@ class TestPublishedAmountSchemas:
         # As the body parser reads a JSON number: an int when it has no point or exponent, else a Decimal.
         parsed = parse_json(f'{{"amount": {value}}}')["amount"]
         assert _schema_accepts_number(_amount_schema(kind), value) == _accepts(_CREDIT_MODELS[kind], parsed), value
+
+
+def test_a_credits_default_is_documented_as_the_decimal_string_the_api_takes_and_shows():
+    """Credit fields hold millicredits; the OpenAPI default must read as credits (settings: "100", not 100000)."""
+    from tollgate.amounts import format_credits
+    from tollgate.purchases.schemas import SettingsIn, SettingsOut
+
+    documented = SettingsIn.model_json_schema()["properties"]
+    shown = SettingsOut.model_fields
+    defaults = SettingsIn()
+    credit_fields = [name for name in SettingsIn.model_fields if name.endswith("_credits")]
+    assert credit_fields == ["min_credits", "max_credits", "refund_auto_approve_credits"]
+    for name in credit_fields:
+        assert name in shown
+        assert documented[name]["default"] == format_credits(getattr(defaults, name))
+        assert SettingsIn.model_validate({name: documented[name]["default"]}).model_dump()[name] == getattr(defaults, name)

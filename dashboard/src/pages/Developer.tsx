@@ -1,11 +1,25 @@
 import { useState } from "react";
 import { ApiError, api, errorMessage, newIdempotencyKey, type Schemas } from "../api/client";
+import { session } from "../auth";
 import { formatCredits, formatMoney } from "../credits";
 import { BarChart, Card, ErrorBox, Status, useLoad } from "../ui";
 
 type Payout = Schemas["PayoutOut"];
 
 export default function DeveloperPage() {
+  // The /v1/developers/me routes and payouts need the developer role (an admin without it is
+  // answered 403): say so instead of calling them.
+  if (!session()?.roles.includes("developer")) {
+    return (
+      <Card title="Developer">
+        <p className="muted">Earnings and payouts belong to developers: sign in with the developer role to see yours.</p>
+      </Card>
+    );
+  }
+  return <DeveloperDashboard />;
+}
+
+function DeveloperDashboard() {
   const earnings = useLoad(() => api<Schemas["EarningsOut"]>("GET", "/v1/developers/me/earnings"), []);
   const e = earnings.data;
   return (
@@ -26,7 +40,7 @@ export default function DeveloperPage() {
             <div className="charts">
               <div>
                 <h3>By day</h3>
-                <BarChart bars={e.by_day.map((d) => ({ label: d.date, value: d.earned }))} />
+                <BarChart label="Credits earned by day" bars={e.by_day.map((d) => ({ label: d.date, value: d.earned }))} />
               </div>
               <div>
                 <h3>By feature</h3>
@@ -77,15 +91,15 @@ function PayoutAccount() {
         account.data === null && !account.error && <p className="muted">No payout account yet.</p>
       )}
       <div className="form-row">
-        <select value={form.gateway} onChange={(ev) => setForm({ ...form, gateway: ev.target.value })}>
+        <select aria-label="Payout gateway" value={form.gateway} onChange={(ev) => setForm({ ...form, gateway: ev.target.value })}>
           <option value="paystack">Paystack (Nigerian bank account)</option>
           <option value="stripe">Stripe Connect</option>
         </select>
         {form.gateway === "paystack" && (
           <>
-            <input placeholder="bank code" value={form.bank_code} onChange={(ev) => setForm({ ...form, bank_code: ev.target.value })} />
-            <input placeholder="account number" value={form.account_number} onChange={(ev) => setForm({ ...form, account_number: ev.target.value })} />
-            <input placeholder="account name" value={form.account_name} onChange={(ev) => setForm({ ...form, account_name: ev.target.value })} />
+            <input aria-label="Bank code" placeholder="bank code" value={form.bank_code} onChange={(ev) => setForm({ ...form, bank_code: ev.target.value })} />
+            <input aria-label="Account number" placeholder="account number" value={form.account_number} onChange={(ev) => setForm({ ...form, account_number: ev.target.value })} />
+            <input aria-label="Account name" placeholder="account name" value={form.account_name} onChange={(ev) => setForm({ ...form, account_name: ev.target.value })} />
           </>
         )}
         <button onClick={save}>{a ? "Change" : "Set up"}</button>
@@ -134,7 +148,7 @@ function Payouts({ onChange }: { onChange: () => void }) {
     <Card title="Payouts">
       <ErrorBox error={first.error ?? error} />
       <div className="form-row">
-        <input placeholder="credits (empty: all available)" value={credits} onChange={(e) => setCredits(e.target.value)} />
+        <input aria-label="Credits to pay out" placeholder="credits (empty: all available)" value={credits} onChange={(e) => setCredits(e.target.value)} />
         <button onClick={request}>Request a payout</button>
         <button className="secondary" onClick={() => setVersion((v) => v + 1)}>Refresh</button>
       </div>

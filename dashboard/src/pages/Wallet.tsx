@@ -56,7 +56,7 @@ export default function WalletPage() {
           <div className="charts">
             <div>
               <h3>By day</h3>
-              <BarChart bars={usage.data.by_day.map((d) => ({ label: d.date, value: d.spent }))} />
+              <BarChart label="Credits spent by day" bars={usage.data.by_day.map((d) => ({ label: d.date, value: d.spent }))} />
             </div>
             <div>
               <h3>By feature</h3>

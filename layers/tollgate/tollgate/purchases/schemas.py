@@ -4,6 +4,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, WithJsonSchema, model_validator
 
+from tollgate.amounts import format_credits
 from tollgate.schemas import (
     SLUG_PATTERN,
     CreditsOut,
@@ -65,12 +66,20 @@ class PackageList(Schema):
     data: list[PackageOut]
 
 
+def _credits_default(millicredits: int) -> dict[str, Any]:
+    """A credits field's default as the API takes and shows it (a decimal string), not the
+    millicredits it is held in."""
+    return {"default": format_credits(millicredits)}
+
+
 class SettingsIn(RequestModel):
     price_per_credit: currency_amounts(min_currencies=0) = Field(
         default_factory=dict, description='Minor units per credit for custom amounts, e.g. {"USD": 10}'
     )
-    min_credits: PositiveCredits = Field(default=1000, description="Smallest custom checkout, in credits")
-    max_credits: PositiveCredits = Field(default=1_000_000_000, description="Largest checkout, in credits")
+    min_credits: PositiveCredits = Field(default=1000, json_schema_extra=_credits_default(1000),
+                                         description="Smallest custom checkout, in credits")
+    max_credits: PositiveCredits = Field(default=1_000_000_000, json_schema_extra=_credits_default(1_000_000_000),
+                                         description="Largest checkout, in credits")
     checkouts_per_hour: integer(1, 10_000) = Field(default=20, description="Per user")
     stripe_hosted_checkout: bool = Field(default=False, description="Stripe: hosted Checkout Session URL too")
     success_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://")
@@ -85,7 +94,8 @@ class SettingsIn(RequestModel):
     refund_window_days: integer(0, 3650) = Field(
         default=14, description="Days after payment during which a purchase's unused credits can be refunded")
     refund_auto_approve_credits: NonNegativeCredits = Field(
-        default=100_000, description="A user's refund request for more credits than this waits for an admin")
+        default=100_000, json_schema_extra=_credits_default(100_000),
+        description="A user's refund request for more credits than this waits for an admin")
     service_reversal_window_seconds: integer(0, 86_400) = Field(
         default=900, description="How long after a debit the service API key that made it may reverse it")
 
