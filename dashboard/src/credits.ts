@@ -1,6 +1,6 @@
 // Credits arrive as decimal strings with at most 3 fractional digits ("12.5", "-0.125").
-// They are displayed as they arrive; only chart bar heights convert, exactly, to integer
-// millicredits (BigInt), never through a float.
+// They are displayed as they arrive; the top-N bars size themselves in integer millicredits
+// (BigInt) and compare amounts exactly here; only Chart.js's bar heights use Number() (Chart.tsx).
 
 const CREDITS = /^(-?)(\d+)(?:\.(\d{1,3}))?$/;
 

@@ -1,8 +1,11 @@
-// Shared pieces: the async-data hook, error display and a hand-rolled SVG bar chart
-// (no chart library: the bundle stays small).
-import { useCallback, useEffect, useState, type ReactNode } from "react";
+// Shared pieces: the async-data hook, error display and the bar charts: by day, a Chart.js
+// canvas loaded on demand (Chart.tsx) with a screen-reader table of the same figures; the
+// ranked "top N" lists, HTML bars sized from exact millicredits.
+import { Suspense, lazy, useCallback, useEffect, useState, type ReactNode } from "react";
 import { errorMessage } from "./api/client";
 import { maxMillis, permille } from "./credits";
+
+const BarCanvas = lazy(() => import("./Chart"));
 
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): {
   data: T | null;
@@ -50,9 +53,16 @@ export interface Bar {
   title?: string;
 }
 
-/** Vertical bars (by day) or horizontal bars (by feature); heights from exact millicredits.
- * `label` names the chart for screen readers (the vertical chart is one image). */
-export function BarChart({ bars, horizontal = false, label }: { bars: Bar[]; horizontal?: boolean; label?: string }) {
+/** Vertical bars (by day: a Chart.js canvas) or horizontal bars (a ranked list, by feature).
+ * `label` names the vertical chart for screen readers (the canvas is one image; the table
+ * beside it, visible to screen readers only, gives every bar's label and exact value);
+ * `category` heads the table's label column. */
+export function BarChart({ bars, horizontal = false, label = "Bar chart", category = "Day" }: {
+  bars: Bar[];
+  horizontal?: boolean;
+  label?: string;
+  category?: string;
+}) {
   if (!bars.length) return <p className="muted">No data.</p>;
   const max = maxMillis(bars.map((b) => b.value));
   if (max === 0n) return <p className="muted">Nothing in this period.</p>;
@@ -71,27 +81,31 @@ export function BarChart({ bars, horizontal = false, label }: { bars: Bar[]; hor
       </div>
     );
   }
-  const w = 12;
-  const gap = 3;
-  const h = 120;
   return (
-    <svg className="vbars" viewBox={`0 0 ${bars.length * (w + gap)} ${h + 14}`} role="img" preserveAspectRatio="none"
-      aria-label={`${label ?? "Bar chart"}, ${bars[0].label} to ${bars[bars.length - 1].label}`}>
-      {bars.map((b, i) => {
-        const bh = Math.round((permille(b.value, max) * h) / 1000);
-        return (
-          <rect key={b.label} x={i * (w + gap)} y={h - bh} width={w} height={Math.max(bh, 0)} className="bar">
-            <title>{b.title ?? `${b.label}: ${b.value}`}</title>
-          </rect>
-        );
-      })}
-      <text x={0} y={h + 12} className="axis">
-        {bars[0].label}
-      </text>
-      <text x={bars.length * (w + gap)} y={h + 12} className="axis" textAnchor="end">
-        {bars[bars.length - 1].label}
-      </text>
-    </svg>
+    <div className="vchart">
+      <div className="chart-box">
+        <Suspense fallback={<p className="muted">Loading…</p>}>
+          <BarCanvas bars={bars} label={label} />
+        </Suspense>
+      </div>
+      <table className="sr-only">
+        <caption>{label}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{category}</th>
+            <th scope="col">Credits</th>
+          </tr>
+        </thead>
+        <tbody>
+          {bars.map((b) => (
+            <tr key={b.label}>
+              <td>{b.label}</td>
+              <td>{b.value}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 

@@ -412,11 +412,11 @@ function Analytics() {
             <div className="charts">
               <div>
                 <h3>Credits spent by day</h3>
-                <BarChart bars={a.series.map((p) => ({ label: p.period, value: p.credits_out.usage ?? "0" }))} />
+                <BarChart label="Credits spent by day" bars={a.series.map((p) => ({ label: p.period, value: p.credits_out.usage ?? "0" }))} />
               </div>
               <div>
                 <h3>Credits bought by day</h3>
-                <BarChart bars={a.series.map((p) => ({ label: p.period, value: p.credits_in.purchase ?? "0" }))} />
+                <BarChart label="Credits bought by day" bars={a.series.map((p) => ({ label: p.period, value: p.credits_in.purchase ?? "0" }))} />
               </div>
             </div>
           </>
