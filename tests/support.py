@@ -161,14 +161,15 @@ class Caller:
     service_key: str | None = None
     via_lambda_authorizer: bool = False
     email: str | None = None
+    scopes: tuple[str, ...] = ("reservations", "reversal", "usage")  # a server key's
 
     def authorizer(self) -> dict[str, Any]:
         if self.service_key:
             return {"lambda": {"principal_type": "service", "sub": f"key:{self.service_key}", "roles": "service",
-                               "key_id": self.service_key, "email": ""}}
+                               "key_id": self.service_key, "email": "", "scopes": " ".join(self.scopes)}}
         if self.via_lambda_authorizer:
             return {"lambda": {"principal_type": "user", "sub": self.sub, "roles": " ".join(self.roles),
-                               "key_id": "", "email": self.email or ""}}
+                               "key_id": "", "email": self.email or "", "scopes": ""}}
         # The HTTP API JWT authorizer flattens array claims into "[a b]".
         claims = {"sub": self.sub, "roles": "[" + " ".join(self.roles) + "]",
                   "iss": "https://auth.example.com/", "aud": "tollgate"}

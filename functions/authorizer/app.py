@@ -2,7 +2,8 @@
 
 Accepts either a server API key (``X-Api-Key``) or a person's bearer JWT, and hands the
 routes one principal shape:
-``{"principal_type": "user" | "service", "sub", "roles" (space-separated), "key_id"}``.
+``{"principal_type": "user" | "service", "sub", "roles" (space-separated), "key_id", "scopes"}``
+(a server key's scopes, space-separated; empty for a person).
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
             "roles": " ".join(sorted(principal.roles)),
             "key_id": principal.key_id or "",
             "email": principal.email or "",
+            "scopes": " ".join(sorted(principal.scopes)) if principal.is_service else "",
         },
     }
 

@@ -1144,11 +1144,21 @@ export interface components {
             key_id: string;
             /** Name */
             name: string;
+            /**
+             * Scopes
+             * @description What the key may do: usage (POST /v1/usage), reservations (hold, settle, release), reversal (give back what it charged, within the reversal window). Every key may read wallets and history.
+             */
+            scopes: ("usage" | "reservations" | "reversal")[];
         };
         /** ApiKeyIn */
         ApiKeyIn: {
             /** Name */
             name: string;
+            /**
+             * Scopes
+             * @description What the key may do: usage (POST /v1/usage), reservations (hold, settle, release), reversal (give back what it charged, within the reversal window). Every key may read wallets and history. Default: all three.
+             */
+            scopes?: ("usage" | "reservations" | "reversal")[];
         };
         /** ApiKeyList */
         ApiKeyList: {
@@ -1171,6 +1181,11 @@ export interface components {
             prefix: string;
             /** Revoked At */
             revoked_at?: string | null;
+            /**
+             * Scopes
+             * @description What the key may do: usage (POST /v1/usage), reservations (hold, settle, release), reversal (give back what it charged, within the reversal window). Every key may read wallets and history.
+             */
+            scopes: ("usage" | "reservations" | "reversal")[];
         };
         /** AuditPage */
         AuditPage: {
@@ -2595,14 +2610,14 @@ export interface components {
             /**
              * Max Credits
              * @description Largest checkout, in credits
-             * @default 1000000000
+             * @default 1000000
              * @example 12.5
              */
             max_credits: string | number;
             /**
              * Min Credits
              * @description Smallest custom checkout, in credits
-             * @default 1000
+             * @default 1
              * @example 12.5
              */
             min_credits: string | number;
@@ -2632,7 +2647,7 @@ export interface components {
             /**
              * Refund Auto Approve Credits
              * @description A user's refund request for more credits than this waits for an admin
-             * @default 100000
+             * @default 100
              * @example 12.5
              */
             refund_auto_approve_credits: string | number;

@@ -6,10 +6,17 @@ import { Card, ErrorBox, Status, useLoad } from "../ui";
 import { CopyButton, Field, Note, VisuallyHidden } from "../components";
 
 type Key = Schemas["ApiKeyOut"];
+type Scope = Key["scopes"][number];
+const SCOPES: { scope: Scope; help: string }[] = [
+  { scope: "usage", help: "debit (POST /v1/usage)" },
+  { scope: "reservations", help: "hold, settle and release" },
+  { scope: "reversal", help: "give back what it charged" },
+];
 
 export default function AdminKeys() {
   const keys = useLoad(() => api<Schemas["ApiKeyList"]>("GET", "/v1/admin/api-keys"), []);
   const [name, setName] = useState("");
+  const [scopes, setScopes] = useState<Scope[]>(SCOPES.map((s) => s.scope));
   const [busy, setBusy] = useState(false);
   const [created, setCreated] = useState<Schemas["ApiKeyCreated"] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -21,7 +28,7 @@ export default function AdminKeys() {
     setCreateError(null);
     setBusy(true);
     try {
-      setCreated(await api<Schemas["ApiKeyCreated"]>("POST", "/v1/admin/api-keys", { body: { name: name.trim() } }));
+      setCreated(await api<Schemas["ApiKeyCreated"]>("POST", "/v1/admin/api-keys", { body: { name: name.trim(), scopes } }));
       setName("");
       keys.reload();
     } catch (e) {
@@ -50,12 +57,22 @@ export default function AdminKeys() {
           <Field label="Name">
             {(id) => <input id={id} required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} placeholder="ai-backend" />}
           </Field>
-          <button type="submit" disabled={busy || !name.trim()}>{busy ? "Creating…" : "Create key"}</button>
+          <fieldset>
+            <legend>Scopes</legend>
+            {SCOPES.map(({ scope, help }) => (
+              <label key={scope}>
+                <input type="checkbox" checked={scopes.includes(scope)}
+                  onChange={(e) => setScopes(e.target.checked ? [...scopes, scope] : scopes.filter((x) => x !== scope))} />{" "}
+                {scope} <span className="muted">({help})</span>
+              </label>
+            ))}
+          </fieldset>
+          <button type="submit" disabled={busy || !name.trim() || !scopes.length}>{busy ? "Creating…" : "Create key"}</button>
         </form>
         <ErrorBox error={createError} />
         {created && (
           <section className="banner" aria-labelledby="new-key-heading">
-            <h3 id="new-key-heading">New key "{created.name}" ({created.key_id})</h3>
+            <h3 id="new-key-heading">New key "{created.name}" ({created.key_id}), scopes: {created.scopes.join(", ")}</h3>
             <p>
               <strong>Copy the secret now: it is shown only this once</strong> (only its hash is stored). Servers send it in
               the <code>X-Api-Key</code> header.
@@ -76,7 +93,7 @@ export default function AdminKeys() {
         <table>
           <thead>
             <tr>
-              <th scope="col">Name</th><th scope="col">Key id</th><th scope="col">Prefix</th><th scope="col">Created</th>
+              <th scope="col">Name</th><th scope="col">Key id</th><th scope="col">Prefix</th><th scope="col">Scopes</th><th scope="col">Created</th>
               <th scope="col">By</th><th scope="col">State</th><th scope="col"><VisuallyHidden>Actions</VisuallyHidden></th>
             </tr>
           </thead>
@@ -86,6 +103,7 @@ export default function AdminKeys() {
                 <td>{k.name}</td>
                 <td>{k.key_id}</td>
                 <td><code>{k.prefix}…</code></td>
+                <td>{k.scopes.join(", ")}</td>
                 <td>{k.created_at}</td>
                 <td>{k.created_by}</td>
                 <td>{k.active ? <Status value="active" /> : <>revoked{k.revoked_at ? ` ${k.revoked_at}` : ""}</>}</td>

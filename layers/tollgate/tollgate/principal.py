@@ -3,7 +3,7 @@
 The HTTP API JWT authorizer passes ``requestContext.authorizer.jwt.claims`` (string
 values; an array claim arrives flattened as ``"[admin user]"``). The Lambda authorizer
 passes ``requestContext.authorizer.lambda`` =
-``{"principal_type", "sub", "roles" (space-separated), "key_id"}``. Handlers read a
+``{"principal_type", "sub", "roles" (space-separated), "key_id", "scopes" (space-separated)}``. Handlers read a
 :class:`Principal` and never look at either shape themselves.
 """
 
@@ -22,6 +22,11 @@ ADMIN = "admin"
 DEVELOPER = "developer"
 SERVICE = "service"
 
+# What a server API key may do (``tollgate.apikeys``): debit (``POST /v1/usage``), hold and settle
+# (reservations), and give back what it charged (reversal). Reads are open to every key.
+SCOPES: tuple[str, ...] = ("usage", "reservations", "reversal")
+ApiKeyScope = Literal["usage", "reservations", "reversal"]
+
 # A wallet is "<kind>:<id>": "user:<sub>" for a person, "org:<org_id>" for an organization (tollgate.orgs).
 WALLET_ID_PATTERN = r"^[a-z][a-z0-9_-]{0,15}:[A-Za-z0-9._:@|+=-]{1,128}$"
 _WALLET_ID_RE = re.compile(WALLET_ID_PATTERN)
@@ -34,6 +39,8 @@ class Principal:
     roles: frozenset[str] = field(default_factory=frozenset)
     key_id: str | None = None
     email: str | None = None
+    # A server key's scopes; people are bounded by their roles, not scopes.
+    scopes: frozenset[str] = frozenset(SCOPES)
 
     @property
     def is_service(self) -> bool:
@@ -58,6 +65,11 @@ class Principal:
 
     def require_admin(self) -> None:
         self.require_role(ADMIN)
+
+    def require_scope(self, scope: str) -> None:
+        """A server API key must have been given ``scope``; a person passes (their roles decide)."""
+        if self.is_service and scope not in self.scopes:
+            raise Forbidden(f"this API key lacks the '{scope}' scope")
 
     def wallet_for_spending(self, requested: str | None) -> str:
         """The wallet this caller may debit: a person their own, a server key any."""
@@ -125,6 +137,8 @@ def from_request_context(request_context: dict[str, Any], roles_claim: str) -> P
             roles=parse_roles(ctx.get("roles")),
             key_id=ctx.get("key_id") or None,
             email=ctx.get("email") or None,
+            # Absent only from an authorizer older than scopes, whose keys had every scope.
+            scopes=frozenset(str(ctx["scopes"]).split()) if "scopes" in ctx else frozenset(SCOPES),
         )
     jwt = authorizer.get("jwt") or {}
     claims = jwt.get("claims") or {}

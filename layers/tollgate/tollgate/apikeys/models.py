@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import UnicodeAttribute
+from pynamodb.attributes import UnicodeAttribute, UnicodeSetAttribute
 
 from tollgate.data import GSI1, TableItem
 
@@ -17,3 +17,4 @@ class ApiKeyItem(TableItem, discriminator="api_key"):
     created_at = UnicodeAttribute()
     created_by = UnicodeAttribute(default="")
     revoked_at = UnicodeAttribute(null=True)
+    scopes = UnicodeSetAttribute(null=True)  # null: a key from before scopes, which may do everything

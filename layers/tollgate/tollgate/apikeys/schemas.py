@@ -1,18 +1,32 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from tollgate.principal import SCOPES, ApiKeyScope
 from tollgate.schemas import RequestModel, Schema
+
+_SCOPES_DOC = ("What the key may do: usage (POST /v1/usage), reservations (hold, settle, release), reversal "
+               "(give back what it charged, within the reversal window). Every key may read wallets and history.")
 
 
 class ApiKeyIn(RequestModel):
     name: str = Field(min_length=1, max_length=100)
+    scopes: list[ApiKeyScope] = Field(default_factory=lambda: list(SCOPES), min_length=1, max_length=len(SCOPES),
+                                      description=_SCOPES_DOC + " Default: all three.")
+
+    @field_validator("scopes")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("scopes must not repeat")
+        return sorted(value)
 
 
 class ApiKeyCreated(Schema):
     key_id: str
     key: str = Field(description="The secret key. Shown once; only its hash is stored.")
     name: str
+    scopes: list[ApiKeyScope] = Field(description=_SCOPES_DOC)
     created_at: str
 
 
@@ -20,6 +34,7 @@ class ApiKeyOut(Schema):
     key_id: str
     name: str
     prefix: str
+    scopes: list[ApiKeyScope] = Field(description=_SCOPES_DOC)
     created_at: str
     created_by: str
     revoked_at: str | None = None

@@ -19,7 +19,7 @@ from tollgate.apikeys.exceptions import ApiKeyNotFound
 from tollgate.apikeys.models import ApiKeyItem
 from tollgate.apikeys.schemas import ApiKeyCreated, ApiKeyOut
 from tollgate.data import ConditionFailed
-from tollgate.principal import SERVICE, Principal
+from tollgate.principal import SCOPES, SERVICE, Principal
 
 _KEY_RE = re.compile(r"^tgk_([a-z2-7]{16})_([a-z2-7]{32})$")
 
@@ -32,11 +32,17 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create(name: str, created_by: str) -> ApiKeyCreated:
+def create(name: str, created_by: str, scopes: list[str] | None = None) -> ApiKeyCreated:
     key_id, secret = _b32(10), _b32(20)
     now = clock.iso(clock.now_ms())
-    repository.put_new(key_id=key_id, name=name, secret_sha256=_hash(secret), created_at=now, created_by=created_by)
-    return ApiKeyCreated(key_id=key_id, key=f"tgk_{key_id}_{secret}", name=name, created_at=now)
+    granted = sorted(set(scopes or SCOPES))
+    repository.put_new(key_id=key_id, name=name, secret_sha256=_hash(secret), created_at=now, created_by=created_by,
+                       scopes=granted)
+    return ApiKeyCreated(key_id=key_id, key=f"tgk_{key_id}_{secret}", name=name, scopes=granted, created_at=now)
+
+
+def _scopes(item: ApiKeyItem) -> frozenset[str]:
+    return frozenset(item.scopes) if item.scopes else frozenset(SCOPES)
 
 
 def revoke(key_id: str) -> None:
@@ -55,6 +61,7 @@ def _view(item: ApiKeyItem) -> ApiKeyOut:
         key_id=item.key_id,
         name=item.name,
         prefix=f"tgk_{item.key_id}_",
+        scopes=sorted(_scopes(item)),
         created_at=item.created_at,
         created_by=item.created_by,
         revoked_at=item.revoked_at,
@@ -73,4 +80,5 @@ def authenticate(presented: str) -> Principal | None:
         return None
     if not hmac.compare_digest(item.secret_sha256, _hash(secret)):
         return None
-    return Principal(type="service", sub=f"key:{key_id}", roles=frozenset({SERVICE}), key_id=key_id)
+    return Principal(type="service", sub=f"key:{key_id}", roles=frozenset({SERVICE}), key_id=key_id,
+                     scopes=_scopes(item))

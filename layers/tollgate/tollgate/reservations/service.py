@@ -36,6 +36,7 @@ from tollgate.usage import measurement
 
 
 def reserve(principal: Principal, body: ReservationIn, idempotency_key: str | None) -> ReservationOut:
+    principal.require_scope("reservations")
     # A person's own wallet: no read; an org wallet: one read of their membership (and its cap).
     spender = orgs.wallet_for_spending(principal, body.wallet_id)
     wallet_id = spender.wallet_id
@@ -140,6 +141,7 @@ def get(principal: Principal, reservation_id: str) -> ReservationView:
 
 
 def settle(principal: Principal, reservation_id: str, body: SettleIn) -> SettleOut:
+    principal.require_scope("reservations")
     res = _load(principal, reservation_id)
     if body.amount is not None and not principal.is_service:
         raise Forbidden("only server API keys may set an explicit amount")
@@ -209,6 +211,7 @@ def _settle_view(res: ReservationItem, *, replay: bool) -> SettleOut:
 
 
 def release(principal: Principal, reservation_id: str) -> ReleaseOut:
+    principal.require_scope("reservations")
     res = _load(principal, reservation_id)
     now_ms = clock.now_ms()
     status = _status(res, now_ms)

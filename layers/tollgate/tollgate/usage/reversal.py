@@ -36,6 +36,7 @@ def check_caller(principal: Principal) -> None:
     """Admins and server API keys may reverse usage; anyone else is refused before any read."""
     if not (principal.is_service or principal.is_admin):
         raise Forbidden("reversing usage needs the admin role or a server API key")
+    principal.require_scope("reversal")
 
 
 def reverse_usage(principal: Principal, transaction_id: str, body: ReversalIn, idempotency_key: str) -> EntryOut:

@@ -12,6 +12,7 @@ from tollgate.usage.schemas import UsageIn, UsageOut, measurement
 
 
 def record_usage(principal: Principal, body: UsageIn, idempotency_key: str | None) -> UsageOut:
+    principal.require_scope("usage")
     # A person's own wallet: no read; an org wallet: one read of their membership (and its cap).
     spender = orgs.wallet_for_spending(principal, body.wallet_id)
     wallet_id = spender.wallet_id

@@ -1,0 +1,128 @@
+"""Server API key scopes: a key does what it was given (usage, reservations, reversal) and is
+refused the rest with 403, changing nothing. The key's scopes travel from its item through the
+real authorizer's context to the handlers, as API Gateway passes them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.support import ADMIN, Caller, LambdaContext, assert_ledger_invariant, invoke, load_function, sample_event
+
+WALLET = "user:alice"
+
+
+def create_key(scopes: list[str] | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"name": "insight-backend"}
+    if scopes is not None:
+        body["scopes"] = scopes
+    reply = invoke("admin_post_api_key.json", caller=ADMIN, body=body)
+    assert reply.status == 201, reply
+    return reply.body
+
+
+def as_key(key: str, sample: str, *, body: Any = None, path: str | None = None,
+           path_params: dict[str, str] | None = None, idempotency_key: str | None = None) -> tuple[int, Any]:
+    """``sample`` sent with the context the real authorizer returns for ``key``."""
+    request = sample_event("authorizer_request.json")
+    request["headers"]["x-api-key"] = key
+    allowed = load_function("authorizer").lambda_handler(request, LambdaContext())
+    assert allowed["isAuthorized"] is True
+    event = sample_event(sample)
+    event["requestContext"]["authorizer"] = {"lambda": allowed["context"]}
+    if body is not None:
+        event["body"] = json.dumps(body)
+    if path is not None:
+        event["rawPath"] = event["requestContext"]["http"]["path"] = path
+        event["pathParameters"] = path_params
+    if idempotency_key is not None:
+        event["headers"]["idempotency-key"] = idempotency_key
+    response = load_function("deduction").lambda_handler(event, LambdaContext())
+    return response["statusCode"], json.loads(response["body"]) if response.get("body") else None
+
+
+def debit(key: str, idempotency_key: str) -> tuple[int, Any]:
+    return as_key(key, "deduction_post_usage_api_key.json", idempotency_key=idempotency_key,
+                  body={"feature": "ai-insight", "wallet_id": WALLET})
+
+
+def test_a_key_gets_every_scope_unless_told_and_the_authorizer_passes_them_on(aws):
+    every = create_key(None)
+    assert every["scopes"] == ["reservations", "reversal", "usage"]
+    narrow = create_key(["usage"])
+    assert narrow["scopes"] == ["usage"]
+    listed = {k["key_id"]: k["scopes"] for k in invoke("admin_list_api_keys.json", caller=ADMIN).body["data"]}
+    assert listed == {every["key_id"]: ["reservations", "reversal", "usage"], narrow["key_id"]: ["usage"]}
+    request = sample_event("authorizer_request.json")
+    request["headers"]["x-api-key"] = narrow["key"]
+    assert load_function("authorizer").lambda_handler(request, LambdaContext())["context"]["scopes"] == "usage"
+
+
+def test_a_usage_only_key_debits_but_may_not_hold_or_reverse_and_changes_nothing_trying(aws, catalog, fund):
+    fund(WALLET, "100")
+    key = create_key(["usage"])["key"]
+    status, spent = debit(key, "scoped-1")
+    assert status == 201, spent
+    before = assert_ledger_invariant(WALLET)
+
+    status, body = as_key(key, "deduction_post_reservation.json", idempotency_key="scoped-hold",
+                          body={"feature": "ai-plugin-generate", "max_credits": "20", "wallet_id": WALLET})
+    assert (status, body["error"]["code"]) == (403, "forbidden"), body
+    assert "'reservations' scope" in body["error"]["message"]
+    tx = spent["transaction_id"]
+    status, body = as_key(key, "deduction_post_reversal_api_key.json", idempotency_key="scoped-rev",
+                          path=f"/v1/admin/transactions/{tx}/reversal", path_params={"transaction_id": tx},
+                          body={"reason": "the model call failed"})
+    assert (status, body["error"]["code"]) == (403, "forbidden"), body
+    assert "'reversal' scope" in body["error"]["message"]
+    assert assert_ledger_invariant(WALLET) == before  # nothing held, nothing given back
+
+
+def test_a_reservations_only_key_holds_and_settles_but_may_not_debit(aws, catalog, fund):
+    fund(WALLET, "100")
+    key = create_key(["reservations"])["key"]
+    status, body = debit(key, "scoped-2")
+    assert (status, body["error"]["code"]) == (403, "forbidden"), body
+    status, hold = as_key(key, "deduction_post_reservation.json", idempotency_key="scoped-hold-2",
+                          body={"feature": "ai-plugin-generate", "max_credits": "20", "wallet_id": WALLET})
+    assert status == 201, hold
+    rid = hold["reservation_id"]
+    status, settled = as_key(key, "deduction_settle_reservation.json", path=f"/v1/reservations/{rid}/settle",
+                             path_params={"reservation_id": rid},
+                             body={"usage": {"input_tokens": 40, "output_tokens": 25}})
+    assert status == 200, settled
+    assert assert_ledger_invariant(WALLET)["balance"] == 91_000  # 100 - 9, in millicredits
+
+
+@pytest.mark.parametrize("scopes", [[], ["admin"], ["usage", "usage"], "usage", [None]])
+def test_bad_scopes_are_422_and_create_no_key(aws, scopes):
+    reply = invoke("admin_post_api_key.json", caller=ADMIN, body={"name": "k", "scopes": scopes})
+    assert (reply.status, reply.error_code) == (422, "validation_error"), reply
+    assert "scopes" in str(reply.body["error"])
+    assert invoke("admin_list_api_keys.json", caller=ADMIN).body["data"] == []
+
+
+def test_a_key_from_before_scopes_keeps_every_scope(aws, catalog, fund):
+    from tollgate.apikeys.models import ApiKeyItem
+
+    fund(WALLET, "100")
+    from tollgate import keys
+
+    created = create_key(["usage"])
+
+    stored = ApiKeyItem.get(*keys.api_key(created["key_id"]))
+    stored.update(actions=[ApiKeyItem.scopes.remove()])  # as stored before scopes existed
+    status, hold = as_key(created["key"], "deduction_post_reservation.json", idempotency_key="legacy-hold",
+                          body={"feature": "ai-plugin-generate", "max_credits": "20", "wallet_id": WALLET})
+    assert status == 201, hold
+    listed = invoke("admin_list_api_keys.json", caller=ADMIN).body["data"]
+    assert listed[0]["scopes"] == ["reservations", "reversal", "usage"]
+
+
+def test_a_person_is_not_bound_by_scopes(aws, catalog, fund):
+    fund(WALLET, "10")
+    reply = invoke("deduction_post_usage.json", caller=Caller("alice", via_lambda_authorizer=True),
+                   body={"feature": "ai-insight"}, headers={"idempotency-key": "person-1"})
+    assert reply.status == 201, reply
