@@ -118,7 +118,7 @@ def get_reconciliation(wallet_id: WalletIdPath) -> ReconciliationOut:
           responses=http.responses(201, ApiKeyCreated))
 def post_api_key(body: ApiKeyIn) -> Response[ApiKeyCreated]:
     principal = http.principal(app)
-    created = apikeys.create(body.name, principal.actor, body.scopes)
+    created = apikeys.create(body.name, principal.actor, body.scopes, body.rate_limit_per_second)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created)
 
 

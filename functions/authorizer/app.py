@@ -3,7 +3,8 @@
 Accepts either a server API key (``X-Api-Key``) or a person's bearer JWT, and hands the
 routes one principal shape:
 ``{"principal_type": "user" | "service", "sub", "roles" (space-separated), "key_id", "scopes"}``
-(a server key's scopes, space-separated; empty for a person).
+(a server key's scopes, space-separated; empty for a person) and ``"rate_limit"`` (a server key's
+requests a second, ``tollgate.ratelimit``; empty for a person).
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
             "key_id": principal.key_id or "",
             "email": principal.email or "",
             "scopes": " ".join(sorted(principal.scopes)) if principal.is_service else "",
+            "rate_limit": str(principal.rate_limit or "") if principal.is_service else "",
         },
     }
 

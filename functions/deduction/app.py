@@ -17,13 +17,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tollgate import http, reservations, usage
+from tollgate import http, ratelimit, reservations, usage
 from tollgate.config import settings
 from tollgate.errors import TollgateError
 from tollgate.http.params import IdPath, TransactionIdPath
 from tollgate.http.responses import early_error
 from tollgate.ledger.schemas import EntryOut
-from tollgate.principal import from_request_context
+from tollgate.principal import Principal, from_request_context
 from tollgate.reservations.schemas import (
     ReleaseOut,
     ReservationIn,
@@ -37,6 +37,13 @@ logger = Logger()
 metrics = Metrics()
 app = http.create_app()
 
+
+def _caller() -> Principal:
+    """The caller, counted against its key's requests a second if it is a server API key."""
+    principal = http.principal(app)
+    ratelimit.admit(principal)
+    return principal
+
 # Server API keys must send an Idempotency-Key on money calls: a retry after a timeout must not charge twice.
 IDEMPOTENCY_KEY_REQUIRED = {422: {"idempotency_key_required": {
     "summary": "A server API key sent no Idempotency-Key",
@@ -46,9 +53,9 @@ IDEMPOTENCY_KEY_REQUIRED = {422: {"idempotency_key_required": {
 
 
 @app.post("/v1/usage", summary="Debit credits for one AI call", tags=["usage"],
-          responses=http.responses(201, usage.UsageOut, 402, 403, 404, 409, examples=IDEMPOTENCY_KEY_REQUIRED))
+          responses=http.responses(201, usage.UsageOut, 402, 403, 404, 409, 429, examples=IDEMPOTENCY_KEY_REQUIRED))
 def post_usage(body: usage.UsageIn) -> Response[usage.UsageOut]:
-    principal = http.principal(app)
+    principal = _caller()
     key = http.idempotency_key(app, required=principal.is_service)
     result = usage.record_usage(principal, body, key)
     metrics.add_metric(name="UsageDebited", unit=MetricUnit.Count, value=1)
@@ -56,10 +63,10 @@ def post_usage(body: usage.UsageIn) -> Response[usage.UsageOut]:
 
 
 @app.post("/v1/reservations", summary="Hold credits before an AI call", tags=["reservations"],
-          responses=http.responses(201, ReservationOut, 402, 403, 404, 409,
+          responses=http.responses(201, ReservationOut, 402, 403, 404, 409, 429,
                                    examples=IDEMPOTENCY_KEY_REQUIRED))
 def post_reservation(body: ReservationIn) -> Response[ReservationOut]:
-    principal = http.principal(app)
+    principal = _caller()
     key = http.idempotency_key(app, required=principal.is_service)
     result = reservations.reserve(principal, body, key)
     metrics.add_metric(name="CreditsReserved", unit=MetricUnit.Count, value=1)
@@ -67,23 +74,23 @@ def post_reservation(body: ReservationIn) -> Response[ReservationOut]:
 
 
 @app.get("/v1/reservations/<reservation_id>", summary="A reservation", tags=["reservations"],
-         responses=http.responses(200, ReservationView, 403, 404))
+         responses=http.responses(200, ReservationView, 403, 404, 429))
 def get_reservation(reservation_id: IdPath) -> ReservationView:
-    return reservations.get(http.principal(app), reservation_id)
+    return reservations.get(_caller(), reservation_id)
 
 
 @app.post("/v1/reservations/<reservation_id>/settle", summary="Charge the actual cost of a held call",
-          tags=["reservations"], responses=http.responses(200, SettleOut, 403, 404, 409))
+          tags=["reservations"], responses=http.responses(200, SettleOut, 403, 404, 409, 429))
 def post_settle(reservation_id: IdPath, body: SettleIn) -> SettleOut:
-    result = reservations.settle(http.principal(app), reservation_id, body)
+    result = reservations.settle(_caller(), reservation_id, body)
     metrics.add_metric(name="ReservationSettled", unit=MetricUnit.Count, value=1)
     return result
 
 
 @app.post("/v1/reservations/<reservation_id>/release", summary="Free a hold without charging",
-          tags=["reservations"], responses=http.responses(200, ReleaseOut, 403, 404, 409))
+          tags=["reservations"], responses=http.responses(200, ReleaseOut, 403, 404, 409, 429))
 def post_release(reservation_id: IdPath) -> ReleaseOut:
-    return reservations.release(http.principal(app), reservation_id)
+    return reservations.release(_caller(), reservation_id)
 
 
 REVERSAL_ROUTE = "POST /v1/admin/transactions/{transaction_id}/reversal"
@@ -107,9 +114,9 @@ REVERSAL_EXAMPLES = {422: {
                       "service_reversal_window_seconds setting of it (someone else's is 404). Credits "
                       "(default: all not yet given back) return to the wallet as a reversal entry; all "
                       "reversals of an entry together give back at most what it cost. Idempotency-Key required.",
-          tags=["usage"], responses=http.responses(201, EntryOut, 403, 404, 409, examples=REVERSAL_EXAMPLES))
+          tags=["usage"], responses=http.responses(201, EntryOut, 403, 404, 409, 429, examples=REVERSAL_EXAMPLES))
 def post_reversal(transaction_id: TransactionIdPath, body: usage.ReversalIn) -> Response[EntryOut]:
-    principal = http.principal(app)
+    principal = _caller()
     key = http.idempotency_key(app, required=True)
     result = usage.reverse_usage(principal, transaction_id, body, key)
     metrics.add_metric(name="UsageReversed", unit=MetricUnit.Count, value=1)

@@ -229,7 +229,8 @@ def test_api_key_lifecycle(aws):
     allowed = authorizer.lambda_handler(event, LambdaContext())
     assert allowed["isAuthorized"] is True
     assert allowed["context"] == {"principal_type": "service", "sub": f"key:{key_id}", "roles": "service",
-                                  "key_id": key_id, "email": "", "scopes": "reservations reversal usage"}
+                                  "key_id": key_id, "email": "", "scopes": "reservations reversal usage",
+                                  "rate_limit": "100"}
 
     revoked = invoke("admin_delete_api_key.json", caller=ADMIN, path=f"/v1/admin/api-keys/{key_id}",
                      path_params={"key_id": key_id})

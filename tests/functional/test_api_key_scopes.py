@@ -4,46 +4,17 @@ real authorizer's context to the handlers, as API Gateway passes them."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
+from tests.functional.api_keys import as_key, create_key
 from tests.support import ADMIN, Caller, LambdaContext, assert_ledger_invariant, invoke, load_function, sample_event
 
 WALLET = "user:alice"
 
 
-def create_key(scopes: list[str] | None) -> dict[str, Any]:
-    body: dict[str, Any] = {"name": "insight-backend"}
-    if scopes is not None:
-        body["scopes"] = scopes
-    reply = invoke("admin_post_api_key.json", caller=ADMIN, body=body)
-    assert reply.status == 201, reply
-    return reply.body
-
-
-def as_key(key: str, sample: str, *, body: Any = None, path: str | None = None,
-           path_params: dict[str, str] | None = None, idempotency_key: str | None = None) -> tuple[int, Any]:
-    """``sample`` sent with the context the real authorizer returns for ``key``."""
-    request = sample_event("authorizer_request.json")
-    request["headers"]["x-api-key"] = key
-    allowed = load_function("authorizer").lambda_handler(request, LambdaContext())
-    assert allowed["isAuthorized"] is True
-    event = sample_event(sample)
-    event["requestContext"]["authorizer"] = {"lambda": allowed["context"]}
-    if body is not None:
-        event["body"] = json.dumps(body)
-    if path is not None:
-        event["rawPath"] = event["requestContext"]["http"]["path"] = path
-        event["pathParameters"] = path_params
-    if idempotency_key is not None:
-        event["headers"]["idempotency-key"] = idempotency_key
-    response = load_function("deduction").lambda_handler(event, LambdaContext())
-    return response["statusCode"], json.loads(response["body"]) if response.get("body") else None
-
-
-def debit(key: str, idempotency_key: str) -> tuple[int, Any]:
+def debit(key: str, idempotency_key: str) -> tuple[int, Any, dict[str, str]]:
     return as_key(key, "deduction_post_usage_api_key.json", idempotency_key=idempotency_key,
                   body={"feature": "ai-insight", "wallet_id": WALLET})
 
@@ -63,16 +34,16 @@ def test_a_key_gets_every_scope_unless_told_and_the_authorizer_passes_them_on(aw
 def test_a_usage_only_key_debits_but_may_not_hold_or_reverse_and_changes_nothing_trying(aws, catalog, fund):
     fund(WALLET, "100")
     key = create_key(["usage"])["key"]
-    status, spent = debit(key, "scoped-1")
+    status, spent, _ = debit(key, "scoped-1")
     assert status == 201, spent
     before = assert_ledger_invariant(WALLET)
 
-    status, body = as_key(key, "deduction_post_reservation.json", idempotency_key="scoped-hold",
+    status, body, _ = as_key(key, "deduction_post_reservation.json", idempotency_key="scoped-hold",
                           body={"feature": "ai-plugin-generate", "max_credits": "20", "wallet_id": WALLET})
     assert (status, body["error"]["code"]) == (403, "forbidden"), body
     assert "'reservations' scope" in body["error"]["message"]
     tx = spent["transaction_id"]
-    status, body = as_key(key, "deduction_post_reversal_api_key.json", idempotency_key="scoped-rev",
+    status, body, _ = as_key(key, "deduction_post_reversal_api_key.json", idempotency_key="scoped-rev",
                           path=f"/v1/admin/transactions/{tx}/reversal", path_params={"transaction_id": tx},
                           body={"reason": "the model call failed"})
     assert (status, body["error"]["code"]) == (403, "forbidden"), body
@@ -83,13 +54,13 @@ def test_a_usage_only_key_debits_but_may_not_hold_or_reverse_and_changes_nothing
 def test_a_reservations_only_key_holds_and_settles_but_may_not_debit(aws, catalog, fund):
     fund(WALLET, "100")
     key = create_key(["reservations"])["key"]
-    status, body = debit(key, "scoped-2")
+    status, body, _ = debit(key, "scoped-2")
     assert (status, body["error"]["code"]) == (403, "forbidden"), body
-    status, hold = as_key(key, "deduction_post_reservation.json", idempotency_key="scoped-hold-2",
+    status, hold, _ = as_key(key, "deduction_post_reservation.json", idempotency_key="scoped-hold-2",
                           body={"feature": "ai-plugin-generate", "max_credits": "20", "wallet_id": WALLET})
     assert status == 201, hold
     rid = hold["reservation_id"]
-    status, settled = as_key(key, "deduction_settle_reservation.json", path=f"/v1/reservations/{rid}/settle",
+    status, settled, _ = as_key(key, "deduction_settle_reservation.json", path=f"/v1/reservations/{rid}/settle",
                              path_params={"reservation_id": rid},
                              body={"usage": {"input_tokens": 40, "output_tokens": 25}})
     assert status == 200, settled
@@ -114,7 +85,7 @@ def test_a_key_from_before_scopes_keeps_every_scope(aws, catalog, fund):
 
     stored = ApiKeyItem.get(*keys.api_key(created["key_id"]))
     stored.update(actions=[ApiKeyItem.scopes.remove()])  # as stored before scopes existed
-    status, hold = as_key(created["key"], "deduction_post_reservation.json", idempotency_key="legacy-hold",
+    status, hold, _ = as_key(created["key"], "deduction_post_reservation.json", idempotency_key="legacy-hold",
                           body={"feature": "ai-plugin-generate", "max_credits": "20", "wallet_id": WALLET})
     assert status == 201, hold
     listed = invoke("admin_list_api_keys.json", caller=ADMIN).body["data"]

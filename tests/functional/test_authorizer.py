@@ -47,7 +47,7 @@ def test_valid_bearer_token_gives_a_user_principal(aws, jwks):
     result = authorize({"authorization": f"Bearer {token(jwks, roles=['admin', 'user'])}"})
     assert result == {"isAuthorized": True, "context": {"principal_type": "user", "sub": "alice",
                                                         "roles": "admin user", "key_id": "", "email": "",
-                                                            "scopes": ""}}
+                                                            "scopes": "", "rate_limit": ""}}
 
 
 def test_cognito_access_token_audience_is_client_id(aws, jwks):

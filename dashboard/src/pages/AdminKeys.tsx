@@ -17,6 +17,7 @@ export default function AdminKeys() {
   const keys = useLoad(() => api<Schemas["ApiKeyList"]>("GET", "/v1/admin/api-keys"), []);
   const [name, setName] = useState("");
   const [scopes, setScopes] = useState<Scope[]>(SCOPES.map((s) => s.scope));
+  const [perSecond, setPerSecond] = useState("100");
   const [busy, setBusy] = useState(false);
   const [created, setCreated] = useState<Schemas["ApiKeyCreated"] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -28,7 +29,7 @@ export default function AdminKeys() {
     setCreateError(null);
     setBusy(true);
     try {
-      setCreated(await api<Schemas["ApiKeyCreated"]>("POST", "/v1/admin/api-keys", { body: { name: name.trim(), scopes } }));
+      setCreated(await api<Schemas["ApiKeyCreated"]>("POST", "/v1/admin/api-keys", { body: { name: name.trim(), scopes, rate_limit_per_second: Number(perSecond) } }));
       setName("");
       keys.reload();
     } catch (e) {
@@ -56,6 +57,10 @@ export default function AdminKeys() {
         <form onSubmit={create} className="form-row">
           <Field label="Name">
             {(id) => <input id={id} required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} placeholder="ai-backend" />}
+          </Field>
+          <Field label="Requests a second">
+            {(id) => <input id={id} type="number" required min={1} max={10000} step={1} value={perSecond}
+              onChange={(e) => setPerSecond(e.target.value)} style={{ width: "7rem" }} />}
           </Field>
           <fieldset>
             <legend>Scopes</legend>
@@ -93,7 +98,7 @@ export default function AdminKeys() {
         <table>
           <thead>
             <tr>
-              <th scope="col">Name</th><th scope="col">Key id</th><th scope="col">Prefix</th><th scope="col">Scopes</th><th scope="col">Created</th>
+              <th scope="col">Name</th><th scope="col">Key id</th><th scope="col">Prefix</th><th scope="col">Scopes</th><th scope="col">Requests a second</th><th scope="col">Created</th>
               <th scope="col">By</th><th scope="col">State</th><th scope="col"><VisuallyHidden>Actions</VisuallyHidden></th>
             </tr>
           </thead>
@@ -104,6 +109,7 @@ export default function AdminKeys() {
                 <td>{k.key_id}</td>
                 <td><code>{k.prefix}…</code></td>
                 <td>{k.scopes.join(", ")}</td>
+                <td className="num">{k.rate_limit_per_second}</td>
                 <td>{k.created_at}</td>
                 <td>{k.created_by}</td>
                 <td>{k.active ? <Status value="active" /> : <>revoked{k.revoked_at ? ` ${k.revoked_at}` : ""}</>}</td>

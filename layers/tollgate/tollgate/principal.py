@@ -41,6 +41,7 @@ class Principal:
     email: str | None = None
     # A server key's scopes; people are bounded by their roles, not scopes.
     scopes: frozenset[str] = frozenset(SCOPES)
+    rate_limit: int | None = None  # a server key's requests a second (tollgate.ratelimit); None: the default
 
     @property
     def is_service(self) -> bool:
@@ -123,6 +124,14 @@ def parse_roles(value: Any) -> frozenset[str]:
     return frozenset(r for r in re.split(r"[\s,]+", text) if r)
 
 
+def _positive_int(value: Any) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
 def from_request_context(request_context: dict[str, Any], roles_claim: str) -> Principal:
     authorizer = (request_context or {}).get("authorizer") or {}
     if authorizer.get("lambda"):
@@ -139,6 +148,7 @@ def from_request_context(request_context: dict[str, Any], roles_claim: str) -> P
             email=ctx.get("email") or None,
             # Absent only from an authorizer older than scopes, whose keys had every scope.
             scopes=frozenset(str(ctx["scopes"]).split()) if "scopes" in ctx else frozenset(SCOPES),
+            rate_limit=_positive_int(ctx.get("rate_limit")),
         )
     jwt = authorizer.get("jwt") or {}
     claims = jwt.get("claims") or {}

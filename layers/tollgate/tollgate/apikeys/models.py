@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import UnicodeAttribute, UnicodeSetAttribute
 
-from tollgate.data import GSI1, TableItem
+from tollgate.data import GSI1, IntegerAttribute, TableItem
 
 
 class ApiKeyItem(TableItem, discriminator="api_key"):
@@ -17,4 +17,5 @@ class ApiKeyItem(TableItem, discriminator="api_key"):
     created_at = UnicodeAttribute()
     created_by = UnicodeAttribute(default="")
     revoked_at = UnicodeAttribute(null=True)
+    rate_limit = IntegerAttribute(null=True)  # requests a second; null: the default (tollgate.ratelimit)
     scopes = UnicodeSetAttribute(null=True)  # null: a key from before scopes, which may do everything

@@ -8,10 +8,10 @@ from tollgate.data import conditional, get_or_none
 
 
 def put_new(*, key_id: str, name: str, secret_sha256: str, created_at: str, created_by: str,
-            scopes: list[str]) -> None:
+            scopes: list[str], rate_limit: int) -> None:
     item = ApiKeyItem(*keys.api_key(key_id), gsi1pk=keys.APIKEYS_GSI1PK, gsi1sk=f"{created_at}#{key_id}",
                       key_id=key_id, name=name, secret_sha256=secret_sha256, created_at=created_at,
-                      created_by=created_by, scopes=set(scopes))
+                      created_by=created_by, scopes=set(scopes), rate_limit=rate_limit)
     conditional(lambda: item.save(condition=ApiKeyItem.pk.does_not_exist()))
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from tollgate.principal import SCOPES, ApiKeyScope
-from tollgate.schemas import RequestModel, Schema
+from tollgate.ratelimit import DEFAULT_PER_SECOND, MAX_PER_SECOND
+from tollgate.schemas import RequestModel, Schema, integer
 
 _SCOPES_DOC = ("What the key may do: usage (POST /v1/usage), reservations (hold, settle, release), reversal "
                "(give back what it charged, within the reversal window). Every key may read wallets and history.")
@@ -13,6 +14,9 @@ class ApiKeyIn(RequestModel):
     name: str = Field(min_length=1, max_length=100)
     scopes: list[ApiKeyScope] = Field(default_factory=lambda: list(SCOPES), min_length=1, max_length=len(SCOPES),
                                       description=_SCOPES_DOC + " Default: all three.")
+    rate_limit_per_second: integer(1, MAX_PER_SECOND) = Field(
+        default=DEFAULT_PER_SECOND,
+        description="Requests a second the key may make; more are answered 429 rate_limited with Retry-After")
 
     @field_validator("scopes")
     @classmethod
@@ -27,6 +31,7 @@ class ApiKeyCreated(Schema):
     key: str = Field(description="The secret key. Shown once; only its hash is stored.")
     name: str
     scopes: list[ApiKeyScope] = Field(description=_SCOPES_DOC)
+    rate_limit_per_second: int
     created_at: str
 
 
@@ -35,6 +40,7 @@ class ApiKeyOut(Schema):
     name: str
     prefix: str
     scopes: list[ApiKeyScope] = Field(description=_SCOPES_DOC)
+    rate_limit_per_second: int
     created_at: str
     created_by: str
     revoked_at: str | None = None

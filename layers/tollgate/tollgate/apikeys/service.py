@@ -20,6 +20,7 @@ from tollgate.apikeys.models import ApiKeyItem
 from tollgate.apikeys.schemas import ApiKeyCreated, ApiKeyOut
 from tollgate.data import ConditionFailed
 from tollgate.principal import SCOPES, SERVICE, Principal
+from tollgate.ratelimit import DEFAULT_PER_SECOND
 
 _KEY_RE = re.compile(r"^tgk_([a-z2-7]{16})_([a-z2-7]{32})$")
 
@@ -32,13 +33,15 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create(name: str, created_by: str, scopes: list[str] | None = None) -> ApiKeyCreated:
+def create(name: str, created_by: str, scopes: list[str] | None = None,
+           rate_limit: int = DEFAULT_PER_SECOND) -> ApiKeyCreated:
     key_id, secret = _b32(10), _b32(20)
     now = clock.iso(clock.now_ms())
     granted = sorted(set(scopes or SCOPES))
     repository.put_new(key_id=key_id, name=name, secret_sha256=_hash(secret), created_at=now, created_by=created_by,
-                       scopes=granted)
-    return ApiKeyCreated(key_id=key_id, key=f"tgk_{key_id}_{secret}", name=name, scopes=granted, created_at=now)
+                       scopes=granted, rate_limit=rate_limit)
+    return ApiKeyCreated(key_id=key_id, key=f"tgk_{key_id}_{secret}", name=name, scopes=granted,
+                         rate_limit_per_second=rate_limit, created_at=now)
 
 
 def _scopes(item: ApiKeyItem) -> frozenset[str]:
@@ -62,6 +65,7 @@ def _view(item: ApiKeyItem) -> ApiKeyOut:
         name=item.name,
         prefix=f"tgk_{item.key_id}_",
         scopes=sorted(_scopes(item)),
+        rate_limit_per_second=item.rate_limit or DEFAULT_PER_SECOND,
         created_at=item.created_at,
         created_by=item.created_by,
         revoked_at=item.revoked_at,
@@ -81,4 +85,4 @@ def authenticate(presented: str) -> Principal | None:
     if not hmac.compare_digest(item.secret_sha256, _hash(secret)):
         return None
     return Principal(type="service", sub=f"key:{key_id}", roles=frozenset({SERVICE}), key_id=key_id,
-                     scopes=_scopes(item))
+                     scopes=_scopes(item), rate_limit=item.rate_limit or DEFAULT_PER_SECOND)

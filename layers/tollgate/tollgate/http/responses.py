@@ -54,7 +54,8 @@ ERROR_DESCRIPTIONS = {
     413: "payload_too_large: the body is larger than the limit",
     415: "unsupported_media_type: the body must be application/json",
     422: "validation_error: with the offending fields",
-    429: "rate_limited: too many checkouts; retry later",
+    429: "rate_limited: too many requests (a server API key's per-second limit, or checkouts an hour); "
+         "Retry-After says when to try again",
     502: "gateway_error: the payment gateway refused or failed the call",
     503: "gateway_unavailable / try_again: retry later",
 }
@@ -106,7 +107,13 @@ def error_response(
     details: dict[str, Any] | None = None,
 ) -> Response:
     return Response(status_code=status, content_type="application/json",
-                    body=error_body(code, message, request_id(app), details))
+                    body=error_body(code, message, request_id(app), details), headers=retry_after(details))
+
+
+def retry_after(details: dict[str, Any] | None) -> dict[str, str]:
+    """``Retry-After`` for an error that says when to retry (``retry_after_seconds``: 429s, 503s)."""
+    seconds = (details or {}).get("retry_after_seconds")
+    return {"Retry-After": str(seconds)} if isinstance(seconds, int) and not isinstance(seconds, bool) else {}
 
 
 def early_error(event: dict[str, Any], exc: TollgateError) -> dict[str, Any]:
@@ -114,7 +121,7 @@ def early_error(event: dict[str, Any], exc: TollgateError) -> dict[str, Any]:
     rid = (event.get("requestContext") or {}).get("requestId", "")
     return {
         "statusCode": exc.status,
-        "headers": {"Content-Type": "application/json"},
+        "headers": {"Content-Type": "application/json", **retry_after(exc.details)},
         "body": json.dumps(error_body(exc.code, exc.message, rid, exc.details), separators=(",", ":")),
         "isBase64Encoded": False,
     }
