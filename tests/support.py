@@ -201,7 +201,8 @@ class Reply:
 
 # Which function serves which sample event, by the file-name prefix.
 _FUNCTION_OF = {"deduction": "deduction", "history": "history", "admin": "admin", "checkout": "checkout",
-               "webhooks": "webhooks", "payouts": "payouts", "analytics": "analytics", "exports": "exports"}
+               "webhooks": "webhooks", "payouts": "payouts", "analytics": "analytics", "exports": "exports",
+               "reconciliation": "reconciliation"}
 
 
 def invoke(sample: str, *, caller: Caller | None = ALICE, body: Any = ..., raw_body: str | None = None,

@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
 import tollgate
-from tollgate import __version__, analytics, clock, grants, http, ledger, orgs, pricing, tiers
+from tollgate import __version__, analytics, clock, grants, http, ledger, orgs, pricing, ratelimit, tiers
 from tollgate.analytics.schemas import UsageSummary
 from tollgate.errors import ValidationFailed
 from tollgate.http.params import Cursor, Limit, Timestamp, WalletIdQuery
@@ -74,12 +74,13 @@ def _timestamp(value: str | None, field: str) -> int | None:
 
 
 @app.get("/v1/usage/summary", summary="Credits spent by day and by feature, for charts", tags=["wallet"],
-         responses=http.responses(200, UsageSummary, 404))
+         responses=http.responses(200, UsageSummary, 404, 429))
 def get_usage_summary(
     wallet_id: WalletIdQuery = None,
     days: Annotated[int, Query(ge=1, le=366, description="The last this many days (UTC), today included")] = 30,
 ) -> UsageSummary:
     principal = http.principal(app)
+    ratelimit.admit(principal)  # a server API key's requests a second
     return analytics.usage_summary(orgs.wallet_for_reading(principal, wallet_id), days)
 
 

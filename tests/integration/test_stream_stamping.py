@@ -159,9 +159,14 @@ def test_balance_after_is_stamped_exactly_in_commit_order(ddb_api, ddb, caller, 
     written = [next(iter(op.values())) for op in calls[-1].params["TransactItems"]]
     sort_keys = [_from_item(op.get("Item") or op["Key"])["SK"] for op in written]
     today = entries(wallet)[next(iter(ledger))]["created_at"][:10]
-    # The book, the day's platform figures (one shard), the two features' day and the wallet's usage day.
-    assert sorted(sort_keys) == sorted([keys.GRANTS_SK, f"T#{today}", f"F#{today}#half-call", f"F#{today}#unit-call",
-                                        f"DAY#{today}"])
+    # The book, the day's platform figures (one shard), the two features' day, the wallet's usage day
+    # and the reconciliation job's mark of the wallet (its minute's set, tollgate.reconciliation.changed).
+    marks = [sk for sk in sort_keys if sk.startswith(keys.RECON_WALLETS)]
+    assert len(marks) == 1 and len(marks[0]) == len(keys.RECON_WALLETS) + 4, sort_keys
+    mark = next(op for op in written if _from_item(op.get("Item") or op["Key"])["SK"] == marks[0])
+    assert mark["ExpressionAttributeValues"][":s"] == {"SS": [wallet]}
+    assert sorted(sk for sk in sort_keys if sk not in marks) == sorted(
+        [keys.GRANTS_SK, f"T#{today}", f"F#{today}#half-call", f"F#{today}#unit-call", f"DAY#{today}"])
 
     expected = running_balances(records, wallet)
     assert set(expected) == set(ledger)
@@ -184,7 +189,7 @@ def test_balance_after_is_stamped_exactly_in_commit_order(ddb_api, ddb, caller, 
     # The stamps (and the grant book, and the aggregates) reach the stream too, and stamp nothing in turn.
     _, after_stamping = stream_records(ddb)
     new = after_stamping[len(records):]
-    assert new and all(_from_item(r["dynamodb"]["Keys"])["SK"].startswith(("TX#", "T#", "F#", "D#", "DAY#"))
+    assert new and all(_from_item(r["dynamodb"]["Keys"])["SK"].startswith(("TX#", "T#", "F#", "D#", "DAY#", keys.RECON_WALLETS))
                        or _from_item(r["dynamodb"]["Keys"])["SK"] == keys.GRANTS_SK for r in new)
     with recorder.recording() as calls:
         assert deliver(arn, new) == {"batchItemFailures": []}

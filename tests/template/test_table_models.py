@@ -19,6 +19,8 @@ from tollgate.orgs import models as _orgs  # noqa: F401
 from tollgate.payouts import models as _payouts  # noqa: F401
 from tollgate.pricing import models as _pricing  # noqa: F401
 from tollgate.purchases import models as _purchases  # noqa: F401
+from tollgate.ratelimit import models as _ratelimit  # noqa: F401
+from tollgate.reconciliation import models as _reconciliation  # noqa: F401
 from tollgate.refunds import models as _refunds  # noqa: F401
 from tollgate.reservations import models as _reservations  # noqa: F401
 from tollgate.tiers import models as _tiers  # noqa: F401

@@ -32,6 +32,7 @@ FUNCTION_FOLDERS = {
     "AnalyticsFunction": "analytics",
     "ExportsFunction": "exports",
     "ExportStepsFunction": "export_workflow",
+    "ReconciliationFunction": "reconciliation",
 }
 
 

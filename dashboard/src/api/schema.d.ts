@@ -315,6 +315,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/reconciliation/findings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What the reconciliation job found, newest first */
+        get: operations["list_findings_v1_admin_reconciliation_findings_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/reconciliation/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Run the reconciliation job now (bounded: see complete) */
+        post: operations["post_run_v1_admin_reconciliation_run_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/reconciliation/runs/{run_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One run of the reconciliation job */
+        get: operations["get_run_v1_admin_reconciliation_runs__run_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/refunds": {
         parameters: {
             query?: never;
@@ -1144,6 +1195,8 @@ export interface components {
             key_id: string;
             /** Name */
             name: string;
+            /** Rate Limit Per Second */
+            rate_limit_per_second: number;
             /**
              * Scopes
              * @description What the key may do: usage (POST /v1/usage), reservations (hold, settle, release), reversal (give back what it charged, within the reversal window). Every key may read wallets and history.
@@ -1154,6 +1207,12 @@ export interface components {
         ApiKeyIn: {
             /** Name */
             name: string;
+            /**
+             * Rate Limit Per Second
+             * @description Requests a second the key may make; more are answered 429 rate_limited with Retry-After
+             * @default 100
+             */
+            rate_limit_per_second: number;
             /**
              * Scopes
              * @description What the key may do: usage (POST /v1/usage), reservations (hold, settle, release), reversal (give back what it charged, within the reversal window). Every key may read wallets and history. Default: all three.
@@ -1179,6 +1238,8 @@ export interface components {
             name: string;
             /** Prefix */
             prefix: string;
+            /** Rate Limit Per Second */
+            rate_limit_per_second: number;
             /** Revoked At */
             revoked_at?: string | null;
             /**
@@ -1785,6 +1846,56 @@ export interface components {
              * @description Paid purchases, per currency and gateway
              */
             revenue: components["schemas"]["Money"][];
+        };
+        /** FindingOut */
+        FindingOut: {
+            /**
+             * Actual Mc
+             * @description What it is, in millicredits
+             */
+            actual_mc: number;
+            /**
+             * At
+             * @description When it was first seen (UTC)
+             */
+            at: string;
+            /**
+             * Detail
+             * @description Which figure, where more than one is compared
+             */
+            detail: string | null;
+            /** Developer Id */
+            developer_id: string | null;
+            /**
+             * Expected Mc
+             * @description What the figure should be, in millicredits
+             */
+            expected_mc: number;
+            /** Finding Id */
+            finding_id: string;
+            /**
+             * Kind
+             * @description ledger_sum: the entries do not sum to the balance; holds_sum: the open holds do not sum to reserved; available: available is not balance - reserved (or is negative); grants_sum: the grants' remaining credits do not sum to the balance; earnings: a developer's earnings balance does not add up (earned = pending + available + in_payout + paid, and the earnings log sums to each); payout / refund: a paid, failed or reversed payout, or a succeeded refund, whose workflow did not record the gateway's side (detail says what is missing; expected_mc its credits, actual_mc 0)
+             * @enum {string}
+             */
+            kind: "ledger_sum" | "holds_sum" | "available" | "grants_sum" | "earnings" | "payout" | "refund";
+            /**
+             * Run Id
+             * @description The run that first saw it
+             */
+            run_id: string;
+            /** Wallet Id */
+            wallet_id: string | null;
+        };
+        /** FindingPage */
+        FindingPage: {
+            /**
+             * Data
+             * @description Newest first
+             */
+            data: components["schemas"]["FindingOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
         };
         /** @description API Gateway's own answer, e.g. {"message": "Unauthorized"}: not our error envelope. */
         GatewayMessage: {
@@ -2590,6 +2701,54 @@ export interface components {
              * @enum {string}
              */
             type: "none" | "cap";
+        };
+        /** RunOut */
+        RunOut: {
+            /**
+             * Checkpoint
+             * @description The last UTC day checked completely after this run
+             */
+            checkpoint: string | null;
+            /** Complete */
+            complete: boolean;
+            /**
+             * Days
+             * @description Each UTC day read, and how many wallets and developers of it were checked
+             */
+            days: {
+                [key: string]: number;
+            };
+            /** Developers Checked */
+            developers_checked: number;
+            /**
+             * Findings
+             * @description Discrepancies this run saw (the ReconciliationFindings metric): 0 when clean
+             */
+            findings: number;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * New Findings
+             * @description Of them, those not recorded by an earlier run
+             */
+            new_findings: number;
+            /** Run Id */
+            run_id: string;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "schedule" | "manual";
+            /** Started At */
+            started_at: string;
+            /**
+             * Status
+             * @description completed: every changed wallet and developer up to now was checked; partial: the run reached its bound, the next run goes on where it stopped
+             * @enum {string}
+             */
+            status: "running" | "completed" | "partial";
+            /** Wallets Checked */
+            wallets_checked: number;
         };
         /** SettingsIn */
         SettingsIn: {
@@ -4728,6 +4887,203 @@ export interface operations {
             };
         };
     };
+    list_findings_v1_admin_reconciliation_findings_get: {
+        parameters: {
+            query?: {
+                /** @description First day (UTC), YYYY-MM-DD, inclusive; default: 29 days before to */
+                from?: string;
+                /** @description Last day (UTC), YYYY-MM-DD, inclusive; default: today. At most 366 days from from */
+                to?: string;
+                /** @description Page size */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FindingPage"];
+                };
+            };
+            /** @description unauthorized: missing or invalid credentials; or API Gateway's JWT authorizer: {"message": "Unauthorized"} (token missing, expired or not ours) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description forbidden: this route needs the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation_error: with the offending fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description API Gateway's throttling: {"message": "Too Many Requests"} */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+        };
+    };
+    post_run_v1_admin_reconciliation_run_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunOut"];
+                };
+            };
+            /** @description unauthorized: missing or invalid credentials; or API Gateway's JWT authorizer: {"message": "Unauthorized"} (token missing, expired or not ours) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description forbidden: this route needs the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description payload_too_large: the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation_error: with the offending fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description API Gateway's throttling: {"message": "Too Many Requests"} */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+        };
+    };
+    get_run_v1_admin_reconciliation_runs__run_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunOut"];
+                };
+            };
+            /** @description unauthorized: missing or invalid credentials; or API Gateway's JWT authorizer: {"message": "Unauthorized"} (token missing, expired or not ours) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description forbidden: this route needs the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found: no such resource, or not the caller's; or API Gateway: {"message": "Not Found"} when a path parameter makes the path match no route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description validation_error: with the offending fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description API Gateway's throttling: {"message": "Too Many Requests"} */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+        };
+    };
     list_refunds_v1_admin_refunds_get: {
         parameters: {
             query?: {
@@ -5457,13 +5813,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description API Gateway's throttling: {"message": "Too Many Requests"} */
+            /** @description rate_limited: too many requests (a server API key's per-second limit, or checkouts an hour); Retry-After says when to try again; or API Gateway's throttling: {"message": "Too Many Requests"} */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayMessage"];
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
                 };
             };
         };
@@ -5996,7 +6352,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description rate_limited: too many checkouts; retry later; or API Gateway's throttling: {"message": "Too Many Requests"} */
+            /** @description rate_limited: too many requests (a server API key's per-second limit, or checkouts an hour); Retry-After says when to try again; or API Gateway's throttling: {"message": "Too Many Requests"} */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -7456,13 +7812,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description API Gateway's throttling: {"message": "Too Many Requests"} */
+            /** @description rate_limited: too many requests (a server API key's per-second limit, or checkouts an hour); Retry-After says when to try again; or API Gateway's throttling: {"message": "Too Many Requests"} */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayMessage"];
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
                 };
             };
         };
@@ -7523,13 +7879,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description API Gateway's throttling: {"message": "Too Many Requests"} */
+            /** @description rate_limited: too many requests (a server API key's per-second limit, or checkouts an hour); Retry-After says when to try again; or API Gateway's throttling: {"message": "Too Many Requests"} */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayMessage"];
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
                 };
             };
         };
@@ -7608,13 +7964,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description API Gateway's throttling: {"message": "Too Many Requests"} */
+            /** @description rate_limited: too many requests (a server API key's per-second limit, or checkouts an hour); Retry-After says when to try again; or API Gateway's throttling: {"message": "Too Many Requests"} */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayMessage"];
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
                 };
             };
         };
@@ -7706,13 +8062,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description API Gateway's throttling: {"message": "Too Many Requests"} */
+            /** @description rate_limited: too many requests (a server API key's per-second limit, or checkouts an hour); Retry-After says when to try again; or API Gateway's throttling: {"message": "Too Many Requests"} */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayMessage"];
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
                 };
             };
         };
@@ -7861,13 +8217,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description API Gateway's throttling: {"message": "Too Many Requests"} */
+            /** @description rate_limited: too many requests (a server API key's per-second limit, or checkouts an hour); Retry-After says when to try again; or API Gateway's throttling: {"message": "Too Many Requests"} */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayMessage"];
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
                 };
             };
         };
@@ -7931,13 +8287,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description API Gateway's throttling: {"message": "Too Many Requests"} */
+            /** @description rate_limited: too many requests (a server API key's per-second limit, or checkouts an hour); Retry-After says when to try again; or API Gateway's throttling: {"message": "Too Many Requests"} */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["GatewayMessage"];
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
                 };
             };
         };

@@ -37,6 +37,13 @@ a feature's usage of a day    ``AGG#<yyyy>#<shard>`` ``F#<yyyy-mm-dd>#<feature_i
 a developer's usage of a day  ``AGG#<yyyy>#<shard>`` ``D#<yyyy-mm-dd>#<developer_id>``
 a wallet's usage of a day     ``USAGE#<wallet_id>`` ``DAY#<yyyy-mm-dd>``
 ledger export job (TTL)       ``EXPORT#<export_id>`` ``EXPORT``
+wallets changed (TTL)         ``RECON#<yyyy-mm-dd>#<n>`` ``WALLETS#<hhmm>``
+developers changed (TTL)      ``RECON#<yyyy-mm-dd>#<n>`` ``DEVS#<hhmm>``
+key requests a second (TTL)   ``KEYRATE#<key_id>#<n>`` ``<epoch second>``
+reconciliation checkpoint     ``RECON#RUN``       ``LAST``
+reconciliation run            ``RECONRUN#<run_id>`` ``RUN``
+reconciliation finding        ``RECONFINDING#<yyyy-mm>`` ``<at>#<finding_id>``
+finding fingerprint (dedupe)  ``RECONFINDINGKEY#<fingerprint>`` ``KEY``
 ============================  ==================  ===========================================
 
 Indexes:
@@ -218,6 +225,11 @@ def rate_counter(what: str, who: str, window: str) -> Key:
     return f"RATE#{what}#{who}", window
 
 
+def key_rate(key_id: str, shard: int, second: int) -> Key:
+    """One shard of a server API key's request counter for one second (``tollgate.ratelimit``)."""
+    return f"KEYRATE#{key_id}#{shard}", str(second)
+
+
 EARNINGS_SK = "EARNINGS"
 EARNING_PREFIX = "EARN#"
 EARNINGS_DAY_PREFIX = "DAY#"
@@ -397,3 +409,48 @@ def export(export_id: str) -> Key:
     """A ledger export job (``tollgate.exports``): its range, status and, once written, its CSV's key;
     it expires (TTL) after the CSV has."""
     return f"EXPORT#{export_id}", EXPORT_SK
+
+
+RECON_SHARDS = 16
+RECON_WALLETS = "WALLETS#"
+RECON_DEVELOPERS = "DEVS#"
+
+
+def recon_changed_pk(day: str, shard: int) -> str:
+    """One shard of a day's changed-subject sets (``tollgate.reconciliation``)."""
+    return f"RECON#{day}#{shard}"
+
+
+def recon_changed(day: str, minute: str, shard: int, prefix: str) -> Key:
+    """The set of wallets (``RECON_WALLETS``) or developers (``RECON_DEVELOPERS``) the stream
+    changed in one UTC minute (``hhmm``), on one shard: a string set, each minute its own item, so a
+    set stays small (an ``ADD`` costs a write unit per KB of the item it rewrites, and an item holds
+    400 KB); the 16 shards of a day are one Query each."""
+    return recon_changed_pk(day, shard), f"{prefix}{minute}"
+
+
+def recon_checkpoint() -> Key:
+    """The last day the reconciliation job has checked completely (and where a cut-short run stopped)."""
+    return "RECON#RUN", "LAST"
+
+
+def recon_run(run_id: str) -> Key:
+    return f"RECONRUN#{run_id}", "RUN"
+
+
+RECON_FINDING_PREFIX = "RECONFINDING#"
+
+
+def recon_finding_pk(period: str) -> str:
+    """The findings of one month (``YYYY-MM``, UTC), newest first, like the audit trail."""
+    return f"{RECON_FINDING_PREFIX}{period}"
+
+
+def recon_finding(at: str, finding_id: str) -> Key:
+    return recon_finding_pk(at[:7]), f"{at}#{finding_id}"
+
+
+def recon_finding_key(fingerprint: str) -> Key:
+    """A finding's identity (kind, subject, expected, actual): written once, so the same discrepancy
+    seen again (a re-run, a crashed run done again) records nothing new."""
+    return f"RECONFINDINGKEY#{fingerprint}", "KEY"

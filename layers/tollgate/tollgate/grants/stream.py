@@ -43,10 +43,12 @@ from tollgate.grants.attribution import LEGACY_GRANT_ID, Book, Change
 from tollgate.grants.exceptions import AttributionGap
 from tollgate.ledger import repository as ledger
 from tollgate.ledger.models import LedgerEntryItem
+from tollgate.reconciliation import changed
 
 logger = logging.getLogger(__name__)
 
-_ITEMS_PER_TRANSACTION = 100  # DynamoDB's limit on one TransactWriteItems
+# DynamoDB's limit on one TransactWriteItems (100), less the reconciliation mark each carries.
+_ITEMS_PER_TRANSACTION = 99
 _BYTES_PER_TRANSACTION = 3_000_000  # under its 4 MB, by an estimate of each book's size
 
 
@@ -180,8 +182,14 @@ class StreamBatch:
             writes.append((loaded.book, loaded.stored_last_tx, loaded.stored))
         also = Transaction()
         # Any shard will do (readers add them up): a random one spreads concurrent batches apart.
-        for label, request in delta.updates(random.randrange(keys.AGGREGATE_SHARDS)):  # noqa: S311 - spread, not crypto
+        shard = random.randrange(keys.AGGREGATE_SHARDS)  # noqa: S311 - spread, not crypto
+        for label, request in delta.updates(shard):
             also.update_raw(label, request)
+        # The wallets whose books this writes, for the reconciliation job: with the books, so exactly
+        # when they are (adding to a set twice is adding once).
+        also.update_raw(changed.LABEL, changed.mark_request(
+            keys.RECON_WALLETS, [loaded.book.wallet_id for loaded in group if loaded.book is not None],
+            clock.now_ms(), shard % keys.RECON_SHARDS))
         repository.save_books(writes, also)
         for loaded in group:
             assert loaded.book is not None

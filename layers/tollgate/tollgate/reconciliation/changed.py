@@ -1,0 +1,42 @@
+"""The sets of wallets and developers changed, day by day, that the reconciliation job reads.
+
+The stream consumers add to them in the transactions they already write (the ledger stream's
+grant books and aggregates, the earnings stream's balances), so a mark lands exactly when the
+change it marks is applied; adding an id to a string set twice is the same as once, so a
+redelivered batch marks nothing new. No request path writes them. Each is one item per UTC day,
+minute and shard (``keys.recon_changed``; 16 Queries read a day), expiring after
+``RETENTION_DAYS``.
+
+This module imports nothing of the other domains: the stream consumers import it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from tollgate import clock, keys
+from tollgate.data import TTL_ATTRIBUTE, table_name
+
+RETENTION_DAYS = 35  # a run reads at most this many days back
+LABEL = "reconciliation:changed"  # the operation's label in the transaction that carries it
+
+
+def mark_request(prefix: str, subject_ids: Iterable[str], now_ms: int, shard: int) -> dict[str, Any]:
+    """An ``Update`` request that ``ADD``s the ids to the set of the minute ``now_ms`` falls in, on
+    ``shard`` (any will do: the job reads all 16; the caller's transaction picks one, as it does for
+    the aggregates). ``prefix``: ``keys.RECON_WALLETS`` or ``keys.RECON_DEVELOPERS``."""
+    at = clock.iso(now_ms)
+    pk, sk = keys.recon_changed(at[:10], at[11:13] + at[14:16], shard, prefix)
+    return {
+        "TableName": table_name(),
+        "Key": {"PK": {"S": pk}, "SK": {"S": sk}},
+        "UpdateExpression": "SET #e = :e, #t = :t ADD #s :s",
+        "ExpressionAttributeNames": {"#e": "entity", "#t": TTL_ATTRIBUTE, "#s": "subjects"},
+        "ExpressionAttributeValues": {":e": {"S": "recon_changed"},
+                                      ":t": {"N": str(now_ms // 1000 + (RETENTION_DAYS + 1) * 86_400)},
+                                      ":s": {"SS": sorted(set(subject_ids))}},
+    }
+
+
+__all__ = ["LABEL", "RETENTION_DAYS", "mark_request"]

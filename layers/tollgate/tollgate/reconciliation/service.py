@@ -1,0 +1,391 @@
+"""The reconciliation job: every wallet and developer changed since the last run, checked.
+
+**What it reads.** The ledger stream consumer adds each wallet whose grant book it writes to the
+set of the minute (``changed.mark_request``, in the same transaction as the books), and the earnings
+stream consumer each developer whose balance it changes; a run reads those sets, never the table
+at large. The checkpoint (``RECON#RUN`` / ``LAST``) holds the last UTC day checked completely: a run
+reads every day after it up to today (the first run: yesterday and today; never more than
+``changed.RETENTION_DAYS`` back, the sets' lifetime). Today is never complete, so the next run reads
+it again; a past day read to its end moves the checkpoint. The checkpoint is written only when the
+run ends (a run that crashes moved nothing and is done again).
+
+**What it checks**, per wallet (a consistent snapshot: the wallet read before and after its entries
+must be the same version, else it is read again, up to ``ATTEMPTS`` times):
+``ledger_sum`` the entries sum to the balance (``expected`` the entries' sum, ``actual`` the balance);
+``holds_sum`` the open holds sum to ``reserved``; ``available`` is ``balance - reserved`` and not
+negative; ``grants_sum`` the grant book's remaining credits sum to the balance (the wallet's, when the
+book has caught up with it; otherwise the balance the book was last attributed at). Per developer:
+``earnings`` ``earned == pending + available + in_payout + paid``, and the earnings log sums to each
+of those (the balance read before and after the log at the same ``seq``). And the newest
+``RECENT`` refunds of each wallet and payouts of each developer in a terminal state against what
+their workflow recorded of the gateway (``payout``, ``refund``; the gateways are not called).
+
+**Findings** are recorded once per discrepancy (kind, subject, expected, actual): a fingerprint
+item put with the finding, conditioned on not existing, so the same discrepancy seen by a later run
+(or by a run done again) records nothing new; the run still counts it, and the metric
+``ReconciliationFindings`` is the number a run saw (0 when clean), emitted once per run.
+
+**Bounds.** A run checks at most ``max_subjects`` wallets and developers and stops once its time
+budget is spent; it then keeps its place (``resume_day``, ``resume_after``) and reports
+``complete: false``; the next run goes on from there (a day that was still today when the place
+was noted is read again from its start once it is over, so nothing marked later is missed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from tollgate import clock, cursors, ids, keys
+from tollgate.audit.service import date_range
+from tollgate.earnings import repository as earnings
+from tollgate.grants import repository as grants
+from tollgate.ledger import repository as ledger
+from tollgate.ledger.models import WalletItem
+from tollgate.ledger.wallets import WalletState
+from tollgate.payouts.models import PayoutItem
+from tollgate.principal import Principal
+from tollgate.reconciliation import changed, repository
+from tollgate.reconciliation.exceptions import RunNotFound
+from tollgate.reconciliation.models import ReconFindingItem, ReconRunItem
+from tollgate.reconciliation.schemas import FindingOut, FindingPage, RunOut
+from tollgate.refunds.models import RefundItem
+
+ATTEMPTS = 3  # snapshots of one subject before it is left for the next run (changing all the while)
+SCHEDULED_MAX_SUBJECTS = 20_000
+MANUAL_MAX_SUBJECTS = 1_000
+MANUAL_BUDGET_MS = 20_000  # under API Gateway's 30 s
+BALANCE_FIELDS = ("earned", "pending", "available", "in_payout", "paid")
+_WALLET, _DEVELOPER = "w", "d"
+_KEY_NAMES = ("PK", "SK")
+MAX_QUERIES = 24
+RECENT = 25  # a subject's newest payouts or refunds checked against their records (one Query)
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    expected: int
+    actual: int
+    wallet_id: str | None = None
+    developer_id: str | None = None
+    detail: str | None = None
+
+    def fingerprint(self) -> str:
+        parts = (self.kind, self.wallet_id or "", self.developer_id or "", str(self.expected), str(self.actual),
+                 self.detail or "")
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+# -- the checks -------------------------------------------------------------------------------
+
+def _wallet_version(item: WalletItem | None) -> Any:
+    if item is None:
+        return None
+    return (item.seq, item.last_tx, item.updated_at, item.balance, item.reserved, item.available)
+
+
+def check_wallet(wallet_id: str) -> list[Finding] | None:
+    """The wallet's discrepancies (empty: it reconciles); None if it kept changing while read."""
+    for _ in range(ATTEMPTS):
+        before = ledger.get_wallet(wallet_id)
+        amounts = list(ledger.iter_entry_amounts(wallet_id))
+        after = ledger.get_wallet(wallet_id)
+        if _wallet_version(before) == _wallet_version(after):
+            break
+    else:
+        return None
+    if after is None and not amounts:
+        return []
+    state = WalletState.from_item(wallet_id, after)
+    found = []
+    ledger_sum = sum(amounts)
+    if ledger_sum != state.balance:
+        found.append(Finding("ledger_sum", ledger_sum, state.balance, wallet_id=wallet_id,
+                             detail=f"{len(amounts)} entries"))
+    holds_sum = sum(amount for amount, _ in state.holds.values())
+    if holds_sum != state.reserved:
+        found.append(Finding("holds_sum", holds_sum, state.reserved, wallet_id=wallet_id,
+                             detail=f"{len(state.holds)} holds"))
+    if state.available != state.balance - state.reserved or state.available < 0:
+        found.append(Finding("available", max(0, state.balance - state.reserved), state.available,
+                             wallet_id=wallet_id, detail="balance - reserved, never negative"))
+    book = grants.get_book(wallet_id)
+    if book is not None:
+        caught_up = after is not None and book.last_tx == after.last_tx
+        expected = state.balance if caught_up else book.balance
+        if book.total() != expected:
+            found.append(Finding("grants_sum", expected, book.total(), wallet_id=wallet_id,
+                                 detail="the balance" if caught_up else "the balance at the book's last change"))
+    found += _refund_findings(wallet_id)
+    return found
+
+
+def _step_ok(steps: dict[str, Any] | None, name: str) -> bool:
+    return ((steps or {}).get(name) or {}).get("status") == "succeeded"
+
+
+def _refund_findings(wallet_id: str) -> list[Finding]:
+    """The wallet's newest refunds in a terminal state, against what the workflow recorded of the
+    gateway: a ``succeeded`` refund was sent (``gateway_attempted``), has the gateway's refund id and
+    its ``mark_refunded`` step. ``expected_mc``: the refund's credits; ``actual_mc``: 0."""
+    found = []
+    for refund in RefundItem.by_wallet.query(keys.wallet_refunds_gsi1pk(wallet_id), scan_index_forward=False,
+                                             limit=RECENT):
+        if refund.status != "succeeded":
+            continue
+        missing = [what for what, ok in (("the gateway was never called", refund.gateway_attempted),
+                                         ("no gateway refund id", bool(refund.gateway_refund_id)),
+                                         ("no mark_refunded step", _step_ok(refund.steps, "mark_refunded")))
+                   if not ok]
+        if missing:
+            found.append(Finding("refund", refund.credits_mc, 0, wallet_id=wallet_id,
+                                 detail=f"refund {refund.refund_id} succeeded: " + ", ".join(missing)))
+    return found
+
+
+_PAYOUT_STEPS = {"paid": "mark_paid", "failed": "compensate", "reversed": "reversal"}
+
+
+def _payout_findings(developer_id: str) -> list[Finding]:
+    """The developer's newest payouts in a terminal state, against what the workflow recorded: a
+    ``paid`` payout's transfer was sent under its gateway reference (``transfer_attempted``,
+    ``reference``) and marked paid; a ``failed`` one compensated; a ``reversed`` one reversed.
+    ``expected_mc``: the payout's credits; ``actual_mc``: 0."""
+    found = []
+    for payout in PayoutItem.by_developer.query(keys.developer_payouts_gsi1pk(developer_id),
+                                                scan_index_forward=False, limit=RECENT):
+        step = _PAYOUT_STEPS.get(payout.status)
+        if step is None:
+            continue  # still in flight
+        missing = [] if _step_ok(payout.steps, step) else [f"no {step} step"]
+        if payout.status == "paid":
+            if not payout.transfer_attempted:
+                missing.append("the transfer was never sent")
+            if not payout.reference:
+                missing.append("no gateway reference")
+        if missing:
+            found.append(Finding("payout", payout.credits_mc, 0, developer_id=developer_id,
+                                 detail=f"payout {payout.payout_id} {payout.status}: " + ", ".join(missing)))
+    return found
+
+
+def check_developer(developer_id: str) -> list[Finding] | None:
+    """The developer's earnings discrepancies; None if the balance kept changing while read."""
+    for _ in range(ATTEMPTS):
+        before = earnings.get_balance(developer_id)
+        logs = earnings.logs(developer_id)
+        after = earnings.get_balance(developer_id)
+        if (before is None) == (after is None) and (after is None or before.seq == after.seq):  # type: ignore[union-attr]
+            break
+    else:
+        return None
+    if after is None:
+        return []
+    balance = {name: getattr(after, name) or 0 for name in BALANCE_FIELDS}
+    found = []
+    parts = balance["pending"] + balance["available"] + balance["in_payout"] + balance["paid"]
+    if balance["earned"] != parts:
+        found.append(Finding("earnings", balance["earned"], parts, developer_id=developer_id,
+                             detail="pending + available + in_payout + paid against earned"))
+    logged = dict.fromkeys(BALANCE_FIELDS, 0)
+    for log in logs:
+        for name, delta in (log.deltas or {}).items():
+            if name in logged:
+                logged[name] += int(delta)
+    for name in BALANCE_FIELDS:
+        if logged[name] != balance[name]:
+            found.append(Finding("earnings", logged[name], balance[name], developer_id=developer_id,
+                                 detail=f"{name} against the earnings log"))
+    found += _payout_findings(developer_id)
+    return found
+
+
+# -- the run ----------------------------------------------------------------------------------
+
+def _day(ms: int) -> str:
+    return clock.iso(ms)[:10]
+
+
+def _next(day: str) -> str:
+    return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+
+
+def _days(first: str, last: str) -> list[str]:
+    days, day = [], first
+    while day <= last:
+        days.append(day)
+        day = _next(day)
+    return days
+
+
+def _subjects(day: str) -> list[str]:
+    """A day's changed developers and wallets, in the order a run checks them (``d:<id>``, ``w:<id>``)."""
+    wallets, developers = repository.changed(day)
+    return sorted([f"{_DEVELOPER}:{d}" for d in developers] + [f"{_WALLET}:{w}" for w in wallets])
+
+
+def _record(run: ReconRunItem, finding: Finding, now_ms: int) -> bool:
+    at = clock.iso(now_ms)
+    return repository.record_finding(
+        finding.fingerprint(), finding_id=ids.derived_id("fnd", finding.fingerprint()), at=at, run_id=run.run_id,
+        kind=finding.kind, wallet_id=finding.wallet_id, developer_id=finding.developer_id,
+        expected=finding.expected, actual=finding.actual, detail=finding.detail)
+
+
+def run(source: str, *, max_subjects: int, budget_ms: int) -> RunOut:
+    """Check every wallet and developer changed since the checkpoint, up to ``max_subjects`` of them
+    and ``budget_ms`` of wall time."""
+    started = time.monotonic()
+    now_ms = clock.now_ms()
+    today = _day(now_ms)
+    oldest = _day(now_ms - changed.RETENTION_DAYS * 86_400_000)
+    checkpoint = repository.get_checkpoint()
+    last_day = checkpoint.last_day if checkpoint is not None else None
+    first = _next(last_day) if last_day else _day(now_ms - 86_400_000)
+    first = max(first, oldest)
+    resume_day = resume_after = None
+    if checkpoint is not None and checkpoint.resume_day and checkpoint.resume_after:
+        # A place noted while its day was still today is good only while it still is: once the day is
+        # over its set may have grown below the place, so the day is read again from its start.
+        noted_on = checkpoint.resume_noted_on or checkpoint.resume_day
+        if checkpoint.resume_day >= first and (noted_on > checkpoint.resume_day or checkpoint.resume_day == today):
+            resume_day, resume_after = checkpoint.resume_day, checkpoint.resume_after
+    run_item = repository.new_run(run_id=ids.random_id("rec"), source=source, status="running", complete=False,
+                                  days={}, started_at=clock.iso(now_ms), checkpoint=last_day)
+    repository.save_run(run_item)
+
+    def out_of_budget() -> bool:
+        checked = run_item.wallets_checked + run_item.developers_checked
+        return checked >= max_subjects or (time.monotonic() - started) * 1000 >= budget_ms
+
+    days: dict[str, int] = {}
+    stopped: tuple[str, str] | None = None  # (day, last subject checked) where the bound stopped the run
+    for day in _days(first, today):
+        subjects = _subjects(day)
+        if day == resume_day and resume_after is not None:
+            subjects = [s for s in subjects if s > resume_after]
+        days[day] = 0
+        last_checked = resume_after if day == resume_day else None
+        for subject in subjects:
+            if out_of_budget():
+                stopped = (day, last_checked or "")
+                break
+            kind, _, subject_id = subject.partition(":")
+            found = check_wallet(subject_id) if kind == _WALLET else check_developer(subject_id)
+            if kind == _WALLET:
+                run_item.wallets_checked += 1
+            else:
+                run_item.developers_checked += 1
+            days[day] += 1
+            last_checked = subject
+            for finding in found or ():
+                run_item.findings += 1
+                if _record(run_item, finding, clock.now_ms()):
+                    run_item.new_findings += 1
+        if stopped is not None:
+            break
+        if day < today:
+            last_day = day
+    finished = clock.now_ms()
+    noted = None if stopped is None else stopped
+    repository.save_checkpoint(last_day=last_day, resume_day=noted[0] if noted else None,
+                               resume_after=noted[1] if noted and noted[1] else None,
+                               resume_noted_on=today if noted else None, run_id=run_item.run_id,
+                               updated_at=clock.iso(finished))
+    run_item.days = days
+    run_item.complete = stopped is None
+    run_item.status = "completed" if stopped is None else "partial"
+    run_item.checkpoint = last_day
+    run_item.finished_at = clock.iso(finished)
+    repository.save_run(run_item)
+    return run_view(run_item)
+
+
+def run_view(item: ReconRunItem) -> RunOut:
+    return RunOut(run_id=item.run_id, source=item.source, status=item.status, complete=bool(item.complete),
+                  days={k: int(v) for k, v in (item.days or {}).items()}, wallets_checked=item.wallets_checked or 0,
+                  developers_checked=item.developers_checked or 0, findings=item.findings or 0,
+                  new_findings=item.new_findings or 0, checkpoint=item.checkpoint, started_at=item.started_at,
+                  finished_at=item.finished_at)
+
+
+def run_now(principal: Principal) -> RunOut:
+    """``POST /v1/admin/reconciliation/run``: a run now, bounded to answer within API Gateway's timeout."""
+    principal.require_admin()
+    return run("manual", max_subjects=MANUAL_MAX_SUBJECTS, budget_ms=MANUAL_BUDGET_MS)
+
+
+def get_run(principal: Principal, run_id: str) -> RunOut:
+    principal.require_admin()
+    item = repository.get_run(run_id)
+    if item is None:
+        raise RunNotFound(f"reconciliation run '{run_id}' not found")
+    return run_view(item)
+
+
+# -- the findings -----------------------------------------------------------------------------
+
+def finding_view(item: ReconFindingItem) -> FindingOut:
+    return FindingOut(finding_id=item.finding_id, at=item.at, run_id=item.run_id, kind=item.kind,
+                      wallet_id=item.wallet_id, developer_id=item.developer_id, expected_mc=item.expected,
+                      actual_mc=item.actual, detail=item.detail)
+
+
+def _months(first: date, last: date) -> list[str]:
+    months, year, month = [], last.year, last.month
+    while (year, month) >= (first.year, first.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return months
+
+
+def _key(item: ReconFindingItem) -> dict[str, Any]:
+    return {"PK": {"S": item.pk}, "SK": {"S": item.sk}}
+
+
+def list_findings(principal: Principal, *, date_from: str | None, date_to: str | None, limit: int,
+                  cursor: str | None) -> FindingPage:
+    """A page of the findings first seen in the range (UTC days, default the last 30), newest first:
+    Queries of one month's partition at a time, at most ``MAX_QUERIES`` a page."""
+    principal.require_admin()
+    first, last = date_range(date_from, date_to, clock.now_ms())
+    low, high = f"{first.isoformat()}T", f"{last.isoformat()}T~"
+    months = _months(first, last)
+    scope = cursors.scope("reconciliation-findings", date_from, date_to)
+    start = None
+    if cursor is not None:
+        start = cursors.decode(cursor, scope, _KEY_NAMES, lambda k: low <= k["SK"] <= high
+                               and k["PK"] == keys.recon_finding_pk(k["SK"][:7]))
+        months = [m for m in months if m <= start["SK"]["S"][:7]]
+    items: list[ReconFindingItem] = []
+    position: dict[str, Any] | None = None  # the last key read: where a page cut short goes on from
+    queries = 0
+    for index, period in enumerate(months):
+        while True:
+            if queries == MAX_QUERIES:
+                return _page(items, position, scope)
+            found, last_key = repository.findings_page(period, low, high, limit=limit - len(items), start=start)
+            queries += 1
+            items.extend(found)
+            position = last_key or (_key(found[-1]) if found else position)
+            if len(items) >= limit:
+                more = last_key is not None or index < len(months) - 1
+                return _page(items[:limit], _key(items[limit - 1]) if more else None, scope)
+            if last_key is None:
+                break
+            start = last_key
+        start = None
+    return _page(items, None, scope)
+
+
+def _page(items: list[ReconFindingItem], next_key: dict[str, Any] | None, scope: str) -> FindingPage:
+    return FindingPage(data=[finding_view(i) for i in items],
+                       next_cursor=cursors.encode(next_key, scope) if next_key else None)
+
+
+__all__ = ["ATTEMPTS", "MANUAL_BUDGET_MS", "MANUAL_MAX_SUBJECTS", "SCHEDULED_MAX_SUBJECTS", "Finding",
+           "check_developer", "check_wallet", "get_run", "list_findings", "run", "run_now", "run_view"]
