@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -313,3 +315,28 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout_s: float = 60.0) 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)  # a polling interval, not a stand-in for synchronisation
+
+
+def restore_environment(saved: dict[str, str]) -> None:
+    """A local stack points the process at its own endpoints: put everything back afterwards."""
+    from tollgate import config, data
+
+    os.environ.clear()
+    os.environ.update(saved)
+    data.set_client(None)
+    config.settings.cache_clear()
+
+
+@contextmanager
+def running_stack(config: Any) -> Iterator[Any]:
+    """A ``LocalStack`` (make dev's) started for a tier and stopped after it, the environment put back."""
+    from tollgate_local.stack import LocalStack
+
+    saved = dict(os.environ)
+    local = LocalStack(config)
+    local.start()
+    try:
+        yield local
+    finally:
+        local.stop()
+        restore_environment(saved)

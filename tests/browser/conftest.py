@@ -8,7 +8,6 @@ every page fails its check if it requested one.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.browser.support import AXE_JS, DEVELOPER, FEATURE, OUTPUT, SPENDER, Api, PageReport, Ui
+from tests.support import running_stack
 
 _HERE = Path(__file__).resolve().parent
 
@@ -41,28 +41,12 @@ def chromium_path() -> str:
     return found
 
 
-def _restore(saved: dict[str, str]) -> None:
-    """The stack points the process at its own endpoints; put everything back afterwards."""
-    from tollgate import config, data
-
-    os.environ.clear()
-    os.environ.update(saved)
-    data.set_client(None)
-    config.settings.cache_clear()
-
-
 @pytest.fixture(scope="package")
 def stack(tmp_path_factory) -> Iterator[Any]:
-    from tollgate_local.stack import LocalStack, StackConfig
+    from tollgate_local.stack import StackConfig
 
-    saved = dict(os.environ)
-    local = LocalStack(StackConfig.ephemeral(tmp_path_factory.mktemp("tollgate-browser")))
-    local.start()
-    try:
+    with running_stack(StackConfig.ephemeral(tmp_path_factory.mktemp("tollgate-browser"))) as local:
         yield local
-    finally:
-        local.stop()
-        _restore(saved)
 
 
 @pytest.fixture(scope="package")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import Reply
+from tests.support import Reply, restore_environment, running_stack
 
 _HERE = Path(__file__).resolve().parent
 
@@ -53,29 +53,13 @@ class Client:
         return self.request("DELETE", path, **kw)
 
 
-def _restore(saved: dict[str, str]) -> None:
-    """A stack points the process at its own endpoints; put everything back afterwards."""
-    from tollgate import config, data
-
-    os.environ.clear()
-    os.environ.update(saved)
-    data.set_client(None)
-    config.settings.cache_clear()
-
-
 # Module-scoped: the stack's environment is put back before any other tier's tests run.
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    from tollgate_local.stack import LocalStack, StackConfig
+    from tollgate_local.stack import StackConfig
 
-    saved = dict(os.environ)
-    local = LocalStack(StackConfig.ephemeral(tmp_path_factory.mktemp("tollgate-dev")))
-    local.start()
-    try:
+    with running_stack(StackConfig.ephemeral(tmp_path_factory.mktemp("tollgate-dev"))) as local:
         yield local
-    finally:
-        local.stop()
-        _restore(saved)
 
 
 @pytest.fixture
@@ -83,7 +67,7 @@ def own_stack_env():
     """For tests that start stacks of their own: restore the environment they change."""
     saved = dict(os.environ)
     yield
-    _restore(saved)
+    restore_environment(saved)
 
 
 @pytest.fixture(scope="module")

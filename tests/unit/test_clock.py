@@ -118,3 +118,13 @@ def test_advance_and_reset():
     assert clock.now_ms() - start >= 3_601_000
     clock.reset()
     assert clock.now_ms() - start < 5_000
+
+
+def test_periods_back_lists_every_month_of_a_range_newest_first():
+    from datetime import date
+
+    from tollgate import clock
+
+    assert clock.periods_back(date(2025, 11, 30), date(2026, 2, 1)) == ["2026-02", "2026-01", "2025-12", "2025-11"]
+    assert clock.periods_back(date(2026, 3, 1), date(2026, 3, 31)) == ["2026-03"]
+    assert clock.periods_back(date(2026, 4, 1), date(2026, 3, 31)) == []

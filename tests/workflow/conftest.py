@@ -9,15 +9,17 @@ with a deadline, never on a fixed sleep.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Client, _restore
-from tests.support import wait_for  # noqa: F401 - the workflow tests take it from here
+from tests.e2e.conftest import Client
+from tests.support import (
+    running_stack,
+    wait_for,  # noqa: F401 - the workflow tests take it from here
+)
 
 _HERE = Path(__file__).resolve().parent
 
@@ -32,9 +34,8 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    from tollgate_local.stack import LocalStack, StackConfig
+    from tollgate_local.stack import StackConfig
 
-    saved = dict(os.environ)
     config = StackConfig.ephemeral(tmp_path_factory.mktemp("tollgate-workflow"))
     config.parameters = {"PayoutRetryIntervalSeconds": "1",
                          "PayoutConfirmationTimeoutSeconds": str(CONFIRMATION_TIMEOUT_S),
@@ -42,13 +43,8 @@ def stack(tmp_path_factory):
                          "RefundConfirmationTimeoutSeconds": str(CONFIRMATION_TIMEOUT_S),
                          "AllocationRetryIntervalSeconds": "1",
                          "ExportRetryIntervalSeconds": "1"}
-    local = LocalStack(config)
-    local.start()
-    try:
+    with running_stack(config) as local:
         yield local
-    finally:
-        local.stop()
-        _restore(saved)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -64,6 +64,16 @@ def period_end_ms(period: str) -> int:
         raise ValueError("no such month")
     year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return _days_from_civil(year, month, 1) * 86_400_000
+
+
+def periods_back(first: date, last: date) -> list[str]:
+    """``YYYY-MM`` of every month from ``last``'s back to ``first``'s, newest first (the partitions
+    of a range of days kept by month: the audit trail, reconciliation findings)."""
+    months, year, month = [], last.year, last.month
+    while (year, month) >= (first.year, first.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return months
 
 
 def _days_in_month(year: int, month: int) -> int:

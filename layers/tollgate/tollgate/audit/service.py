@@ -128,15 +128,6 @@ def date_range(date_from: str | None, date_to: str | None, now_ms: int) -> tuple
     return first, last
 
 
-def _months(first: date, last: date) -> list[str]:
-    """``YYYY-MM`` of every month from ``last``'s back to ``first``'s (newest first)."""
-    months, year, month = [], last.year, last.month
-    while (year, month) >= (first.year, first.month):
-        months.append(f"{year:04d}-{month:02d}")
-        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
-    return months
-
-
 def _key(item: AuditRecordItem) -> dict[str, Any]:
     return {"PK": {"S": item.pk}, "SK": {"S": item.sk}}
 
@@ -147,7 +138,7 @@ def list_records(principal: Principal, *, date_from: str | None, date_to: str | 
     principal.require_admin()
     first, last = date_range(date_from, date_to, clock.now_ms())
     low, high = f"{first.isoformat()}T", f"{last.isoformat()}T~"  # every SK of those days: "<day>T...Z#<id>"
-    months = _months(first, last)
+    months = clock.periods_back(first, last)
     scope = cursors.scope("audit", date_from, date_to, action, target)
     start = None
     if cursor is not None:

@@ -335,14 +335,6 @@ def finding_view(item: ReconFindingItem) -> FindingOut:
                       actual_mc=item.actual, detail=item.detail)
 
 
-def _months(first: date, last: date) -> list[str]:
-    months, year, month = [], last.year, last.month
-    while (year, month) >= (first.year, first.month):
-        months.append(f"{year:04d}-{month:02d}")
-        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
-    return months
-
-
 def _key(item: ReconFindingItem) -> dict[str, Any]:
     return {"PK": {"S": item.pk}, "SK": {"S": item.sk}}
 
@@ -354,7 +346,7 @@ def list_findings(principal: Principal, *, date_from: str | None, date_to: str |
     principal.require_admin()
     first, last = date_range(date_from, date_to, clock.now_ms())
     low, high = f"{first.isoformat()}T", f"{last.isoformat()}T~"
-    months = _months(first, last)
+    months = clock.periods_back(first, last)
     scope = cursors.scope("reconciliation-findings", date_from, date_to)
     start = None
     if cursor is not None:
