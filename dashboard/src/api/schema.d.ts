@@ -1215,7 +1215,7 @@ export interface components {
             rate_limit_per_second: number;
             /**
              * Scopes
-             * @description What the key may do: usage (POST /v1/usage), reservations (hold, settle, release), reversal (give back what it charged, within the reversal window). Every key may read wallets and history. Default: all three.
+             * @description What the key may do: usage (POST /v1/usage), reservations (hold, settle, release), reversal (give back what it charged, within the reversal window). Every key may read wallets and history. Default: all three, each at most once.
              */
             scopes?: ("usage" | "reservations" | "reversal")[];
         };

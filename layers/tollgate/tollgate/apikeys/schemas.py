@@ -13,7 +13,8 @@ _SCOPES_DOC = ("What the key may do: usage (POST /v1/usage), reservations (hold,
 class ApiKeyIn(RequestModel):
     name: str = Field(min_length=1, max_length=100)
     scopes: list[ApiKeyScope] = Field(default_factory=lambda: list(SCOPES), min_length=1, max_length=len(SCOPES),
-                                      description=_SCOPES_DOC + " Default: all three.")
+                                      json_schema_extra={"uniqueItems": True},
+                                      description=_SCOPES_DOC + " Default: all three, each at most once.")
     rate_limit_per_second: integer(1, MAX_PER_SECOND) = Field(
         default=DEFAULT_PER_SECOND,
         description="Requests a second the key may make; more are answered 429 rate_limited with Retry-After")
