@@ -26,7 +26,7 @@ SUB ?= alice
 SIGN_IN ?= dev
 ROLES ?= user
 
-.PHONY: help install dashboard test test-unit test-functional test-integration test-workflow test-e2e test-browser test-fuzz test-template lint format openapi bench \
+.PHONY: help install dashboard test test-unit test-functional test-faults test-integration test-workflow test-e2e test-browser test-fuzz test-template lint format openapi bench \
 	build deploy dev token schedule reset clean
 
 help: ## Show the targets
@@ -67,13 +67,16 @@ lint: $(STAMP) ## ruff
 format: $(STAMP) ## ruff format + fixes
 	$(VENV)/bin/ruff check --fix .
 
-test: install lint test-unit test-functional test-integration test-workflow test-e2e test-browser test-fuzz test-template ## Every tier (what CI runs)
+test: install lint test-unit test-functional test-faults test-integration test-workflow test-e2e test-browser test-fuzz test-template ## Every tier (what CI runs)
 
 test-unit: $(STAMP) ## Domain logic, no AWS
 	$(PY) -m pytest -q -n 2 tests/unit
 
 test-functional: $(STAMP) ## Handlers driven by events/*.json against moto
 	$(PY) -m pytest -q -n 2 tests/functional
+
+test-faults: $(STAMP) ## Every money path under injected DynamoDB and gateway faults (report in test-output/faults)
+	$(PY) -m pytest -q -n 2 tests/faults
 
 test-integration: install ## DynamoDB Local (real engine) + serialised moto server: concurrency, write counts
 	$(PY) -m pytest -q -n 2 --dist loadfile tests/integration

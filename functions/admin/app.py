@@ -21,8 +21,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tollgate import apikeys, audit, grants, http, ledger, orgs, pricing, refunds, tiers
-from tollgate.apikeys.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyList
+from tollgate import apikeys, audit, grants, http, lazy, ledger, orgs, pricing, refunds, tiers
+from tollgate.apikeys.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyList, ApiKeyOut, ApiKeyUpdate
 from tollgate.audit.schemas import DATE_PATTERN, TARGET_PATTERN, AuditAction, AuditPage
 from tollgate.grants.schemas import GrantIn, GrantOut
 from tollgate.http.params import Cursor, IdPath, Limit, SlugPath, WalletIdPath, WalletIdQuery
@@ -128,6 +128,12 @@ def list_api_keys() -> ApiKeyList:
     return ApiKeyList(data=apikeys.list_keys())
 
 
+@app.patch("/v1/admin/api-keys/<key_id>", summary="Change a server API key's name, scopes or rate limit",
+           tags=["admin"], responses=http.responses(200, ApiKeyOut, 404, 409))
+def patch_api_key(key_id: IdPath, body: ApiKeyUpdate) -> ApiKeyOut:
+    return apikeys.update(key_id, body)
+
+
 @app.delete("/v1/admin/api-keys/<key_id>", summary="Revoke a server API key", tags=["admin"],
             responses=http.responses(204, None, 404))
 def delete_api_key(key_id: IdPath) -> Response[None]:
@@ -182,20 +188,20 @@ def put_wallet_tier(wallet_id: WalletIdPath, body: WalletTierIn) -> WalletTierOu
           "one); wallets allocated already are skipped", tags=["admin"],
           responses=http.responses(202, AllocationRunOut, 503))
 def post_allocation_run(body: AllocationRunIn | None = None) -> Response[AllocationRunOut]:
-    started = tiers.start_allocation_run(http.principal(app), body or AllocationRunIn())
+    started = tiers.run.start_manual(http.principal(app), body or AllocationRunIn())
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=started)
 
 
 @app.get("/v1/admin/allocations/runs", summary="A month's allocation runs, newest first", tags=["admin"],
          responses=http.responses(200, AllocationRunList))
 def list_allocation_runs(period: PeriodQuery, limit: Limit = 25) -> AllocationRunList:
-    return tiers.list_allocation_runs(http.principal(app), period, limit)
+    return tiers.run.list_runs(http.principal(app), period, limit)
 
 
 @app.get("/v1/admin/allocations/runs/<run_id>", summary="One allocation run and what it did", tags=["admin"],
          responses=http.responses(200, AllocationRunOut, 404))
 def get_allocation_run(run_id: IdPath) -> AllocationRunOut:
-    return tiers.get_allocation_run(http.principal(app), run_id)
+    return tiers.run.get_run(http.principal(app), run_id)
 
 
 @app.get("/v1/admin/audit", summary="Changes to settings, features, packages, tiers and wallets' tiers: who, "
@@ -257,4 +263,5 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return http.resolve(app, event, context)
 
 
+lazy.load(audit, grants, ledger, orgs, refunds, tiers)  # the init phase imports what the handlers call (tollgate/lazy.py)
 coldstart.end()

@@ -16,7 +16,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tollgate import http, refunds
+from tollgate import http, lazy, refunds
 from tollgate.http.params import Cursor, IdPath, Limit, WalletIdQuery
 from tollgate.purchases import catalog, service
 from tollgate.purchases.schemas import CheckoutIn, PackageList, PurchaseList, PurchaseOut
@@ -62,7 +62,7 @@ def get_purchase(purchase_id: IdPath) -> PurchaseOut:
 @app.get("/v1/purchases/<purchase_id>/refund-eligibility", summary="Whether, and how much of, a purchase can be "
          "refunded", tags=["refunds"], responses=http.responses(200, EligibilityOut, 404))
 def get_refund_eligibility(purchase_id: IdPath) -> EligibilityOut:
-    return refunds.eligibility(http.principal(app), purchase_id)
+    return refunds.purchase_eligibility(http.principal(app), purchase_id)
 
 
 @app.post("/v1/purchases/<purchase_id>/refunds", summary="Ask for a refund of a purchase's unused credits",
@@ -93,4 +93,5 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return http.resolve(app, event, context)
 
 
+lazy.load(refunds)  # the init phase imports what the handlers call (tollgate/lazy.py)
 coldstart.end()

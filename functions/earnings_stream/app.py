@@ -20,7 +20,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tollgate import earnings
+from tollgate import earnings, lazy
 
 logger = Logger()
 metrics = Metrics()
@@ -61,4 +61,5 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return {"batchItemFailures": [{"itemIdentifier": min(failed, key=int)}] if failed else []}
 
 
+lazy.load(earnings)  # the init phase imports what the handlers call (tollgate/lazy.py)
 coldstart.end()

@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
 import tollgate
-from tollgate import __version__, analytics, clock, grants, http, ledger, orgs, pricing, ratelimit, tiers
+from tollgate import __version__, analytics, clock, grants, http, lazy, ledger, orgs, pricing, ratelimit, tiers
 from tollgate.analytics.schemas import UsageSummary
 from tollgate.errors import ValidationFailed
 from tollgate.http.params import Cursor, Limit, Timestamp, WalletIdQuery
@@ -53,7 +53,7 @@ def get_history(
     since_ms, until_ms = _timestamp(since, "since"), _timestamp(until, "until")
     if since_ms is not None and until_ms is not None and since_ms > until_ms:
         raise ValidationFailed("since must not be after until", field="since")
-    return ledger.history(
+    return ledger.wallet_history(
         orgs.wallet_for_reading(principal, wallet_id),
         limit=limit,
         cursor=cursor,
@@ -140,4 +140,5 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return http.resolve(app, event, context)
 
 
+lazy.load(grants, ledger, orgs, tiers)  # the init phase imports what the handlers call (tollgate/lazy.py)
 coldstart.end()

@@ -19,7 +19,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tollgate import earnings, http, payouts
+from tollgate import earnings, http, lazy, payouts
 from tollgate.earnings.schemas import EarningsOut
 from tollgate.http.params import DEVELOPER_ID_PATTERN, Cursor, DeveloperIdPath, IdPath, Limit
 from tollgate.payouts.schemas import (
@@ -137,4 +137,5 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return http.resolve(app, event, context)
 
 
+lazy.load(earnings, payouts)  # the init phase imports what the handlers call (tollgate/lazy.py)
 coldstart.end()

@@ -246,6 +246,45 @@ PEOPLE = [
 ]
 
 
+def test_an_admin_creates_narrows_and_revokes_a_server_key(open_ui, api, tokens):
+    admin = open_ui("admin")
+    page = admin.page
+    admin.sign_in("admin", ["admin", "user"])
+    admin.nav("Admin")
+    page.get_by_role("link", name="API keys", exact=True).click()
+    create = card(page, "Create a server API key")
+    create.get_by_label("Name").fill("browser-backend")
+    create.get_by_label("Requests a second").fill("25")
+    create.get_by_role("checkbox", name=re.compile(r"^reversal")).uncheck()
+    create.get_by_role("button", name="Create key").click()
+    secret = create.locator("section.banner code", has_text="tgk_")
+    expect(secret).to_have_text(re.compile(r"^tgk_[a-z2-7]{16}_[a-z2-7]{32}$"))
+    admin.check("api key created")
+    key_id = secret.inner_text().split("_")[1]
+    create.get_by_role("button", name="I have copied it; hide it").click()
+
+    row = page.locator("tbody tr", has_text=key_id)
+    expect(row.locator("td").nth(3)).to_have_text("reservations, usage")
+    row.get_by_role("button", name=re.compile(r"^Edit")).click()
+    form = page.get_by_role("form", name="Change browser-backend")
+    form.get_by_label("Requests a second for browser-backend").fill("7")
+    form.get_by_role("checkbox", name="reservations").uncheck()
+    admin.check("api key being changed")
+    form.get_by_role("button", name="Save").click()
+    expect(row.locator("td").nth(3)).to_have_text("usage")
+    expect(row.locator("td").nth(4)).to_have_text("7")
+    keys = {k["key_id"]: k for k in api.ok("GET", "/v1/admin/api-keys", tokens["admin"])["data"]}
+    assert (keys[key_id]["scopes"], keys[key_id]["rate_limit_per_second"]) == (["usage"], 7)
+
+    row.get_by_role("button", name="Revoke").click()
+    row.get_by_role("button", name="Yes, revoke").click()
+    expect(row).to_contain_text("revoked")
+    admin.check("api key revoked")
+    keys = {k["key_id"]: k for k in api.ok("GET", "/v1/admin/api-keys", tokens["admin"])["data"]}
+    assert keys[key_id]["active"] is False
+    admin.close()
+
+
 def test_every_navigation_link_of_every_role(open_ui):
     """Each role follows every link of every navigation it is shown (the header's, the admin
     tabs'...), so a page added later is screenshotted and scanned without a new test."""

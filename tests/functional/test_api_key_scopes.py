@@ -97,3 +97,65 @@ def test_a_person_is_not_bound_by_scopes(aws, catalog, fund):
     reply = invoke("deduction_post_usage.json", caller=Caller("alice", via_lambda_authorizer=True),
                    body={"feature": "ai-insight"}, headers={"idempotency-key": "person-1"})
     assert reply.status == 201, reply
+
+
+# -- changing a key in place (PATCH /v1/admin/api-keys/{key_id}) --------------------------------
+
+
+def patch_key(key_id: str, body: Any, caller: Caller = ADMIN):
+    return invoke("admin_patch_api_key.json", caller=caller, body=body, path=f"/v1/admin/api-keys/{key_id}",
+                  path_params={"key_id": key_id})
+
+
+def listed_keys() -> list[dict[str, Any]]:
+    return invoke("admin_list_api_keys.json", caller=ADMIN).body["data"]
+
+
+def test_a_key_narrowed_in_place_is_refused_on_its_next_request_and_keeps_its_secret(aws, catalog, fund):
+    fund(WALLET, "100")
+    created = create_key(None)
+    assert debit(created["key"], "before-narrowing")[0] == 201
+    reply = patch_key(created["key_id"], {"scopes": ["reservations"], "rate_limit_per_second": 7})
+    assert reply.status == 200, reply
+    assert (reply.body["scopes"], reply.body["rate_limit_per_second"], reply.body["name"], reply.body["active"]) == \
+        (["reservations"], 7, "insight-backend", True)
+    assert "key" not in reply.body and "secret_sha256" not in reply.body
+    assert listed_keys() == [reply.body]
+    from tests.functional.api_keys import authorizer_context
+
+    context = authorizer_context(created["key"])  # the same secret still signs in, with the new scopes
+    assert (context["scopes"], context["rate_limit"]) == ("reservations", "7")
+    before = assert_ledger_invariant(WALLET)
+    status, refused, _ = debit(created["key"], "after-narrowing")
+    assert (status, refused["error"]["code"]) == (403, "forbidden")
+    assert assert_ledger_invariant(WALLET) == before
+    widened = patch_key(created["key_id"], {"scopes": ["usage", "reservations"]})
+    assert (widened.status, widened.body["scopes"], widened.body["rate_limit_per_second"]) == \
+        (200, ["reservations", "usage"], 7)
+    assert debit(created["key"], "after-widening")[0] == 201
+
+
+@pytest.mark.parametrize("body", [
+    {}, {"name": None, "scopes": None}, {"scopes": []}, {"scopes": ["usage", "usage"]}, {"scopes": ["admin"]},
+    {"rate_limit_per_second": 0}, {"rate_limit_per_second": "5"}, {"name": ""}, {"key": "tgk_x"},
+    {"secret_sha256": "00"},
+])
+def test_a_bad_change_is_422_and_changes_nothing(aws, body):
+    created = create_key(["usage"])
+    before = listed_keys()
+    reply = patch_key(created["key_id"], body)
+    assert (reply.status, reply.error_code) == (422, "validation_error"), reply
+    assert listed_keys() == before
+
+
+def test_an_unknown_key_is_404_a_revoked_one_409_and_users_403(aws):
+    assert patch_key("zzzzzzzzzzzzzzzz", {"name": "x"}).error_code == "not_found"
+    created = create_key(["usage"])
+    assert invoke("admin_delete_api_key.json", caller=ADMIN, path=f"/v1/admin/api-keys/{created['key_id']}",
+                  path_params={"key_id": created["key_id"]}).status == 204
+    before = listed_keys()
+    revoked = patch_key(created["key_id"], {"scopes": ["usage", "reversal"]})
+    assert (revoked.status, revoked.error_code) == (409, "api_key_revoked")
+    user = patch_key(created["key_id"], {"name": "mine now"}, caller=Caller("alice"))
+    assert (user.status, user.error_code) == (403, "forbidden")
+    assert listed_keys() == before

@@ -41,6 +41,7 @@ def test_every_body_taking_route_is_covered():
     # The edge knows which routes read JSON; the document says 415 for exactly those.
     assert {"POST /v1/usage", "POST /v1/reservations", "POST /v1/reservations/{reservation_id}/settle",
             "POST /v1/checkout", "PUT /v1/admin/features/{feature_id}", "POST /v1/admin/api-keys",
+            "PATCH /v1/admin/api-keys/{key_id}",
             "POST /v1/admin/wallets/{wallet_id}/adjustments", "POST /v1/admin/wallets/{wallet_id}/grants",
             "PUT /v1/admin/packages/{package_id}",
             "PUT /v1/admin/settings", "POST /v1/admin/transactions/{transaction_id}/reversal",

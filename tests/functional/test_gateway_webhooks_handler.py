@@ -4,7 +4,7 @@ A body each gateway signs correctly but that is not a usable event answers the s
 and error code on Stripe and Paystack (422 ``validation_error``, naming the field); a bad
 signature answers the same 400 ``invalid_signature``. Either way nothing changes: the
 purchase the event names stays pending and no credit is ledgered. A gateway call that fails
-is a 502 ``gateway_error`` whose details have the same keys on both.
+is a 503 ``try_again`` (with ``Retry-After``) whose details have the same keys on both.
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def test_a_bad_signature_answers_the_same_on_both_gateways(purchases, signature)
     assert ledger_state("user:alice")["balance"] == 0
 
 
-def test_a_gateway_that_cannot_be_reached_is_a_502_of_one_shape_on_both(aws):
+def test_a_gateway_that_cannot_be_reached_is_a_retryable_503_of_one_shape_on_both(aws):
     with socket.create_server(("127.0.0.1", 0)) as probe:
         nowhere = f"http://127.0.0.1:{probe.getsockname()[1]}"  # closed again: nothing listens there
     set_gateway("stripe", StripeGateway("sk_test_unreachable", api_base=nowhere, max_network_retries=0))
@@ -135,12 +135,13 @@ def test_a_gateway_that_cannot_be_reached_is_a_502_of_one_shape_on_both(aws):
             reply = invoke("checkout_post_checkout.json", body={"package_id": "starter", "gateway": gateway,
                                                                 "currency": currency},
                            headers={"idempotency-key": f"down-{gateway}"})
-            assert (reply.status, reply.error_code) == (502, "gateway_error"), reply
+            assert (reply.status, reply.error_code, reply.headers.get("Retry-After")) == (503, "try_again", "1"), reply
             errors[gateway] = reply.body["error"]
     finally:
         set_gateway("stripe", None)
         set_gateway("paystack", None)
     assert set(errors["stripe"]) == set(errors["paystack"]) == {
-        "code", "message", "request_id", "gateway", "gateway_status", "gateway_code", "decline_code"}
+        "code", "message", "request_id", "gateway", "gateway_status", "gateway_code", "decline_code",
+        "retry_after_seconds"}
     assert [(e["gateway"], e["gateway_status"]) for e in errors.values()] == [("stripe", None), ("paystack", None)]
     assert "sk_test_unreachable" not in json.dumps(errors)

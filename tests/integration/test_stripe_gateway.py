@@ -445,10 +445,10 @@ def test_an_answer_that_is_not_the_object_asked_for_is_a_gateway_error(fake_stri
     gateway = StripeGateway(API_KEY, api_base=fake_stripe.url, max_network_retries=0)
     with pytest.raises(GatewayError) as info:
         gateway.verify_payment("pi_odd")
-    assert info.value.status == 502
+    assert (info.value.status, info.value.code) == (503, "try_again")  # no usable answer: a retry may get one
     assert info.value.message.startswith("The Stripe answer (look up the payment) has an unusable ")
     assert info.value.details == {"gateway": "stripe", "gateway_status": None, "gateway_code": None,
-                                  "decline_code": None}
+                                  "decline_code": None, "retry_after_seconds": 1}
 
 
 @pytest.mark.parametrize(("status", "error", "expected", "details"), [
@@ -475,11 +475,13 @@ def test_stripe_errors_become_gateway_errors(fake_stripe, status, error, expecte
     gateway = StripeGateway(API_KEY, api_base=fake_stripe.url, max_network_retries=0)
     with pytest.raises(GatewayError) as info:
         gateway.create_payment(purchase(), idempotency_key="k")
-    assert info.value.status == 502
+    transient = status == 429 or status >= 500
+    assert info.value.status == (503 if transient else 502)
     assert info.value.message == expected
-    # One shape on every gateway: the same keys, null where Stripe said nothing of the kind.
+    # One shape on every gateway: the same keys, null where Stripe said nothing of the kind (and when
+    # a retry may pass, when to try it).
     assert info.value.details == {"gateway": "stripe", "gateway_status": status, "gateway_code": None,
-                                  "decline_code": None, **details}
+                                  "decline_code": None, **details, **({"retry_after_seconds": 1} if transient else {})}
     assert API_KEY not in info.value.message and "Traceback" not in info.value.message
 
 

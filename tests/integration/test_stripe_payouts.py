@@ -215,7 +215,7 @@ def test_failures_are_classified_and_a_retry_pays_once(gateway, shim, account, s
     fail_next(shim, status)
     with pytest.raises(GatewayError) as info:
         gateway.transfer(payout, account.account_id, 4_200, "USD")
-    assert info.value.status == 502
+    assert info.value.status == (503 if transient else 502)
     assert info.value.details["gateway_status"] == status
     assert is_transient(info.value) is transient
     assert API_KEY not in info.value.message

@@ -16,7 +16,7 @@ from tollgate import cursors
 from tollgate.cursors import InvalidCursor
 from tollgate.errors import ValidationFailed
 from tollgate.ledger import repository
-from tollgate.ledger.history import history
+from tollgate.ledger.history import wallet_history
 
 WALLET = "user:alice"
 CREATED = "2026-01-01T00:00:00.000Z"
@@ -61,7 +61,7 @@ def assert_invalid(cursor, scope=SCOPE, names=NAMES, check=lambda _key: True):
 
 
 class Ledger:
-    """``tollgate.ledger.history.history`` with ``repository.query_entries`` stubbed: no database."""
+    """``tollgate.ledger.history.wallet_history`` with ``repository.query_entries`` stubbed: no database."""
 
     def __init__(self, monkeypatch):
         self.starts = []
@@ -73,7 +73,7 @@ class Ledger:
         return [], self.last
 
     def page(self, cursor, wallet=WALLET, entry_type=None, since_ms=None, until_ms=None):
-        return history(wallet, limit=10, cursor=cursor, entry_type=entry_type, since_ms=since_ms, until_ms=until_ms)
+        return wallet_history(wallet, limit=10, cursor=cursor, entry_type=entry_type, since_ms=since_ms, until_ms=until_ms)
 
     def next_cursor(self, last, wallet=WALLET, **filters):
         """The cursor history hands out when the query stops at `last`."""

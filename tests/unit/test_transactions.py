@@ -101,11 +101,14 @@ def test_reasons_only_in_the_message_are_still_named(stub):
 
 
 def test_persistent_conflict_gives_up_with_a_named_error(stub):
+    from tollgate.data import StoreUnavailable
+
     client = stub(*[cancelled("TransactionConflict", "None")] * transactions._CONFLICT_ATTEMPTS)
-    with pytest.raises(TransactionCancelled) as raised:
+    with pytest.raises(StoreUnavailable) as raised:
         debit().commit()
     assert len(client.calls) == transactions._CONFLICT_ATTEMPTS
-    assert raised.value.codes == {"entry": "TransactionConflict", "wallet": "TransactionConflict"}
+    assert (raised.value.status, raised.value.code) == (503, "try_again")
+    assert raised.value.details == {"reason": "TransactionConflict", "retry_after_seconds": 1}
 
 
 def test_transaction_in_progress_is_retried(stub):

@@ -138,7 +138,8 @@ export interface paths {
         delete: operations["delete_api_key_v1_admin_api_keys__key_id__delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /** Change a server API key's name, scopes or rate limit */
+        patch: operations["patch_api_key_v1_admin_api_keys__key_id__patch"];
         trace?: never;
     };
     "/v1/admin/audit": {
@@ -1247,6 +1248,30 @@ export interface components {
              * @description What the key may do: usage (POST /v1/usage), reservations (hold, settle, release), reversal (give back what it charged, within the reversal window). Every key may read wallets and history.
              */
             scopes: ("usage" | "reservations" | "reversal")[];
+        };
+        /**
+         * ApiKeyUpdate
+         * @description What to change on a key, in place (its secret stays): at least one field; a null is absent.
+         */
+        ApiKeyUpdate: {
+            /** Name */
+            name?: string | null;
+            /**
+             * Rate Limit Per Second
+             * @description Requests a second the key may make from its next request on
+             */
+            rate_limit_per_second?: number | null;
+            /**
+             * Scopes
+             * @description What the key may do: usage (POST /v1/usage), reservations (hold, settle, release), reversal (give back what it charged, within the reversal window). Every key may read wallets and history. Replaces the key's scopes.
+             */
+            scopes?: ("usage" | "reservations" | "reversal")[] | null;
+        } | {
+            name: unknown;
+        } | {
+            scopes: unknown;
+        } | {
+            rate_limit_per_second: unknown;
         };
         /** AuditPage */
         AuditPage: {
@@ -3320,7 +3345,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description gateway_unavailable / try_again: retry later */
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3390,6 +3415,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     get_allocation_run_v1_admin_allocations_runs__run_id__get: {
@@ -3457,6 +3491,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     get_analytics_v1_admin_analytics_get: {
@@ -3518,6 +3561,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3583,6 +3635,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     get_feature_usage_v1_admin_analytics_features_get: {
@@ -3646,6 +3707,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     list_api_keys_v1_admin_api_keys_get: {
@@ -3700,6 +3770,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3780,6 +3859,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     delete_api_key_v1_admin_api_keys__key_id__delete: {
@@ -3843,6 +3931,122 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    patch_api_key_v1_admin_api_keys__key_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApiKeyUpdate"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeyOut"];
+                };
+            };
+            /** @description unauthorized: missing or invalid credentials; or API Gateway's JWT authorizer: {"message": "Unauthorized"} (token missing, expired or not ours) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description forbidden: this route needs the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found: no such resource, or not the caller's; or API Gateway: {"message": "Not Found"} when a path parameter makes the path match no route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description idempotency_conflict / reservation_closed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description payload_too_large: the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported_media_type: the body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation_error: with the offending fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description API Gateway's throttling: {"message": "Too Many Requests"} */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -3914,6 +4118,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     get_developer_earnings_v1_admin_developers__developer_id__earnings_get: {
@@ -3981,6 +4194,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     list_exports_v1_admin_exports_get: {
@@ -4040,6 +4262,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -4120,7 +4351,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description gateway_unavailable / try_again: retry later */
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4196,6 +4427,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     list_features_v1_admin_features_get: {
@@ -4250,6 +4490,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -4317,6 +4566,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -4408,7 +4666,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description gateway_unavailable / try_again: retry later */
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4482,6 +4740,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -4571,6 +4838,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -4664,6 +4940,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     delete_org_member_v1_admin_orgs__org_id__members__sub__delete: {
@@ -4731,6 +5016,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     list_packages_v1_admin_packages_get: {
@@ -4785,6 +5079,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -4876,7 +5179,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description gateway_unavailable / try_again: retry later */
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4950,6 +5253,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     post_run_v1_admin_reconciliation_run_post: {
@@ -5013,6 +5325,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -5082,6 +5403,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     list_refunds_v1_admin_refunds_get: {
@@ -5145,6 +5475,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -5245,7 +5584,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description gateway_unavailable / try_again: retry later */
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5352,6 +5691,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     get_settings_v1_admin_settings_get: {
@@ -5406,6 +5754,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -5486,7 +5843,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description gateway_unavailable / try_again: retry later */
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5549,6 +5906,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -5640,7 +6006,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description gateway_unavailable / try_again: retry later */
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5718,6 +6084,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -5822,6 +6197,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     get_wallet_v1_admin_wallets__wallet_id__get: {
@@ -5887,6 +6271,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -5999,6 +6392,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     post_grant_v1_admin_wallets__wallet_id__grants_post: {
@@ -6097,6 +6499,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     get_reconciliation_v1_admin_wallets__wallet_id__reconciliation_get: {
@@ -6162,6 +6573,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -6253,7 +6673,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description gateway_unavailable / try_again: retry later */
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6370,7 +6790,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description gateway_unavailable / try_again: retry later */
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6433,6 +6853,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -6509,7 +6938,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description gateway_unavailable / try_again: retry later */
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6614,7 +7043,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description gateway_unavailable / try_again: retry later */
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6695,6 +7124,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     get_payout_settings_v1_developers_me_payout_settings_get: {
@@ -6749,6 +7187,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -6838,6 +7285,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     get_features_v1_features_get: {
@@ -6885,6 +7341,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     get_health_v1_health_get: {
@@ -6921,6 +7386,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -6992,6 +7466,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     get_openapi_v1_openapi_json_get: {
@@ -7028,6 +7511,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -7075,6 +7567,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -7140,6 +7641,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -7238,7 +7748,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            /** @description gateway_unavailable / try_again: retry later */
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7314,6 +7824,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     get_purchases_v1_purchases_get: {
@@ -7377,6 +7896,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     get_purchase_v1_purchases__purchase_id__get: {
@@ -7435,6 +7963,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     get_refund_eligibility_v1_purchases__purchase_id__refund_eligibility_get: {
@@ -7491,6 +8028,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -7594,7 +8140,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description gateway_unavailable / try_again: retry later */
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -7655,6 +8201,15 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     get_refund_v1_refunds__refund_id__get: {
@@ -7711,6 +8266,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -7821,6 +8385,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     get_reservation_v1_reservations__reservation_id__get: {
@@ -7886,6 +8459,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -7971,6 +8553,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -8071,6 +8662,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     get_tiers_v1_tiers_get: {
@@ -8116,6 +8716,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -8226,6 +8835,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     get_usage_summary_v1_usage_summary_get: {
@@ -8296,6 +8914,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
                 };
             };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
         };
     };
     get_wallet_v1_wallet_get: {
@@ -8353,6 +8980,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
         };
@@ -8419,7 +9055,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description gateway_unavailable / try_again: retry later */
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -8492,7 +9128,7 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
-            /** @description gateway_unavailable / try_again: retry later */
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;

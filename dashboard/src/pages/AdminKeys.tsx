@@ -1,5 +1,5 @@
 // Admin: server API keys. List (the API returns them all: no pages), create (the secret is
-// shown once, here), revoke (after a confirmation).
+// shown once, here), change a key's scopes and limit in place (PATCH), revoke (after a confirmation).
 import { useState, type FormEvent } from "react";
 import { api, errorMessage, type Schemas } from "../api/client";
 import { Card, ErrorBox, Status, useLoad } from "../ui";
@@ -24,6 +24,26 @@ export default function AdminKeys() {
   const [createError, setCreateError] = useState<string | null>(null);
   const [note, setNote] = useState<string | null>(null);
   const [confirming, setConfirming] = useState<string | null>(null);
+  const [editing, setEditing] = useState<{ key: Key; scopes: Scope[]; perSecond: string } | null>(null);
+  const [editError, setEditError] = useState<string | null>(null);
+  async function save(ev: FormEvent) {
+    ev.preventDefault();
+    if (!editing) return;
+    setEditError(null);
+    setBusy(true);
+    try {
+      const changed = await api<Key>("PATCH", `/v1/admin/api-keys/${encodeURIComponent(editing.key.key_id)}`, {
+        body: { scopes: editing.scopes, rate_limit_per_second: Number(editing.perSecond) },
+      });
+      setEditing(null);
+      setNote(`Changed ${changed.name} (${changed.key_id}): ${changed.scopes.join(", ")}, ${changed.rate_limit_per_second} a second, from its next request.`);
+      keys.reload();
+    } catch (e) {
+      setEditError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  }
   async function create(ev: FormEvent) {
     ev.preventDefault();
     setCreateError(null);
@@ -121,7 +141,12 @@ export default function AdminKeys() {
                       <button className="secondary" onClick={() => setConfirming(null)}>Cancel</button>
                     </span>
                   ) : (
-                    <button className="secondary" onClick={() => setConfirming(k.key_id)}>Revoke</button>
+                    <>
+                      <button className="secondary" onClick={() => setEditing({ key: k, scopes: k.scopes, perSecond: String(k.rate_limit_per_second) })}>
+                        Edit<VisuallyHidden> {k.name}</VisuallyHidden>
+                      </button>{" "}
+                      <button className="secondary" onClick={() => setConfirming(k.key_id)}>Revoke</button>
+                    </>
                   ))}
                 </td>
               </tr>
@@ -129,6 +154,27 @@ export default function AdminKeys() {
           </tbody>
         </table>
         {keys.data && !rows.length && <p className="muted">No keys yet.</p>}
+        {editing && (
+          <form onSubmit={save} className="form-row" aria-label={`Change ${editing.key.name}`}>
+            <Field label={`Requests a second for ${editing.key.name}`}>
+              {(id) => <input id={id} type="number" required min={1} max={10000} step={1} value={editing.perSecond}
+                onChange={(e) => setEditing({ ...editing, perSecond: e.target.value })} style={{ width: "7rem" }} />}
+            </Field>
+            <fieldset>
+              <legend>Scopes of {editing.key.name}</legend>
+              {SCOPES.map(({ scope }) => (
+                <label key={scope}>
+                  <input type="checkbox" checked={editing.scopes.includes(scope)}
+                    onChange={(e) => setEditing({ ...editing, scopes: e.target.checked ? [...editing.scopes, scope] : editing.scopes.filter((x) => x !== scope) })} />{" "}
+                  {scope}
+                </label>
+              ))}
+            </fieldset>
+            <button type="submit" disabled={busy || !editing.scopes.length}>{busy ? "Saving…" : "Save"}</button>{" "}
+            <button type="button" className="secondary" onClick={() => setEditing(null)}>Cancel</button>
+            <ErrorBox error={editError} />
+          </form>
+        )}
       </Card>
     </>
   );

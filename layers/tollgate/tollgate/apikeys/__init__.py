@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tollgate.apikeys.exceptions import ApiKeyNotFound
-from tollgate.apikeys.service import authenticate, create, list_keys, revoke
+from tollgate.apikeys.exceptions import ApiKeyNotFound, ApiKeyRevoked
+from tollgate.apikeys.service import authenticate, create, list_keys, revoke, update
 
-__all__ = ["ApiKeyNotFound", "authenticate", "create", "list_keys", "revoke"]
+__all__ = ["ApiKeyNotFound", "ApiKeyRevoked", "authenticate", "create", "list_keys", "revoke", "update"]

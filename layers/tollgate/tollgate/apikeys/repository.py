@@ -25,5 +25,18 @@ def revoke(key_id: str, now: str) -> None:
         [ApiKeyItem.revoked_at.set(ApiKeyItem.revoked_at | now)], condition=ApiKeyItem.pk.exists()))
 
 
+def update(key_id: str, *, name: str | None, scopes: list[str] | None, rate_limit: int | None) -> ApiKeyItem:
+    """Change an unrevoked key's name, scopes or limit (those given); the key as it is now.
+    Raises ConditionFailed if there is no such key or it is revoked."""
+    actions = [action for action in (
+        ApiKeyItem.name.set(name) if name is not None else None,
+        ApiKeyItem.scopes.set(set(scopes)) if scopes is not None else None,
+        ApiKeyItem.rate_limit.set(rate_limit) if rate_limit is not None else None,
+    ) if action is not None]
+    item = ApiKeyItem(*keys.api_key(key_id))
+    conditional(lambda: item.update(actions, condition=ApiKeyItem.pk.exists() & ApiKeyItem.revoked_at.does_not_exist()))
+    return item  # update() read the item back (ALL_NEW)
+
+
 def list_all() -> list[ApiKeyItem]:
     return list(ApiKeyItem.listing.query(keys.APIKEYS_GSI1PK, scan_index_forward=False))

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from tollgate.principal import SCOPES, ApiKeyScope
 from tollgate.ratelimit import DEFAULT_PER_SECOND, MAX_PER_SECOND
-from tollgate.schemas import RequestModel, Schema, integer
+from tollgate.schemas import RequestModel, Schema, given, integer
 
 _SCOPES_DOC = ("What the key may do: usage (POST /v1/usage), reservations (hold, settle, release), reversal "
                "(give back what it charged, within the reversal window). Every key may read wallets and history.")
@@ -25,6 +25,35 @@ class ApiKeyIn(RequestModel):
         if len(set(value)) != len(value):
             raise ValueError("scopes must not repeat")
         return sorted(value)
+
+
+_EDITABLE = ("name", "scopes", "rate_limit_per_second")
+
+
+class ApiKeyUpdate(RequestModel):
+    """What to change on a key, in place (its secret stays): at least one field; a null is absent."""
+
+    model_config = ConfigDict(json_schema_extra={"anyOf": [given(name) for name in _EDITABLE]})
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    scopes: list[ApiKeyScope] | None = Field(default=None, min_length=1, max_length=len(SCOPES),
+                                             json_schema_extra={"uniqueItems": True},
+                                             description=_SCOPES_DOC + " Replaces the key's scopes.")
+    rate_limit_per_second: integer(1, MAX_PER_SECOND) | None = Field(  # type: ignore[valid-type]
+        default=None, description="Requests a second the key may make from its next request on")
+
+    @field_validator("scopes")
+    @classmethod
+    def _distinct(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("scopes must not repeat")
+        return sorted(value) if value is not None else None
+
+    @model_validator(mode="after")
+    def _something(self) -> ApiKeyUpdate:
+        if all(getattr(self, name) is None for name in _EDITABLE):
+            raise ValueError(f"give at least one of {', '.join(_EDITABLE)}")
+        return self
 
 
 class ApiKeyCreated(Schema):

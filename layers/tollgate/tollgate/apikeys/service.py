@@ -15,9 +15,9 @@ import secrets
 
 from tollgate import clock
 from tollgate.apikeys import repository
-from tollgate.apikeys.exceptions import ApiKeyNotFound
+from tollgate.apikeys.exceptions import ApiKeyNotFound, ApiKeyRevoked
 from tollgate.apikeys.models import ApiKeyItem
-from tollgate.apikeys.schemas import ApiKeyCreated, ApiKeyOut
+from tollgate.apikeys.schemas import ApiKeyCreated, ApiKeyOut, ApiKeyUpdate
 from tollgate.data import ConditionFailed
 from tollgate.principal import SCOPES, SERVICE, Principal
 from tollgate.ratelimit import DEFAULT_PER_SECOND
@@ -53,6 +53,19 @@ def revoke(key_id: str) -> None:
         repository.revoke(key_id, clock.iso(clock.now_ms()))
     except ConditionFailed:
         raise ApiKeyNotFound("API key not found") from None
+
+
+def update(key_id: str, changes: ApiKeyUpdate) -> ApiKeyOut:
+    """Change a key in place; the authorizer reads the key on every request, so its next request
+    is held to the new scopes and limit."""
+    try:
+        item = repository.update(key_id, name=changes.name, scopes=changes.scopes,
+                                 rate_limit=changes.rate_limit_per_second)
+    except ConditionFailed:
+        if repository.get(key_id) is None:
+            raise ApiKeyNotFound("API key not found") from None
+        raise ApiKeyRevoked("the API key is revoked; create a new one") from None
+    return _view(item)
 
 
 def list_keys() -> list[ApiKeyOut]:

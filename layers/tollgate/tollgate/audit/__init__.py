@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from tollgate import lazy
 from tollgate.audit.exceptions import ChangedMeanwhile
-from tollgate.audit.service import Change, apply, commit, list_records, unchanged, view
+
+if TYPE_CHECKING:
+    from tollgate.audit.service import Change, apply, commit, list_records, unchanged, view
+
+__getattr__ = lazy.exports(__name__, {
+    "service": ("Change", "apply", "commit", "list_records", "unchanged", "view"),
+})
 
 __all__ = ["Change", "ChangedMeanwhile", "apply", "commit", "list_records", "unchanged", "view"]

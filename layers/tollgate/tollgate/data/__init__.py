@@ -7,8 +7,8 @@ from typing import Any, TypeVar
 from pynamodb.pagination import ResultIterator
 
 from tollgate.data.attributes import ExactMapAttribute, IntegerAttribute, from_attr, to_attr
-from tollgate.data.connection import client, set_client, table_name
-from tollgate.data.exceptions import ConditionFailed, TransactionCancelled
+from tollgate.data.connection import as_unavailable, client, set_client, table_name
+from tollgate.data.exceptions import ConditionFailed, StoreUnavailable, TransactionCancelled
 from tollgate.data.prepared import PreparedPut, PreparedUpdate
 from tollgate.data.table import GSI1, GSI2, LSI1, TTL_ATTRIBUTE, TableItem, schema
 from tollgate.data.transactions import Transaction, conditional, get_or_none
@@ -34,9 +34,11 @@ __all__ = [
     "IntegerAttribute",
     "PreparedPut",
     "PreparedUpdate",
+    "StoreUnavailable",
     "TableItem",
     "Transaction",
     "TransactionCancelled",
+    "as_unavailable",
     "client",
     "conditional",
     "first_page",

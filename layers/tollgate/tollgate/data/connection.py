@@ -14,10 +14,14 @@ from typing import Any
 
 import botocore.session
 from botocore.config import Config
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from pynamodb.connection import Connection, TableConnection
 from pynamodb.connection.base import MetaTable
+from pynamodb.exceptions import PynamoDBException
 
 from tollgate import config
+from tollgate.data.exceptions import StoreUnavailable
 
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 4},
@@ -76,7 +80,36 @@ class SharedConnection(Connection):
     def dispatch(self, operation_name: str, operation_kwargs: dict[str, Any]) -> dict[str, Any]:
         # PynamoDB's own dispatch asks every call for its consumed capacity and sends
         # signals around it; nothing here reads either, and the debit path pays for both.
-        return self._make_api_call(operation_name, operation_kwargs)
+        try:
+            return self._make_api_call(operation_name, operation_kwargs)
+        except Exception as exc:
+            unavailable = as_unavailable(exc)
+            if unavailable is None:
+                raise
+            raise unavailable from exc
+
+
+# What DynamoDB answers when it could not take a request now (after botocore's own retries);
+# any other error is the request's fault, or a condition, and is raised as it is.
+_TRANSIENT_CODES = frozenset({
+    "ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
+    "InternalServerError", "ServiceUnavailable",
+})  # TransactionConflict and TransactionInProgress are retried by Transaction.commit itself
+
+
+def as_unavailable(exc: BaseException) -> StoreUnavailable | None:
+    """``exc`` as :class:`StoreUnavailable` if it says DynamoDB could not answer now (a throttle,
+    a server error, a timeout or a dropped connection), else None. Takes botocore's errors and
+    PynamoDB's wrappers of them (their ``cause``)."""
+    if isinstance(exc, StoreUnavailable):
+        return exc
+    cause = getattr(exc, "cause", None) if isinstance(exc, PynamoDBException) else exc
+    if isinstance(cause, ClientError):
+        code = str(cause.response.get("Error", {}).get("Code", ""))
+        return StoreUnavailable(code) if code in _TRANSIENT_CODES else None
+    if isinstance(cause, (BotocoreConnectionError, HTTPClientError)):  # timeouts, resets, refused connections
+        return StoreUnavailable(type(cause).__name__)
+    return None
 
 
 class SharedTable(TableConnection):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from tollgate.errors import TollgateError
+
 if TYPE_CHECKING:
     from pynamodb.models import Model
 
@@ -38,3 +40,18 @@ class TransactionCancelled(Exception):
         """The item as it was when ``label``'s condition failed, as a model (None if it was absent)."""
         raw = self._items.get(label)
         return model.from_raw_data(raw) if raw else None
+
+
+class StoreUnavailable(TollgateError):
+    """DynamoDB did not answer a request after the client's retries: throttled, failing, timed
+    out, or a transaction kept conflicting. A write that timed out may have been applied; every
+    money path is keyed, so the same request again (same ``Idempotency-Key``) completes it or
+    replays what was done. HTTP callers get 503 ``try_again`` with ``Retry-After``; stream
+    consumers and workflow steps raise it to be redelivered or retried."""
+
+    status = 503
+    code = "try_again"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("the service is busy: retry the same request (same Idempotency-Key) shortly",
+                         reason=reason, retry_after_seconds=1)

@@ -4,7 +4,8 @@ A :class:`Transaction` is PynamoDB's ``TransactWrite`` whose operations each car
 and ask for ``ALL_OLD`` on a failed condition, so a cancellation names the operation that
 failed and hands back the item as it was, without a read. Concurrent transactions on one
 item may be cancelled with ``TransactionConflict``: those (and throttling) are retried here
-with full-jitter backoff, the only place that retries; a failed condition never is.
+with full-jitter backoff, the only place that retries; a failed condition never is. A
+transaction still contended after every retry raises :class:`StoreUnavailable`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from tollgate.data.exceptions import ConditionFailed, TransactionCancelled
+from tollgate.data.exceptions import ConditionFailed, StoreUnavailable, TransactionCancelled
 from tollgate.data.prepared import PreparedPut, PreparedUpdate
 from tollgate.data.table import TableItem
 
@@ -126,7 +127,7 @@ class Transaction:
                     _backoff(attempt)
                     continue
                 raise
-        raise TransactionCancelled(dict.fromkeys(labels, "TransactionConflict"), {})
+        raise StoreUnavailable("TransactionConflict")  # contended past every retry: the caller may retry later
 
 
 def _reasons(exc: TransactWriteError, labels: list[str]) -> tuple[dict[str, str], dict[str, Any]]:

@@ -3,9 +3,12 @@
 A webhook answers 400 ``invalid_signature`` when its signature (or secret, or timestamp)
 does not verify, and 422 ``validation_error`` when it verifies but is not an event the
 gateway could have sent (:class:`MalformedWebhook`); either way nothing changes. A call to
-the gateway that fails is a 502 :class:`GatewayError` whose details always have the same
+the gateway that fails is a :class:`GatewayError` whose details always have the same
 keys: ``gateway``, ``gateway_status``, ``gateway_code`` and ``decline_code`` (``null``
-where the gateway said nothing of the kind).
+where the gateway said nothing of the kind). A failure that may pass (no answer at all: a
+timeout or a dropped connection; a 429; a 5xx) is a 503 ``try_again`` with ``Retry-After``
+(and ``retry_after_seconds`` beside those keys); one that will not (the gateway refused the
+call) is a 502 ``gateway_error``.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ class GatewayError(TollgateError):
 
     status = 502
     code = "gateway_error"
+    RETRY_AFTER_SECONDS = 1
 
     def __init__(
         self,
@@ -44,9 +48,23 @@ class GatewayError(TollgateError):
         gateway_status: int | None = None,
         gateway_code: str | None = None,
         decline_code: str | None = None,
+        transient: bool | None = None,
     ) -> None:
         super().__init__(message, gateway=gateway, gateway_status=gateway_status, gateway_code=gateway_code,
                          decline_code=decline_code)
+        self._transient = transient
+        if self.transient:
+            self.status, self.code = 503, "try_again"
+            self.details["retry_after_seconds"] = self.RETRY_AFTER_SECONDS
+
+    @property
+    def transient(self) -> bool:
+        """Whether trying the call again later may succeed: no answer at all, 429, or a 5xx
+        (unless the raiser knows better: ``transient=False`` for a call that cannot succeed as made)."""
+        if self._transient is not None:
+            return self._transient
+        status = self.details.get("gateway_status")
+        return status is None or status == 429 or (isinstance(status, int) and status >= 500)
 
 
 class GatewayNotConfigured(TollgateError):

@@ -90,8 +90,7 @@ def transfer_reference(payout_id: str) -> str:
 
 def is_transient(error: GatewayError) -> bool:
     """Whether trying the call again later may succeed: no answer at all, 429, or a 5xx."""
-    status = error.details.get("gateway_status")
-    return status is None or status == 429 or (isinstance(status, int) and status >= 500)
+    return error.transient
 
 
 __all__ = [

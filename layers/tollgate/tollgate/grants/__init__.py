@@ -8,7 +8,16 @@ the wallet view lists the grants (``service.wallet_view``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from tollgate import lazy
 from tollgate.grants.exceptions import AttributionGap, BookChanged, GrantExpiryInPast
-from tollgate.grants.service import grant, wallet_view
+
+if TYPE_CHECKING:
+    from tollgate.grants.service import grant, wallet_view
+
+__getattr__ = lazy.exports(__name__, {
+    "service": ("grant", "wallet_view"),
+})
 
 __all__ = ["AttributionGap", "BookChanged", "GrantExpiryInPast", "grant", "wallet_view"]

@@ -37,6 +37,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 
 from tollgate.config import settings
+from tollgate.data.connection import as_unavailable
 from tollgate.errors import (
     PayloadTooLarge,
     TollgateError,
@@ -109,6 +110,10 @@ def create_app(*, public_routes: frozenset[str] = frozenset(), required_role: st
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response:
+        unavailable = as_unavailable(exc)  # a raw client call (not through the data layer) that DynamoDB refused now
+        if unavailable is not None:
+            logger.warning("DynamoDB unavailable", extra={"reason": unavailable.details["reason"]})
+            return _domain_error(unavailable)
         logger.exception("unhandled error")
         return error_response(app, 500, "internal_error", "internal error")
 
@@ -204,6 +209,9 @@ def edge_responses(app: TollgateResolver, route_key: str) -> dict[int, str]:
         statuses[413] = ERROR_DESCRIPTIONS[413]
     if route_key in app.json_body_routes():
         statuses[415] = ERROR_DESCRIPTIONS[415]
+    # Any route reading or writing the table: DynamoDB throttled, failing or timing out past the
+    # client's retries (tollgate.data.StoreUnavailable); a route's own 503s describe themselves.
+    statuses[503] = ERROR_DESCRIPTIONS[503]
     return statuses
 
 

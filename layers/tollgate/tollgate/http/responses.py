@@ -57,7 +57,8 @@ ERROR_DESCRIPTIONS = {
     429: "rate_limited: too many requests (a server API key's per-second limit, or checkouts an hour); "
          "Retry-After says when to try again",
     502: "gateway_error: the payment gateway refused or failed the call",
-    503: "gateway_unavailable / try_again: retry later",
+    503: "gateway_unavailable / try_again: retry later (try_again: the same request again, with the same "
+         "Idempotency-Key, after Retry-After)",
 }
 
 

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from tollgate import lazy
 from tollgate.ledger.exceptions import InsufficientCredits, InvalidCursor, WalletNotFound
-from tollgate.ledger.history import history
-from tollgate.ledger.schemas import ENTRY_TYPES
-from tollgate.ledger.service import adjust, reconcile
-from tollgate.ledger.wallets import WalletState
+
+if TYPE_CHECKING:
+    from tollgate.ledger.history import wallet_history
+    from tollgate.ledger.schemas import ENTRY_TYPES
+    from tollgate.ledger.service import adjust, reconcile
+    from tollgate.ledger.wallets import WalletState
+
+__getattr__ = lazy.exports(__name__, {
+    "history": ("wallet_history",),
+    "schemas": ("ENTRY_TYPES",),
+    "service": ("adjust", "reconcile"),
+    "wallets": ("WalletState",),
+})
 
 __all__ = [
     "ENTRY_TYPES",
@@ -15,6 +27,6 @@ __all__ = [
     "WalletNotFound",
     "WalletState",
     "adjust",
-    "history",
     "reconcile",
+    "wallet_history",
 ]

@@ -30,7 +30,7 @@ def entry_view(entry: LedgerEntryItem) -> EntryOut:
     )
 
 
-def history(wallet_id: str, *, limit: int, cursor: str | None, entry_type: str | None,
+def wallet_history(wallet_id: str, *, limit: int, cursor: str | None, entry_type: str | None,
             since_ms: int | None, until_ms: int | None) -> HistoryPage:
     # Entry keys start with clock.iso(): clamp the bounds into the range it writes.
     low = clock.iso(min(max(since_ms, 0), clock.MAX_ISO_MS)) if since_ms is not None else "0"

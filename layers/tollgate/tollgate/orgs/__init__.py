@@ -7,8 +7,9 @@ starts do not build what only the admin function serves.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from tollgate import lazy
 from tollgate.orgs.exceptions import MemberCapExceeded, MemberNotFound, OrgNotFound
 from tollgate.orgs.spending import (
     Spender,
@@ -24,15 +25,7 @@ from tollgate.orgs.spending import (
 if TYPE_CHECKING:
     from tollgate.orgs.service import get_org, put_member, put_org, remove_member
 
-_SERVICE = frozenset({"get_org", "put_member", "put_org", "remove_member"})
-
-
-def __getattr__(name: str) -> Any:
-    if name in _SERVICE:
-        from tollgate.orgs import service
-
-        return getattr(service, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy.exports(__name__, {"service": ("get_org", "put_member", "put_org", "remove_member")})
 
 
 __all__ = [

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from tollgate.payouts import accounts, workflow
-from tollgate.payouts.service import get_payout, list_payouts, request_payout
+from typing import TYPE_CHECKING
+
+from tollgate import lazy
+
+if TYPE_CHECKING:
+    from tollgate.payouts import accounts, workflow
+    from tollgate.payouts.service import get_payout, list_payouts, request_payout
+
+__getattr__ = lazy.exports(__name__, {
+    "service": ("get_payout", "list_payouts", "request_payout"),
+}, submodules=("accounts", "workflow"))
 
 __all__ = ["accounts", "get_payout", "list_payouts", "request_payout", "workflow"]

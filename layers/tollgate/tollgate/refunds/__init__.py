@@ -3,7 +3,17 @@ workflow's steps are ``workflow.py``, imported by the function that runs them.""
 
 from __future__ import annotations
 
-from tollgate.refunds.eligibility import Eligibility, assess
-from tollgate.refunds.service import decide, eligibility, get_refund, list_refunds, request_refund
+from typing import TYPE_CHECKING
 
-__all__ = ["Eligibility", "assess", "decide", "eligibility", "get_refund", "list_refunds", "request_refund"]
+from tollgate import lazy
+
+if TYPE_CHECKING:
+    from tollgate.refunds.eligibility import Eligibility, assess
+    from tollgate.refunds.service import decide, get_refund, list_refunds, purchase_eligibility, request_refund
+
+__getattr__ = lazy.exports(__name__, {
+    "eligibility": ("Eligibility", "assess"),
+    "service": ("decide", "get_refund", "list_refunds", "purchase_eligibility", "request_refund"),
+})
+
+__all__ = ["Eligibility", "assess", "decide", "get_refund", "list_refunds", "purchase_eligibility", "request_refund"]

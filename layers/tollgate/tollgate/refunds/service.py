@@ -54,7 +54,7 @@ def _eligibility(purchase: PurchaseItem, settings: SettingsIn) -> Eligibility:
     return assess(purchase, available, settings.refund_window_days, now_ms)
 
 
-def eligibility(principal: Principal, purchase_id: str) -> EligibilityOut:
+def purchase_eligibility(principal: Principal, purchase_id: str) -> EligibilityOut:
     return _eligibility(visible_purchase(principal, purchase_id), catalog.settings()).view()
 
 
@@ -178,4 +178,4 @@ def list_refunds(principal: Principal, *, limit: int, cursor: str | None, status
     return RefundList(data=[view(i) for i in items], next_cursor=cursors.encode(last, scope) if last else None)
 
 
-__all__ = ["decide", "eligibility", "get_refund", "list_refunds", "refund_id_for", "request_refund", "view"]
+__all__ = ["decide", "get_refund", "list_refunds", "purchase_eligibility", "refund_id_for", "request_refund", "view"]

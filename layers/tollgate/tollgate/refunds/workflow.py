@@ -28,7 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from tollgate import clock, ids
-from tollgate.data import Transaction, TransactionCancelled
+from tollgate.data import StoreUnavailable, Transaction, TransactionCancelled
 from tollgate.gateways import GatewayError, Refund, get_gateway, is_transient
 from tollgate.ledger import posting
 from tollgate.ledger.exceptions import InsufficientCredits
@@ -87,9 +87,11 @@ def claw_back(refund_id: str) -> dict[str, Any]:
                 if _refund(refund_id).status in ("processing", "succeeded"):
                     break
                 raise PermanentRefundError(f"refund {refund_id} is no longer approved") from None
-            if cancelled.failed(repository.PURCHASE) or "TransactionConflict" in cancelled.codes.values():
+            if cancelled.failed(repository.PURCHASE):
                 continue  # another refund or a webhook changed the purchase: read it again
             raise TransientRefundError(str(cancelled)) from None
+        except StoreUnavailable:
+            continue  # contended or throttled past the data layer's retries: read it again
         break
     else:
         raise TransientRefundError("the purchase kept changing under the claw-back")

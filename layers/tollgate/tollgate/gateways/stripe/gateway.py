@@ -113,7 +113,7 @@ class StripeGateway(StripePayouts, PaymentGateway):
     def _create_checkout_session(self, request: PaymentRequest, metadata: dict[str, str],
                                  idempotency_key: str) -> PaymentSession:
         if not request.success_url:
-            raise GatewayError("A hosted Stripe checkout needs a success_url", gateway=GATEWAY)
+            raise GatewayError("A hosted Stripe checkout needs a success_url", gateway=GATEWAY, transient=False)
         params: dict[str, Any] = {
             "mode": "payment",
             "line_items": [{
