@@ -23,9 +23,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tollgate import apikeys, audit, grants, http, lazy, ledger, orgs, pricing, refunds, tiers
 from tollgate.apikeys.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyList, ApiKeyOut, ApiKeyUpdate
-from tollgate.audit.schemas import DATE_PATTERN, TARGET_PATTERN, AuditAction, AuditPage
+from tollgate.audit.schemas import TARGET_PATTERN, AuditAction, AuditPage
 from tollgate.grants.schemas import GrantIn, GrantOut
-from tollgate.http.params import Cursor, IdPath, Limit, SlugPath, WalletIdPath, WalletIdQuery
+from tollgate.http.params import Cursor, FromDay, IdPath, Limit, SlugPath, ToDay, WalletIdPath, WalletIdQuery
 from tollgate.ledger.schemas import AdjustmentIn, AdjustmentOut, ReconciliationOut, WalletOut
 from tollgate.orgs.schemas import MemberIn, MemberOut, MemberSubPath, OrgIdPath, OrgIn, OrgOut, OrgView
 from tollgate.pricing.schemas import FeatureIn, FeatureList, FeatureOut
@@ -55,10 +55,6 @@ ORG_MEMBER_ROUTES = frozenset({
 app = http.create_app(required_role=ADMIN, self_authorized_routes=ORG_MEMBER_ROUTES)
 
 RefundStatusQuery = Annotated[RefundStatus | None, Query(description="Only refunds in this status")]
-AuditDateFrom = Annotated[str, Query(alias="from", pattern=DATE_PATTERN, examples=["2026-11-01"],
-                                     description="The first day (UTC), YYYY-MM-DD; default 29 days before to")]
-AuditDateTo = Annotated[str, Query(alias="to", pattern=DATE_PATTERN, examples=["2026-11-30"],
-                                   description="The last day (UTC), YYYY-MM-DD, inclusive; default today")]
 AuditActionQuery = Annotated[AuditAction, Query(description="Only changes of this kind")]
 AuditTargetQuery = Annotated[str, Query(max_length=160, pattern=TARGET_PATTERN, examples=["feature:ai-insight"],
                                         description="Only changes to this item: feature:<id>, package:<id>, "
@@ -206,7 +202,7 @@ def get_allocation_run(run_id: IdPath) -> AllocationRunOut:
 
 @app.get("/v1/admin/audit", summary="Changes to settings, features, packages, tiers and wallets' tiers: who, "
          "when, before and after; newest first", tags=["admin"], responses=http.responses(200, AuditPage))
-def list_audit(date_from: AuditDateFrom = None, date_to: AuditDateTo = None, limit: Limit = 25, cursor: Cursor = None,
+def list_audit(date_from: FromDay = None, date_to: ToDay = None, limit: Limit = 25, cursor: Cursor = None,
                action: AuditActionQuery = None, target: AuditTargetQuery = None) -> AuditPage:
     return audit.list_records(http.principal(app), date_from=date_from, date_to=date_to, limit=limit, cursor=cursor,
                               action=action, target=target)

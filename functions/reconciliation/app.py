@@ -14,14 +14,13 @@ coldstart.begin()  # the init phase runs without the cyclic GC (tollgate/coldsta
 from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tollgate import http
-from tollgate.audit.schemas import DATE_PATTERN
-from tollgate.http.params import Cursor, Limit
+from tollgate.http.params import Cursor, FromDay, Limit, ToDay
 from tollgate.principal import ADMIN
 from tollgate.reconciliation import service
 from tollgate.reconciliation.schemas import RUN_ID_PATTERN, FindingPage, RunOut
@@ -30,11 +29,6 @@ logger = Logger()
 metrics = Metrics()
 app = http.create_app(required_role=ADMIN)
 
-FromQuery = Annotated[str, Query(alias="from", pattern=DATE_PATTERN, examples=["2026-11-01"],
-                                 description="First day (UTC), YYYY-MM-DD, inclusive; default: 29 days before to")]
-ToQuery = Annotated[str, Query(alias="to", pattern=DATE_PATTERN, examples=["2026-11-30"],
-                               description="Last day (UTC), YYYY-MM-DD, inclusive; default: today. At most 366 "
-                                           "days from from")]
 RunIdPath = Annotated[str, Path(min_length=5, max_length=64, pattern=RUN_ID_PATTERN)]
 
 
@@ -53,7 +47,7 @@ def post_run() -> RunOut:
 
 @app.get("/v1/admin/reconciliation/findings", summary="What the reconciliation job found, newest first",
          tags=["reconciliation"], responses=http.responses(200, FindingPage))
-def list_findings(from_: FromQuery = None, to: ToQuery = None, limit: Limit = 25,
+def list_findings(from_: FromDay = None, to: ToDay = None, limit: Limit = 25,
                   cursor: Cursor = None) -> FindingPage:
     return service.list_findings(http.principal(app), date_from=from_, date_to=to, limit=limit, cursor=cursor)
 

@@ -16,7 +16,7 @@ from collections import Counter
 from tests import streams
 from tests.integration.conftest import Request, make_client
 from tests.support import Caller
-from tollgate import analytics, data, keys
+from tollgate import analytics, data, days, keys
 
 MC = 1000
 FEATURES = {"burst-a": "1", "burst-b": "2", "burst-c": "0.5", "burst-d": "3"}
@@ -46,7 +46,7 @@ def test_a_burst_of_1000_debits_heats_no_aggregate_item_and_counts_exactly(ddb_a
     streams.deliver("ledger_stream", streams.selected_by("LedgerStreamFunction", streams.lambda_records(arn, before)))
 
     recorder = recorder_factory(ddb.client)
-    ninety = analytics.day_range(None, None, default_days=90)
+    ninety = days.day_range(None, None, default_days=90)
     with recorder.recording() as calls:
         analytics.analytics(ninety, "day")
     quiet = query_count(calls)
@@ -89,7 +89,7 @@ def test_a_burst_of_1000_debits_heats_no_aggregate_item_and_counts_exactly(ddb_a
     assert sum(writes.values()) < 1000 / 4  # batched: far fewer aggregate writes than debits
 
     # Exact: the figures of the burst are what the debits took.
-    today = analytics.day_range(None, None, default_days=1)
+    today = days.day_range(None, None, default_days=1)
     spent = sum(_mc(FEATURES[q.body["feature"]]) for q in requests)
     figures = analytics.analytics(today, "day").totals
     assert figures.debits == 1000
@@ -111,7 +111,7 @@ def _mc(credits: str) -> int:
 
 def test_a_range_across_new_year_reads_two_partitions_per_shard(ddb, recorder_factory):
     recorder = recorder_factory(ddb.client)
-    span = analytics.day_range("2026-10-18", "2027-01-15")
+    span = days.day_range("2026-10-18", "2027-01-15")
     assert span.days == 90
     with recorder.recording() as calls:
         body = analytics.analytics(span, "month")

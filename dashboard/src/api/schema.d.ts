@@ -4054,9 +4054,9 @@ export interface operations {
     list_audit_v1_admin_audit_get: {
         parameters: {
             query?: {
-                /** @description The first day (UTC), YYYY-MM-DD; default 29 days before to */
+                /** @description First day (UTC), YYYY-MM-DD, inclusive; default: 29 days before to */
                 from?: string;
-                /** @description The last day (UTC), YYYY-MM-DD, inclusive; default today */
+                /** @description Last day (UTC), YYYY-MM-DD, inclusive; default: today. At most 366 days from from */
                 to?: string;
                 /** @description Page size */
                 limit?: number;

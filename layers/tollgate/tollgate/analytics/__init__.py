@@ -3,16 +3,11 @@ from them, and every wallet's entries by day (listings, exports)."""
 
 from __future__ import annotations
 
-from tollgate.analytics.days import DayRange, day_range
-from tollgate.analytics.exceptions import InvalidRange
 from tollgate.analytics.service import analytics, top_developers, top_features, usage_summary
 from tollgate.analytics.transactions import iter_entries, list_transactions
 
 __all__ = [
-    "DayRange",
-    "InvalidRange",
     "analytics",
-    "day_range",
     "iter_entries",
     "list_transactions",
     "top_developers",

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tollgate import keys
-from tollgate.analytics.days import DayRange
 from tollgate.analytics.tally import WalletTally
 from tollgate.data import client, table_name
+from tollgate.days import DayRange
 
 _HIGH = "~"  # sorts after every character of ids and dates
 _READERS = 8  # Queries in flight per call

@@ -8,7 +8,6 @@ from collections import Counter
 
 from tollgate import keys
 from tollgate.analytics import repository
-from tollgate.analytics.days import DayRange, last_days
 from tollgate.analytics.schemas import (
     IN_SOURCES,
     OUT_KINDS,
@@ -27,6 +26,7 @@ from tollgate.analytics.schemas import (
     Point,
     UsageSummary,
 )
+from tollgate.days import DayRange, last_days
 
 
 def _side(counters: Counter[str], prefix: str, known: tuple[str, ...]) -> dict[str, int]:

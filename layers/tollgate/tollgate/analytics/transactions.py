@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterator
 from pynamodb.expressions.condition import Condition
 
 from tollgate import cursors, keys
-from tollgate.analytics.days import DayRange
 from tollgate.analytics.schemas import TransactionOut, TransactionPage
 from tollgate.data import first_page
+from tollgate.days import DayRange
 from tollgate.ledger.models import LedgerEntryItem as E
 
 PAGE_QUERY_BUDGET = 128

@@ -11,7 +11,6 @@ AuditAction = Literal["feature.put", "package.put", "settings.put", "tier.put", 
 # feature:<id>, package:<id>, tier:<id>, wallet:<wallet_id>, or settings.
 TARGET_PATTERN = (rf"^(settings|(feature|package|tier):{SLUG_PATTERN.strip('^$')}"
                   rf"|wallet:{WALLET_ID_PATTERN.strip('^$')})$")
-DATE_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 
 
 class AuditRecordOut(Schema):
@@ -33,4 +32,4 @@ class AuditPage(Schema):
     next_cursor: str | None = None
 
 
-__all__ = ["DATE_PATTERN", "TARGET_PATTERN", "AuditAction", "AuditPage", "AuditRecordOut"]
+__all__ = ["TARGET_PATTERN", "AuditAction", "AuditPage", "AuditRecordOut"]

@@ -21,10 +21,8 @@ Queries, returning what it found with a cursor where it stopped.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -35,20 +33,17 @@ from tollgate.audit import repository
 from tollgate.audit.exceptions import ChangedMeanwhile
 from tollgate.audit.models import AuditRecordItem
 from tollgate.audit.schemas import AuditAction, AuditPage, AuditRecordOut
-from tollgate.data import Transaction, TransactionCancelled
-from tollgate.errors import ValidationFailed
+from tollgate.data import Transaction, TransactionCancelled, across_partitions
+from tollgate.days import day_range
 from tollgate.principal import Principal
 
 R = TypeVar("R")
 
 LABEL = "audit"
 ATTEMPTS = 5
-DEFAULT_DAYS = 30
-MAX_DAYS = 366
 MAX_QUERIES = 24  # a range spans at most 13 months: room for a filtered read to look ahead
 _FILTER_LOOKAHEAD = 100
 _KEY_NAMES = ("PK", "SK")
-_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True)
@@ -107,27 +102,6 @@ def record_view(item: AuditRecordItem) -> AuditRecordOut:
                           target=item.target, before=item.before, after=item.after)
 
 
-def _date(text: str, field: str) -> date:
-    if not _DATE_RE.fullmatch(text):
-        raise ValidationFailed(f"{field} must be a date, YYYY-MM-DD", field=field)
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValidationFailed(f"{field} is not a calendar date", field=field) from None
-
-
-def date_range(date_from: str | None, date_to: str | None, now_ms: int) -> tuple[date, date]:
-    """The inclusive UTC days asked for: ``to`` defaults to today, ``from`` to 29 days before ``to``."""
-    last = _date(date_to, "to") if date_to is not None else date.fromisoformat(clock.iso(now_ms)[:10])
-    first = (_date(date_from, "from") if date_from is not None
-             else date.fromordinal(max(1, last.toordinal() - (DEFAULT_DAYS - 1))))
-    if first > last:
-        raise ValidationFailed("from must not be after to", field="from")
-    if (last - first).days + 1 > MAX_DAYS:
-        raise ValidationFailed(f"the range is at most {MAX_DAYS} days", field="from")
-    return first, last
-
-
 def _key(item: AuditRecordItem) -> dict[str, Any]:
     return {"PK": {"S": item.pk}, "SK": {"S": item.sk}}
 
@@ -136,7 +110,8 @@ def list_records(principal: Principal, *, date_from: str | None, date_to: str | 
                  cursor: str | None, action: str | None, target: str | None) -> AuditPage:
     """A page of the changes made in the range, newest first (admins only)."""
     principal.require_admin()
-    first, last = date_range(date_from, date_to, clock.now_ms())
+    span = day_range(date_from, date_to)
+    first, last = span.first, span.last
     low, high = f"{first.isoformat()}T", f"{last.isoformat()}T~"  # every SK of those days: "<day>T...Z#<id>"
     months = clock.periods_back(first, last)
     scope = cursors.scope("audit", date_from, date_to, action, target)
@@ -146,31 +121,12 @@ def list_records(principal: Principal, *, date_from: str | None, date_to: str | 
                                and k["PK"] == keys.audit_pk(k["SK"][:7]))
         months = [m for m in months if m <= start["SK"]["S"][:7]]
     filtered = action is not None or target is not None
-    items: list[AuditRecordItem] = []
-    position: dict[str, Any] | None = None  # the last key read: where a page cut short goes on from
-    queries = 0
-    for index, period in enumerate(months):
-        while True:
-            if queries == MAX_QUERIES:
-                return _page(items, position, scope)
-            want = limit - len(items)
-            found, last_key = repository.page(period, low, high, limit=max(want, _FILTER_LOOKAHEAD) if filtered else want,
-                                              start=start, action=action, target=target)
-            queries += 1
-            items.extend(found)
-            if found:
-                position = _key(found[-1])
-            if last_key is not None:
-                position = last_key
-            if len(items) >= limit:
-                more = len(items) > limit or last_key is not None or index < len(months) - 1
-                items = items[:limit]
-                return _page(items, _key(items[-1]) if more else None, scope)
-            if last_key is None:
-                break
-            start = last_key
-        start = None
-    return _page(items, None, scope)
+    items, next_key = across_partitions(
+        months, start=start, limit=limit, max_queries=MAX_QUERIES, key_of=_key,
+        read_ahead=_FILTER_LOOKAHEAD if filtered else 0,
+        fetch=lambda period, want, after: repository.page(period, low, high, limit=want, start=after, action=action,
+                                                         target=target))
+    return _page(items, next_key, scope)
 
 
 def _page(items: list[AuditRecordItem], next_key: dict[str, Any] | None, scope: str) -> AuditPage:
@@ -178,5 +134,5 @@ def _page(items: list[AuditRecordItem], next_key: dict[str, Any] | None, scope: 
                      next_cursor=cursors.encode(next_key, scope) if next_key else None)
 
 
-__all__ = ["ATTEMPTS", "MAX_DAYS", "Change", "apply", "commit", "date_range", "list_records", "record_view",
+__all__ = ["ATTEMPTS", "Change", "apply", "commit", "list_records", "record_view",
            "unchanged", "view"]

@@ -9,6 +9,7 @@ from pynamodb.pagination import ResultIterator
 from tollgate.data.attributes import ExactMapAttribute, IntegerAttribute, from_attr, to_attr
 from tollgate.data.connection import as_unavailable, client, set_client, table_name
 from tollgate.data.exceptions import ConditionFailed, StoreUnavailable, TransactionCancelled
+from tollgate.data.paging import across_partitions
 from tollgate.data.prepared import PreparedPut, PreparedUpdate
 from tollgate.data.table import GSI1, GSI2, LSI1, TTL_ATTRIBUTE, TableItem, schema
 from tollgate.data.transactions import Transaction, conditional, get_or_none
@@ -38,6 +39,7 @@ __all__ = [
     "TableItem",
     "Transaction",
     "TransactionCancelled",
+    "across_partitions",
     "as_unavailable",
     "client",
     "conditional",

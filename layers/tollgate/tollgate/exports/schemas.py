@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from tollgate.analytics.days import DATE_PATTERN
+from tollgate.days import DATE_PATTERN
 from tollgate.ledger.schemas import EntryType
 from tollgate.schemas import RequestModel, Schema
 

@@ -34,8 +34,8 @@ from aws_lambda_powertools import Logger
 
 from tollgate import clock, cursors, ids, keys, workflows
 from tollgate.amounts import format_credits
-from tollgate.analytics.days import DayRange, day_range
 from tollgate.analytics.transactions import iter_entries, sort_key
+from tollgate.days import DayRange, day_range
 from tollgate.exports import repository, writer
 from tollgate.exports.exceptions import ExportIncomplete, ExportNotFound, ExportNotRunning, ExportNotStarted
 from tollgate.exports.models import ExportItem

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
+from tollgate.days import DATE_PATTERN, MAX_DAYS
 from tollgate.principal import WALLET_ID_PATTERN
 from tollgate.schemas import SLUG_PATTERN
 
@@ -34,3 +35,9 @@ Cursor = Annotated[str, Query(min_length=1, max_length=2048, description="next_c
 # Parsed by tollgate.clock.parse_rfc3339, which accepts exactly the format's date-times.
 Timestamp = Annotated[str, Query(min_length=1, max_length=64, description="RFC 3339 date-time, inclusive",
                                         json_schema_extra={"format": "date-time"}, examples=["2026-11-01T00:00:00Z"])]
+# A range of whole UTC days (tollgate.days.day_range): analytics, listings, the audit trail, findings.
+FromDay = Annotated[str, Query(alias="from", pattern=DATE_PATTERN, examples=["2026-11-01"],
+                               description="First day (UTC), YYYY-MM-DD, inclusive; default: 29 days before to")]
+ToDay = Annotated[str, Query(alias="to", pattern=DATE_PATTERN, examples=["2026-11-30"],
+                             description=f"Last day (UTC), YYYY-MM-DD, inclusive; default: today. At most {MAX_DAYS} "
+                                         "days from from")]

@@ -40,7 +40,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from tollgate import clock, cursors, ids, keys
-from tollgate.audit.service import date_range
+from tollgate.data import across_partitions
+from tollgate.days import day_range
 from tollgate.earnings import repository as earnings
 from tollgate.grants import repository as grants
 from tollgate.ledger import repository as ledger
@@ -344,7 +345,8 @@ def list_findings(principal: Principal, *, date_from: str | None, date_to: str |
     """A page of the findings first seen in the range (UTC days, default the last 30), newest first:
     Queries of one month's partition at a time, at most ``MAX_QUERIES`` a page."""
     principal.require_admin()
-    first, last = date_range(date_from, date_to, clock.now_ms())
+    span = day_range(date_from, date_to)
+    first, last = span.first, span.last
     low, high = f"{first.isoformat()}T", f"{last.isoformat()}T~"
     months = clock.periods_back(first, last)
     scope = cursors.scope("reconciliation-findings", date_from, date_to)
@@ -353,25 +355,10 @@ def list_findings(principal: Principal, *, date_from: str | None, date_to: str |
         start = cursors.decode(cursor, scope, _KEY_NAMES, lambda k: low <= k["SK"] <= high
                                and k["PK"] == keys.recon_finding_pk(k["SK"][:7]))
         months = [m for m in months if m <= start["SK"]["S"][:7]]
-    items: list[ReconFindingItem] = []
-    position: dict[str, Any] | None = None  # the last key read: where a page cut short goes on from
-    queries = 0
-    for index, period in enumerate(months):
-        while True:
-            if queries == MAX_QUERIES:
-                return _page(items, position, scope)
-            found, last_key = repository.findings_page(period, low, high, limit=limit - len(items), start=start)
-            queries += 1
-            items.extend(found)
-            position = last_key or (_key(found[-1]) if found else position)
-            if len(items) >= limit:
-                more = last_key is not None or index < len(months) - 1
-                return _page(items[:limit], _key(items[limit - 1]) if more else None, scope)
-            if last_key is None:
-                break
-            start = last_key
-        start = None
-    return _page(items, None, scope)
+    items, next_key = across_partitions(
+        months, start=start, limit=limit, max_queries=MAX_QUERIES, key_of=_key,
+        fetch=lambda period, want, after: repository.findings_page(period, low, high, limit=want, start=after))
+    return _page(items, next_key, scope)
 
 
 def _page(items: list[ReconFindingItem], next_key: dict[str, Any] | None, scope: str) -> FindingPage:

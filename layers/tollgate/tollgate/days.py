@@ -1,4 +1,6 @@
-"""Date ranges of whole UTC days (``YYYY-MM-DD``, both ends inclusive), as analytics, listings and exports take them."""
+"""Date ranges of whole UTC days (``YYYY-MM-DD``, both ends inclusive), as analytics, listings,
+exports, the audit trail and reconciliation findings take them (``from``/``to`` query parameters:
+``tollgate.http.params.FromDay`` and ``ToDay``)."""
 
 from __future__ import annotations
 
@@ -8,12 +10,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from tollgate import clock
-from tollgate.analytics.exceptions import InvalidRange
+from tollgate.errors import ValidationFailed
 
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
-DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+DATE_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 _DATE_RE = re.compile(DATE_PATTERN)
+
+
+class InvalidRange(ValidationFailed):
+    """``from``/``to`` malformed, reversed, or spanning more days than a call may read: a 422 naming the field."""
 
 
 def today() -> dt.date:
@@ -69,4 +75,4 @@ def last_days(days: int) -> DayRange:
     return DayRange(end - dt.timedelta(days=days - 1), end)
 
 
-__all__ = ["DATE_PATTERN", "MAX_DAYS", "DayRange", "day_range", "last_days", "parse_day", "today"]
+__all__ = ["DATE_PATTERN", "MAX_DAYS", "DayRange", "InvalidRange", "day_range", "last_days", "parse_day", "today"]
