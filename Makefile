@@ -67,7 +67,9 @@ lint: $(STAMP) ## ruff
 format: $(STAMP) ## ruff format + fixes
 	$(VENV)/bin/ruff check --fix .
 
-test: install lint test-unit test-functional test-faults test-integration test-workflow test-e2e test-browser test-fuzz test-template ## Every tier (what CI runs)
+test: ## Every tier (what CI runs): what they need installs first, two jobs at a time, then each tier in turn
+	$(MAKE) -j2 install $(SAM_STAMP) $(DASH_BUILD) $(CHROMIUM_STAMP)
+	$(MAKE) lint test-unit test-functional test-faults test-integration test-workflow test-e2e test-browser test-fuzz test-template
 
 test-unit: $(STAMP) ## Domain logic, no AWS
 	$(PY) -m pytest -q -n 2 tests/unit

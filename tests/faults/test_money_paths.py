@@ -326,6 +326,18 @@ def test_a_dynamodb_fault_loses_nothing_and_a_retry_completes(aws, faults, path,
 GATEWAY_CASES = [pytest.param(*fault, id=fault[0]) for fault in GATEWAY_FAULTS]
 
 
+def step_under_fault(faulty: FaultyGateway, method: str, fault: str, machine: str,
+                     event: dict[str, Any]) -> tuple[Attempt, Attempt]:
+    """The workflow step ``event`` with the gateway's ``method`` failing once as ``fault``: an error
+    the state machine retries for that step; then the step again, which completes."""
+    faulty.plan(method, fault)  # type: ignore[arg-type]
+    first = step(f"{machine}_workflow", event)
+    assert first.error in retried_errors(machine, event["step"]), (fault, first)
+    second = step(f"{machine}_workflow", event)
+    assert second.error is None, second
+    return first, second
+
+
 @pytest.mark.parametrize(("fault_name", "fault"), GATEWAY_CASES)
 def test_checkout_under_a_gateway_fault_starts_one_payment(aws, fault_name, fault):
     from tollgate.gateways import GatewayError
@@ -359,11 +371,7 @@ def test_a_payout_transfer_under_a_gateway_fault_pays_once(aws, fault_name, faul
     assert reply.status == 202, reply
     payout_id = reply.body["payout_id"]
     assert step("payout_workflow", {"step": "reserve", "payout_id": payout_id}).error is None
-    faulty.plan("transfer", fault)
-    first = step("payout_workflow", {"step": "transfer", "payout_id": payout_id})
-    assert first.error in retried_errors("payout", "transfer"), (fault, first)
-    second = step("payout_workflow", {"step": "transfer", "payout_id": payout_id})
-    assert second.error is None, second
+    first, second = step_under_fault(faulty, "transfer", fault, "payout", {"step": "transfer", "payout_id": payout_id})
     assert [t.reference for t in inner.transfers.values()] == [payout_id]  # one transfer, whatever the tries
     state = assert_earnings_invariant(CAROL.sub)
     assert state["in_payout"] == reply_credits_mc(payout_id), state
@@ -386,11 +394,7 @@ def test_a_refund_under_a_gateway_fault_refunds_once(aws, fault_name, fault):
     assert reply.status == 202, reply
     refund_id = reply.body["refund_id"]
     assert step("refund_workflow", {"step": "claw_back", "refund_id": refund_id}).error is None
-    faulty.plan("refund", fault)
-    first = step("refund_workflow", {"step": "gateway_refund", "refund_id": refund_id})
-    assert first.error in retried_errors("refund", "gateway_refund"), (fault, first)
-    second = step("refund_workflow", {"step": "gateway_refund", "refund_id": refund_id})
-    assert second.error is None, second
+    first, second = step_under_fault(faulty, "refund", fault, "refund", {"step": "gateway_refund", "refund_id": refund_id})
     calls = fakes["stripe"].refund_calls
     # Every call for this refund carried one idempotency key, so the gateway made one refund.
     assert len({c.idempotency_key for c in calls}) == 1 and len(fakes["stripe"].refunds_made) == 1, calls
