@@ -26,7 +26,7 @@ SUB ?= alice
 SIGN_IN ?= dev
 ROLES ?= user
 
-.PHONY: help install dashboard test test-unit test-functional test-faults test-integration test-workflow test-e2e test-browser test-fuzz test-template lint format openapi bench \
+.PHONY: help install dashboard test test-in-process test-unit test-functional test-faults test-integration test-workflow test-e2e test-browser test-fuzz test-template lint format openapi bench \
 	build deploy dev token schedule reset clean
 
 help: ## Show the targets
@@ -69,7 +69,11 @@ format: $(STAMP) ## ruff format + fixes
 
 test: ## Every tier (what CI runs): what they need installs first, two jobs at a time, then each tier in turn
 	$(MAKE) -j2 install $(SAM_STAMP) $(DASH_BUILD) $(CHROMIUM_STAMP)
-	$(MAKE) lint test-unit test-functional test-faults test-integration test-workflow test-e2e test-browser test-fuzz test-template
+	$(MAKE) lint test-in-process test-integration test-workflow test-e2e test-browser test-fuzz test-template
+
+# make test runs the three in-process tiers in one pytest session (one start of its two workers, not three).
+test-in-process: $(STAMP)
+	$(PY) -m pytest -q -n 2 tests/unit tests/functional tests/faults
 
 test-unit: $(STAMP) ## Domain logic, no AWS
 	$(PY) -m pytest -q -n 2 tests/unit
