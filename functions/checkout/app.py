@@ -12,7 +12,6 @@ coldstart.begin()  # the init phase runs without the cyclic GC (tollgate/coldsta
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -87,7 +86,7 @@ def get_refund(refund_id: IdPath) -> RefundOut:
     return refunds.get_refund(http.principal(app), refund_id)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@logger.inject_lambda_context  # correlation_id: tollgate.http.resolve
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return http.resolve(app, event, context)

@@ -13,7 +13,6 @@ coldstart.begin()  # the init phase runs without the cyclic GC (tollgate/coldsta
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -35,7 +34,8 @@ from tollgate.reservations.schemas import (
 
 logger = Logger()
 metrics = Metrics()
-app = http.create_app()
+# The hot path: called without Powertools' middleware stack, same validation and errors (tollgate.http.app).
+app = http.create_app(direct_routes=frozenset({"POST /v1/usage"}))
 
 
 def _caller() -> Principal:
@@ -134,7 +134,7 @@ def _refused_before_reading(event: dict) -> dict | None:
     return None
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@logger.inject_lambda_context  # correlation_id: tollgate.http.resolve
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     if event.get("routeKey") == REVERSAL_ROUTE:

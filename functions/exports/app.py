@@ -15,7 +15,6 @@ coldstart.begin()  # the init phase runs without the cyclic GC (tollgate/coldsta
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tollgate import exports, http
@@ -47,7 +46,7 @@ def get_export(export_id: IdPath) -> ExportOut:
     return exports.get_export(http.principal(app), export_id)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@logger.inject_lambda_context  # correlation_id: tollgate.http.resolve
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return http.resolve(app, event, context)
 

@@ -218,3 +218,17 @@ def test_a_path_parameter_the_router_cannot_take_is_422(aws, wallet_id):
     reply = invoke("admin_get_wallet.json", caller=ADMIN, path="/v1/admin/wallets/x",
                    path_params={"wallet_id": wallet_id})
     assert (reply.status, reply.error_code) == (422, "validation_error"), reply
+
+
+@pytest.mark.parametrize("sample", ["deduction_post_usage.json", "history_get_wallet.json", "admin_get_wallet.json"])
+def test_log_lines_carry_the_request_id_as_correlation_id(sample, catalog, fund):
+    fund("user:alice", "100")
+    fn = load_function(sample.split("_", 1)[0])
+    rid = json.loads((EVENTS / sample).read_text())["requestContext"]["requestId"]
+    fn.logger.set_correlation_id(None)
+    reply = invoke(sample, caller=ADMIN if sample.startswith("admin") else ALICE)
+    assert reply.status < 500
+    assert fn.logger.get_correlation_id() == rid
+    line = json.loads(fn.logger.registered_formatter.format(
+        fn.logger._logger.makeRecord("t", 20, __file__, 1, "hello", (), None)))
+    assert line["correlation_id"] == rid
