@@ -245,26 +245,28 @@ def invoke(sample: str, *, caller: Caller | None = ALICE, body: Any = ..., raw_b
 
 
 def ledger_state(wallet_id: str) -> dict[str, Any]:
-    """Balance, reserved, available and every entry of a wallet, straight from the table."""
-    from tollgate.ledger import posting, repository
+    """Balance, reserved, available, every entry of a wallet and its archived total, straight from the table."""
+    from tollgate.ledger import archive, posting, repository
 
     wallet = posting.read_wallet(wallet_id)
+    totals = archive.totals(wallet_id)
     return {
         "balance": wallet.balance,
         "reserved": wallet.reserved,
         "available": wallet.available,
         "holds": dict(wallet.holds),
         "entries": list(repository.iter_entry_amounts(wallet_id)),
+        "archived": totals.archived_total if totals else 0,
     }
 
 
 def assert_ledger_invariant(wallet_id: str) -> dict[str, Any]:
-    """sum(entries) == balance, holds == reserved, available == balance - reserved >= 0."""
+    """sum(entries) + archived == balance, holds == reserved, available == balance - reserved >= 0."""
     from tollgate.ledger import reconcile
 
     report = reconcile(wallet_id)
     state = ledger_state(wallet_id)
-    assert sum(state["entries"]) == state["balance"], state
+    assert sum(state["entries"]) + state["archived"] == state["balance"], state
     assert sum(a for a, _ in state["holds"].values()) == state["reserved"], state
     assert state["available"] == state["balance"] - state["reserved"], state
     assert state["available"] >= 0, state

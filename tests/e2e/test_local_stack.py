@@ -202,6 +202,10 @@ def test_schedules_can_be_run_now(api):
     reply = api.post("/_local/schedule/HoldsSweeperFunction")
     assert reply.status == 200
     assert set(reply.body) == {"expired", "already_closed"}
+    # The ledger archiver, in its own process, against the stack's archive bucket in moto.
+    archived = api.post("/_local/schedule/LedgerArchiveFunction")
+    assert archived.status == 200, archived
+    assert archived.body["stopped_early"] is False and archived.body["days"]
     assert api.post("/_local/schedule/NoSuchFunction").status == 404
 
 

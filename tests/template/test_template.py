@@ -19,6 +19,7 @@ FUNCTION_FOLDERS = {
     "ApiKeyAuthorizerFunction": "authorizer",
     "HoldsSweeperFunction": "holds",
     "GrantExpiryFunction": "grant_expiry",
+    "LedgerArchiveFunction": "ledger_archive",
     "LedgerStreamFunction": "ledger_stream",
     "CheckoutFunction": "checkout",
     "WebhooksFunction": "webhooks",

@@ -15,7 +15,7 @@ import pytest
 from tollgate import cursors
 from tollgate.cursors import InvalidCursor
 from tollgate.errors import ValidationFailed
-from tollgate.ledger import repository
+from tollgate.ledger import archive, repository
 from tollgate.ledger.history import wallet_history
 
 WALLET = "user:alice"
@@ -61,12 +61,14 @@ def assert_invalid(cursor, scope=SCOPE, names=NAMES, check=lambda _key: True):
 
 
 class Ledger:
-    """``tollgate.ledger.history.wallet_history`` with ``repository.query_entries`` stubbed: no database."""
+    """``tollgate.ledger.history.wallet_history`` with ``repository.query_entries`` stubbed (and no
+    archive): no database."""
 
     def __init__(self, monkeypatch):
         self.starts = []
         self.last = None
         monkeypatch.setattr(repository, "query_entries", self._query)
+        monkeypatch.setattr(archive, "totals", lambda _wallet_id: None)
 
     def _query(self, wallet_id, *, low, high, limit, start_key, entry_type=None):
         self.starts.append(start_key)

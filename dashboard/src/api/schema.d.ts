@@ -2502,6 +2502,17 @@ export interface components {
         /** ReconciliationOut */
         ReconciliationOut: {
             /**
+             * Archived Entries
+             * @description Entries moved to the ledger archive (older than LEDGER_ARCHIVE_DAYS)
+             */
+            archived_entries: number;
+            /**
+             * Archived Sum
+             * @description What the entries moved to the ledger archive add up to
+             * @example 12.5
+             */
+            archived_sum: string;
+            /**
              * Available
              * @example 12.5
              */
@@ -2513,7 +2524,10 @@ export interface components {
             balance: string;
             /** Consistent */
             consistent: boolean;
-            /** Entries */
+            /**
+             * Entries
+             * @description Entries, the archived ones included
+             */
             entries: number;
             /**
              * Holds Sum
@@ -2522,6 +2536,7 @@ export interface components {
             holds_sum: string;
             /**
              * Ledger Sum
+             * @description Every entry's amount added up, the archived ones included
              * @example 12.5
              */
             ledger_sum: string;

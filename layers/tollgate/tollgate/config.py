@@ -30,6 +30,16 @@ def table_name() -> str:
     return os.environ.get("TABLE_NAME") or DEFAULT_TABLE_NAME
 
 
+DEFAULT_LEDGER_ARCHIVE_DAYS = 400
+
+
+def ledger_archive_days() -> int:
+    """Days a ledger entry stays in the table before the archiver moves it to S3 (``LEDGER_ARCHIVE_DAYS``)."""
+    value = os.environ.get("LEDGER_ARCHIVE_DAYS")
+    days = int(value) if value and value.strip().isdigit() else DEFAULT_LEDGER_ARCHIVE_DAYS
+    return max(days, 1)
+
+
 def settings() -> Settings:
     """The settings for the environment as it is now (parsed once per distinct environment)."""
     return _parse(tuple(os.environ.get(name) for name in _VARIABLES))

@@ -7,6 +7,8 @@ item                          PK                  SK
 ============================  ==================  ===========================================
 wallet                        ``WALLET#<id>``     ``WALLET``
 ledger entry                  ``WALLET#<id>``     ``TX#<transaction_id>``
+ledger archive totals         ``WALLET#<id>``     ``ARCHIVE``
+ledger archive checkpoint     ``ARCHIVE#RUN``     ``LAST``
 wallet locator -> wallet ids  ``WALLETLOC#<loc>`` ``WALLETLOC``
 reservation                   ``RES#<id>``        ``RES``
 feature                       ``CATALOG``         ``FEATURE#<feature_id>``
@@ -109,6 +111,16 @@ def entry(wallet_id: str, transaction_id: str) -> Key:
 
 def entry_lsi1sk(created_at: str, transaction_id: str) -> str:
     return f"{created_at}#{transaction_id}"
+
+
+def ledger_archive(wallet_id: str) -> Key:
+    """What of a wallet's ledger is archived (``tollgate.ledger.archive``): in its partition, outside
+    the ``TX#`` entries and the ``WALLET...`` view."""
+    return wallet_pk(wallet_id), "ARCHIVE"
+
+
+def ledger_archive_checkpoint() -> Key:
+    return "ARCHIVE#RUN", "LAST"
 
 
 # Beside the wallet and sorted with it (``WALLET``, ``WALLET#...``): a wallet view is one Query.

@@ -6,9 +6,9 @@ next part each time it holds ``part_bytes``: memory holds one part (and, while i
 whatever the number of rows. The bucket encrypts every object (SSE-S3, asked for on each upload too) and
 expires it after 7 days (the template's lifecycle rule, which also aborts an upload left incomplete).
 
-One low-level botocore S3 client per process, as the data layer has one DynamoDB client: no boto3
-resource layer and no s3transfer. Locally, ``AWS_ENDPOINT_URL`` points it at moto on 127.0.0.1, and
-the presigned URLs it signs point there too (path-style, as botocore addresses an IP endpoint).
+The S3 client is the process's one (``tollgate.data.s3``). Locally, ``AWS_ENDPOINT_URL`` points it at
+moto on 127.0.0.1, and the presigned URLs it signs point there too (path-style, as botocore addresses an
+IP endpoint).
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from tollgate.data.s3 import client
+from tollgate.data.s3 import error_code as _error_code
+
 MiB = 1024 * 1024
 MIN_PART_BYTES = 5 * MiB
 MAX_PARTS = 10_000
 URL_SECONDS = 15 * 60
 CONTENT_TYPE = "text/csv; charset=utf-8"
-
-_client: Any = None
-_client_env: tuple[str | None, ...] | None = None
 
 
 class ExportTooLarge(Exception):
@@ -37,27 +37,6 @@ def bucket() -> str:
     if not name:
         raise RuntimeError("EXPORT_BUCKET is not set")
     return name
-
-
-def client() -> Any:
-    """The S3 client for the endpoint and region the environment names now."""
-    global _client, _client_env
-    env = (os.environ.get("AWS_ENDPOINT_URL_S3"), os.environ.get("AWS_ENDPOINT_URL"),
-           os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
-    if _client is None or env != _client_env:
-        import botocore.session
-        from botocore.config import Config
-
-        config = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=60,
-                        signature_version="s3v4", tcp_keepalive=True)
-        _client = botocore.session.get_session().create_client("s3", config=config)
-        _client_env = env
-    return _client
-
-
-def _error_code(exc: Exception) -> str | None:
-    response = getattr(exc, "response", None)
-    return (response or {}).get("Error", {}).get("Code") if isinstance(response, dict) else None
 
 
 def create_upload(key: str, filename: str) -> str:

@@ -1,19 +1,27 @@
-"""A wallet's history: newest first, one strongly consistent query per page.
+"""A wallet's history: newest first, one strongly consistent query per page, then the archive.
 
 The cursor (``tollgate.cursors``) must name this wallet's partition, an entry, and the
-same filters.
+same filters; past the table's oldest entry it names a place in the wallet's archive
+(``tollgate.ledger.archive``: every archived entry is older than every entry in the table),
+so paging goes on across the boundary as if nothing had moved.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from tollgate import clock, cursors, keys
-from tollgate.ledger import repository
+from tollgate.ledger import archive, repository
 from tollgate.ledger.models import LedgerEntryItem
 from tollgate.ledger.schemas import EntryOut, HistoryPage
 
 _HIGH = "~"  # sorts after every digit and letter used in index keys
 _KEY_NAMES = ("PK", "SK", "LSI1SK")
 _FILTER_LOOKAHEAD = 100
+_ARCHIVE_NAMES = ("archive_object", "archive_line")
+# A filtered read of the archive looks at most this many entries for one page (a page may then
+# hold fewer than ``limit``, as a filtered page of the table may).
+_ARCHIVE_LOOKAHEAD = 1000
 
 
 def entry_view(entry: LedgerEntryItem) -> EntryOut:
@@ -37,8 +45,10 @@ def wallet_history(wallet_id: str, *, limit: int, cursor: str | None, entry_type
     high = clock.iso(min(max(until_ms, 0), clock.MAX_ISO_MS)) + "#" + _HIGH if until_ms is not None else _HIGH
     scope = cursors.scope(wallet_id, entry_type, since_ms, until_ms)
     pk = keys.wallet_pk(wallet_id)
-    start = cursors.decode(cursor, scope, _KEY_NAMES, lambda k: k["PK"] == pk and k["SK"].startswith(
-        keys.ENTRY_PREFIX) and k["LSI1SK"].endswith("#" + k["SK"][len(keys.ENTRY_PREFIX):])) if cursor else None
+    start, archived_from = _start(cursor, scope, wallet_id) if cursor else (None, None)
+    if archived_from is not None:
+        data, position = _archived(wallet_id, archived_from, limit, entry_type, low, high)
+        return HistoryPage(data=data, next_cursor=_archive_cursor(position, scope))
     # A type filter is applied after DynamoDB's Limit, so a filtered page looks further
     # ahead (still one query) and stops at `limit` matches; it may hold fewer than `limit`.
     items, last = repository.query_entries(
@@ -48,7 +58,65 @@ def wallet_history(wallet_id: str, *, limit: int, cursor: str | None, entry_type
     if len(items) > limit:
         items = items[:limit]
         last = {"PK": {"S": pk}, "SK": {"S": items[-1].sk}, "LSI1SK": {"S": items[-1].lsi1sk}}
-    return HistoryPage(
-        data=[entry_view(i) for i in items],
-        next_cursor=cursors.encode(last, scope) if last else None,
-    )
+    data = [entry_view(i) for i in items]
+    if last is None:  # the table holds no older entry: go on into the archive, if there is one
+        newest = archive.Position(archive.wallet_prefix(wallet_id), 0)
+        if len(data) < limit:
+            more, position = _archived(wallet_id, newest, limit - len(data), entry_type, low, high)
+            return HistoryPage(data=data + more, next_cursor=_archive_cursor(position, scope))
+        totals = archive.totals(wallet_id)
+        if totals is not None and totals.archived_count:
+            return HistoryPage(data=data, next_cursor=_archive_cursor(newest, scope))
+    return HistoryPage(data=data, next_cursor=cursors.encode(last, scope) if last else None)
+
+
+def _start(cursor: str, scope: str, wallet_id: str) -> tuple[cursors.RawKey | None, archive.Position | None]:
+    """Where a cursor goes on: an entry of the table's history index, or a place in the archive."""
+    pk = keys.wallet_pk(wallet_id)
+    try:
+        return cursors.decode(cursor, scope, _KEY_NAMES, lambda k: k["PK"] == pk and k["SK"].startswith(
+            keys.ENTRY_PREFIX) and k["LSI1SK"].endswith("#" + k["SK"][len(keys.ENTRY_PREFIX):])), None
+    except cursors.InvalidCursor:
+        prefix = archive.wallet_prefix(wallet_id)
+        key = cursors.decode(cursor, scope, _ARCHIVE_NAMES, lambda k: k["archive_object"].startswith(prefix)
+                             and k["archive_line"].isdigit() and len(k["archive_line"]) <= 6)
+        return None, archive.Position(key["archive_object"]["S"], int(key["archive_line"]["S"]))
+
+
+def _archive_cursor(position: archive.Position | None, scope: str) -> str | None:
+    if position is None:
+        return None
+    return cursors.encode({"archive_object": {"S": position.object_key},
+                           "archive_line": {"S": str(position.line)}}, scope)
+
+
+def _archived(wallet_id: str, start: archive.Position, limit: int, entry_type: str | None, low: str, high: str,
+              ) -> tuple[list[EntryOut], archive.Position | None]:
+    """Up to ``limit`` archived entries from ``start``, newest first, within the filters, and where the
+    next page starts (None: nothing older). One GetItem, then S3 only if the wallet has an archive."""
+    totals = archive.totals(wallet_id)
+    if totals is None or not totals.archived_count:
+        return [], None
+    begin = None if start.object_key == archive.wallet_prefix(wallet_id) else start
+    found: list[EntryOut] = []
+    position: archive.Position | None = begin
+    reading: Iterator[tuple[LedgerEntryItem, archive.Position]] = archive.read_newest_first(
+        wallet_id, totals.months or (), begin)
+    looked = 0
+    for entry, after in reading:
+        if entry.lsi1sk < low:
+            return found, None  # the rest is older still
+        looked += 1
+        position = after
+        if entry.lsi1sk <= high and (entry_type is None or entry.type == entry_type):
+            found.append(entry_view(entry))
+            if len(found) == limit:
+                break
+        if looked >= _ARCHIVE_LOOKAHEAD:
+            break
+    else:
+        return found, None
+    # Stopped with the page full (or the lookahead spent): a cursor only if anything is left.
+    if next(reading, None) is None:
+        return found, None
+    return found, position

@@ -69,6 +69,26 @@ class LedgerEntryItem(TableItem, discriminator="ledger_entry"):
                    **{k: v for k, v in fields.items() if v is not None})
 
 
+class LedgerArchiveItem(TableItem, discriminator="ledger_archive"):
+    """``WALLET#<id>`` / ``ARCHIVE``: what of the wallet's ledger has moved to the archive
+    (``tollgate.ledger.archive``): the entries' total and count, and the months they belong to.
+    Added to in the transaction that deletes those entries, so at every instant the live
+    entries plus ``archived_total`` add up to the balance."""
+
+    wallet_id = UnicodeAttribute()
+    archived_total = IntegerAttribute(default=0)
+    archived_count = IntegerAttribute(default=0)
+    months = UnicodeSetAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+
+
+class LedgerArchiveCheckpointItem(TableItem, discriminator="ledger_archive_checkpoint"):
+    """``ARCHIVE#RUN`` / ``LAST``: the last day whose changed wallets the archiver has archived."""
+
+    through_day = UnicodeAttribute()
+    updated_at = UnicodeAttribute(null=True)
+
+
 class WalletLocatorItem(TableItem, discriminator="wallet_locator"):
     """``WALLETLOC#<locator>`` / ``WALLETLOC``: the wallets whose id hashes to this locator
     (``ids.locator``), added by every credit, so a located transaction id finds its wallet.

@@ -85,8 +85,10 @@ class HistoryPage(Schema):
 class ReconciliationOut(Schema):
     wallet_id: str
     balance: CreditsOut
-    ledger_sum: CreditsOut
-    entries: int
+    ledger_sum: CreditsOut = Field(description="Every entry's amount added up, the archived ones included")
+    entries: int = Field(description="Entries, the archived ones included")
+    archived_sum: CreditsOut = Field(description="What the entries moved to the ledger archive add up to")
+    archived_entries: int = Field(description="Entries moved to the ledger archive (older than LEDGER_ARCHIVE_DAYS)")
     reserved: CreditsOut
     holds_sum: CreditsOut
     available: CreditsOut

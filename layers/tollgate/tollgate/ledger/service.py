@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tollgate import clock, idempotency
-from tollgate.ledger import posting, repository
+from tollgate.ledger import archive, posting, repository
 from tollgate.ledger.exceptions import WalletNotFound
 from tollgate.ledger.schemas import AdjustmentIn, AdjustmentOut, ReconciliationOut
 from tollgate.principal import Principal
@@ -38,18 +38,22 @@ def adjust(principal: Principal, wallet_id: str, body: AdjustmentIn, idempotency
 
 
 def reconcile(wallet_id: str) -> ReconciliationOut:
-    """Prove the ledger invariant for one wallet: sum(entries) == balance, holds == reserved."""
+    """Prove the ledger invariant for one wallet: sum(entries) + archived == balance, holds == reserved."""
     amounts = list(repository.iter_entry_amounts(wallet_id))
     wallet = posting.read_wallet(wallet_id)
-    if not wallet.exists and not amounts:
+    totals = archive.totals(wallet_id)
+    archived_sum, archived_entries = (totals.archived_total, totals.archived_count) if totals else (0, 0)
+    if not wallet.exists and not amounts and not archived_entries:
         raise WalletNotFound(f"wallet '{wallet_id}' not found")
     holds_sum = sum(amount for amount, _ in wallet.holds.values())
-    ledger_sum = sum(amounts)
+    ledger_sum = sum(amounts) + archived_sum
     return ReconciliationOut(
         wallet_id=wallet_id,
         balance=wallet.balance,
         ledger_sum=ledger_sum,
-        entries=len(amounts),
+        entries=len(amounts) + archived_entries,
+        archived_sum=archived_sum,
+        archived_entries=archived_entries,
         reserved=wallet.reserved,
         holds_sum=holds_sum,
         available=wallet.available,

@@ -4,8 +4,10 @@ The stream consumers add to them in the transactions they already write (the led
 grant books and aggregates, the earnings stream's balances), so a mark lands exactly when the
 change it marks is applied; adding an id to a string set twice is the same as once, so a
 redelivered batch marks nothing new. No request path writes them. Each is one item per UTC day,
-minute and shard (``keys.recon_changed``; 16 Queries read a day), expiring after
-``RETENTION_DAYS``.
+minute and shard (``keys.recon_changed``; 16 Queries read a day). The ledger archiver
+(``tollgate.ledger.archiver``) reads a day's wallets again once the day is older than the
+archive window, so a wallets' set expires after ``RETENTION_DAYS`` or that window plus 4 days,
+whichever is longer (a developers' set after ``RETENTION_DAYS``).
 
 This module imports nothing of the other domains: the stream consumers import it.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from tollgate import clock, keys
+from tollgate import clock, config, keys
 from tollgate.data import TTL_ATTRIBUTE, table_name
 
 RETENTION_DAYS = 35  # a run reads at most this many days back
@@ -28,13 +30,16 @@ def mark_request(prefix: str, subject_ids: Iterable[str], now_ms: int, shard: in
     the aggregates). ``prefix``: ``keys.RECON_WALLETS`` or ``keys.RECON_DEVELOPERS``."""
     at = clock.iso(now_ms)
     pk, sk = keys.recon_changed(at[:10], at[11:13] + at[14:16], shard, prefix)
+    # The archiver reads wallets' sets again past its window; developers' are read by reconciliation only.
+    kept_days = max(RETENTION_DAYS, config.ledger_archive_days() + 4) if prefix == keys.RECON_WALLETS \
+        else RETENTION_DAYS
     return {
         "TableName": table_name(),
         "Key": {"PK": {"S": pk}, "SK": {"S": sk}},
         "UpdateExpression": "SET #e = :e, #t = :t ADD #s :s",
         "ExpressionAttributeNames": {"#e": "entity", "#t": TTL_ATTRIBUTE, "#s": "subjects"},
         "ExpressionAttributeValues": {":e": {"S": "recon_changed"},
-                                      ":t": {"N": str(now_ms // 1000 + (RETENTION_DAYS + 1) * 86_400)},
+                                      ":t": {"N": str(now_ms // 1000 + (kept_days + 1) * 86_400)},
                                       ":s": {"SS": sorted(set(subject_ids))}},
     }
 

@@ -11,7 +11,8 @@ run ends (a run that crashes moved nothing and is done again).
 
 **What it checks**, per wallet (a consistent snapshot: the wallet read before and after its entries
 must be the same version, else it is read again, up to ``ATTEMPTS`` times):
-``ledger_sum`` the entries sum to the balance (``expected`` the entries' sum, ``actual`` the balance);
+``ledger_sum`` the entries, with the archived entries' total (``tollgate.ledger.archive``), sum to
+the balance (``expected`` that sum, ``actual`` the balance);
 ``holds_sum`` the open holds sum to ``reserved``; ``available`` is ``balance - reserved`` and not
 negative; ``grants_sum`` the grant book's remaining credits sum to the balance (the wallet's, when the
 book has caught up with it; otherwise the balance the book was last attributed at). Per developer:
@@ -44,6 +45,7 @@ from tollgate.data import across_partitions
 from tollgate.days import day_range
 from tollgate.earnings import repository as earnings
 from tollgate.grants import repository as grants
+from tollgate.ledger import archive
 from tollgate.ledger import repository as ledger
 from tollgate.ledger.models import WalletItem
 from tollgate.ledger.wallets import WalletState
@@ -89,24 +91,33 @@ def _wallet_version(item: WalletItem | None) -> Any:
     return (item.seq, item.last_tx, item.updated_at, item.balance, item.reserved, item.available)
 
 
+def _archived(wallet_id: str) -> tuple[int, int]:
+    """The total and count of the wallet's archived entries (``tollgate.ledger.archive``)."""
+    totals = archive.totals(wallet_id)
+    return (totals.archived_total, totals.archived_count) if totals is not None else (0, 0)
+
+
 def check_wallet(wallet_id: str) -> list[Finding] | None:
     """The wallet's discrepancies (empty: it reconciles); None if it kept changing while read."""
     for _ in range(ATTEMPTS):
-        before = ledger.get_wallet(wallet_id)
+        before = ledger.get_wallet(wallet_id), _archived(wallet_id)
         amounts = list(ledger.iter_entry_amounts(wallet_id))
-        after = ledger.get_wallet(wallet_id)
-        if _wallet_version(before) == _wallet_version(after):
+        after = ledger.get_wallet(wallet_id), _archived(wallet_id)
+        # The archiver moves entries without touching the wallet: its totals are part of the version.
+        if _wallet_version(before[0]) == _wallet_version(after[0]) and before[1] == after[1]:
             break
     else:
         return None
-    if after is None and not amounts:
+    wallet_item, (archived_total, archived_count) = after
+    if wallet_item is None and not amounts and not archived_count:
         return []
-    state = WalletState.from_item(wallet_id, after)
+    state = WalletState.from_item(wallet_id, wallet_item)
     found = []
-    ledger_sum = sum(amounts)
+    ledger_sum = sum(amounts) + archived_total
     if ledger_sum != state.balance:
         found.append(Finding("ledger_sum", ledger_sum, state.balance, wallet_id=wallet_id,
-                             detail=f"{len(amounts)} entries"))
+                             detail=f"{len(amounts)} entries" + (f" and {archived_count} archived"
+                                                                 if archived_count else "")))
     holds_sum = sum(amount for amount, _ in state.holds.values())
     if holds_sum != state.reserved:
         found.append(Finding("holds_sum", holds_sum, state.reserved, wallet_id=wallet_id,
@@ -116,7 +127,7 @@ def check_wallet(wallet_id: str) -> list[Finding] | None:
                              wallet_id=wallet_id, detail="balance - reserved, never negative"))
     book = grants.get_book(wallet_id)
     if book is not None:
-        caught_up = after is not None and book.last_tx == after.last_tx
+        caught_up = wallet_item is not None and book.last_tx == wallet_item.last_tx
         expected = state.balance if caught_up else book.balance
         if book.total() != expected:
             found.append(Finding("grants_sum", expected, book.total(), wallet_id=wallet_id,
