@@ -203,3 +203,25 @@ def test_the_changed_wallet_sets_outlive_the_archive_window(aws, catalog, fund, 
     for item in wallets:
         kept_days = (int(item[TTL_ATTRIBUTE]["N"]) - clock.now_ms() // 1000) / 86_400
         assert 94 < kept_days <= 95
+
+
+def test_many_pages_over_several_months_archive_and_page_back_exactly(catalog, fund, stream, archive_bucket):
+    """More entries than one transaction can move (99), over three months: several pages, one object
+    per month of each page, and history still equal to what it was."""
+    fund(WALLET, "5000")
+    for month in range(3):
+        for i in range(40):
+            spend(ALICE, "ai-insight", f"m{month}-{i}")
+        assert stream.drain()["batchItemFailures"] == []
+        advance_clock(31 * DAY_MS)
+    advance_clock((403 - 31) * DAY_MS)  # the last group is now 403 days old
+    before = history(limit=25)
+    assert len(before) == 121
+    report = archive_run()
+    assert report["entries"] == 121 and report["objects"] >= 4, report  # 2 pages, 3 months
+    assert ledger_state(WALLET)["entries"] == []
+    assert_ledger_invariant(WALLET)
+    months = {k.split("/month=")[1][:7] for k in objects(archive_bucket)}
+    assert len(months) == 3
+    assert history(limit=25) == before
+    assert history(limit=50, type="usage") == [e for e in before if e["type"] == "usage"]

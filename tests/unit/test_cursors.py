@@ -72,7 +72,7 @@ class Ledger:
 
     def _query(self, wallet_id, *, low, high, limit, start_key, entry_type=None):
         self.starts.append(start_key)
-        return [], self.last
+        return [], self.last, None
 
     def page(self, cursor, wallet=WALLET, entry_type=None, since_ms=None, until_ms=None):
         return wallet_history(wallet, limit=10, cursor=cursor, entry_type=entry_type, since_ms=since_ms, until_ms=until_ms)

@@ -119,6 +119,11 @@ def ledger_archive(wallet_id: str) -> Key:
     return wallet_pk(wallet_id), "ARCHIVE"
 
 
+# The archive totals' row in the history index (LSI1): before every entry (entries' keys start with a
+# year), so a history read that reaches the wallet's oldest entry finds it in the same query.
+ARCHIVE_HISTORY_SK = "0"
+
+
 def ledger_archive_checkpoint() -> Key:
     return "ARCHIVE#RUN", "LAST"
 

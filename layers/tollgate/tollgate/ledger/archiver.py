@@ -8,7 +8,7 @@ every entry of it older than the window. A wallet not changed since is not growi
 
 One page of a wallet (oldest first, at most :data:`PAGE` entries) at a time: put the page's
 objects in S3 (their names follow from the entries, so a retry writes the same objects), then
-one transaction deletes the entries (each still there) and adds their total, count and months
+one transaction deletes the entries (each still there, as read) and adds their total, count and months
 to the wallet's ``LedgerArchiveItem``. A crash between the two leaves an object the next run
 writes again; the transaction is all or nothing, so the ledger never counts a page twice or not
 at all. A run that nears its time limit stops after a wallet and the next run goes on from the
@@ -128,7 +128,8 @@ def archive_wallet(wallet_id: str, cutoff: str, now_ms: int) -> tuple[int, int, 
 
 
 def _oldest_page(wallet_id: str, cutoff: str) -> list[LedgerEntryItem]:
-    results = LedgerEntryItem.history.query(keys.wallet_pk(wallet_id), LedgerEntryItem.lsi1sk < cutoff,
+    # From "1": entries' keys start with a year; the archive totals' row ("0") is not one of them.
+    results = LedgerEntryItem.history.query(keys.wallet_pk(wallet_id), LedgerEntryItem.lsi1sk.between("1", cutoff),
                                             scan_index_forward=True, consistent_read=True, page_size=PAGE)
     items, _ = first_page(results, LedgerEntryItem)
     return items[:PAGE]
@@ -137,11 +138,15 @@ def _oldest_page(wallet_id: str, cutoff: str) -> list[LedgerEntryItem]:
 def _move(wallet_id: str, page: list[LedgerEntryItem], total: int, months: list[str], now_ms: int) -> None:
     tx = Transaction()
     for entry in page:
-        tx.delete("entry", LedgerEntryItem(entry.pk, entry.sk), condition=LedgerEntryItem.pk.exists())
+        # As archived: a reversal that changed its reversed_mc since the read cancels the page (read again).
+        unchanged = (LedgerEntryItem.reversed_mc.does_not_exist() if entry.reversed_mc is None
+                     else LedgerEntryItem.reversed_mc == entry.reversed_mc)
+        tx.delete("entry", LedgerEntryItem(entry.pk, entry.sk), condition=LedgerEntryItem.pk.exists() & unchanged)
     totals = LedgerArchiveItem(*keys.ledger_archive(wallet_id))
     tx.update("archive", totals, [
         LedgerArchiveItem.entity.set(LedgerArchiveItem),
         LedgerArchiveItem.wallet_id.set(wallet_id),
+        LedgerArchiveItem.lsi1sk.set(keys.ARCHIVE_HISTORY_SK),
         LedgerArchiveItem.archived_total.add(total),
         LedgerArchiveItem.archived_count.add(len(page)),
         LedgerArchiveItem.months.add(set(months)),

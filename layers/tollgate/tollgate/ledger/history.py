@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from tollgate import clock, cursors, keys
 from tollgate.ledger import archive, repository
-from tollgate.ledger.models import LedgerEntryItem
+from tollgate.ledger.models import LedgerArchiveItem, LedgerEntryItem
 from tollgate.ledger.schemas import EntryOut, HistoryPage
 
 _HIGH = "~"  # sorts after every digit and letter used in index keys
@@ -47,26 +47,29 @@ def wallet_history(wallet_id: str, *, limit: int, cursor: str | None, entry_type
     pk = keys.wallet_pk(wallet_id)
     start, archived_from = _start(cursor, scope, wallet_id) if cursor else (None, None)
     if archived_from is not None:
-        data, position = _archived(wallet_id, archived_from, limit, entry_type, low, high)
+        data, position = _archived(wallet_id, archived_from, limit, entry_type, low, high,
+                                   archive.totals(wallet_id))
         return HistoryPage(data=data, next_cursor=_archive_cursor(position, scope))
     # A type filter is applied after DynamoDB's Limit, so a filtered page looks further
     # ahead (still one query) and stops at `limit` matches; it may hold fewer than `limit`.
-    items, last = repository.query_entries(
+    items, last, archive_row = repository.query_entries(
         wallet_id, low=low, high=high, limit=_FILTER_LOOKAHEAD if entry_type else limit, start_key=start,
         entry_type=entry_type,
     )
     if len(items) > limit:
-        items = items[:limit]
+        items, archive_row = items[:limit], None
         last = {"PK": {"S": pk}, "SK": {"S": items[-1].sk}, "LSI1SK": {"S": items[-1].lsi1sk}}
     data = [entry_view(i) for i in items]
-    if last is None:  # the table holds no older entry: go on into the archive, if there is one
+    if archive_row is None and last is None and since_ms is not None:
+        # A `since` bound leaves the totals' row (keyed before every entry) out of the query: read it.
+        archive_row = archive.totals(wallet_id)
+    if archive_row is not None and archive_row.archived_count:
+        # The table holds no older entry: go on into the archive.
         newest = archive.Position(archive.wallet_prefix(wallet_id), 0)
         if len(data) < limit:
-            more, position = _archived(wallet_id, newest, limit - len(data), entry_type, low, high)
+            more, position = _archived(wallet_id, newest, limit - len(data), entry_type, low, high, archive_row)
             return HistoryPage(data=data + more, next_cursor=_archive_cursor(position, scope))
-        totals = archive.totals(wallet_id)
-        if totals is not None and totals.archived_count:
-            return HistoryPage(data=data, next_cursor=_archive_cursor(newest, scope))
+        return HistoryPage(data=data, next_cursor=_archive_cursor(newest, scope))
     return HistoryPage(data=data, next_cursor=cursors.encode(last, scope) if last else None)
 
 
@@ -91,12 +94,11 @@ def _archive_cursor(position: archive.Position | None, scope: str) -> str | None
 
 
 def _archived(wallet_id: str, start: archive.Position, limit: int, entry_type: str | None, low: str, high: str,
-              ) -> tuple[list[EntryOut], archive.Position | None]:
+              totals: LedgerArchiveItem | None) -> tuple[list[EntryOut], archive.Position | None]:
     """Up to ``limit`` archived entries from ``start``, newest first, within the filters, and where the
-    next page starts (None: nothing older). One GetItem, then S3 only if the wallet has an archive."""
-    totals = archive.totals(wallet_id)
-    if totals is None or not totals.archived_count:
-        return [], None
+    next page starts (None: nothing older)."""
+    if totals is None or not totals.archived_count or max(totals.months or ("",)) < low[:7]:
+        return [], None  # nothing archived, or nothing as recent as the `since` bound
     begin = None if start.object_key == archive.wallet_prefix(wallet_id) else start
     found: list[EntryOut] = []
     position: archive.Position | None = begin

@@ -30,12 +30,20 @@ class WalletItem(TableItem, discriminator="wallet"):
         return cls(*keys.wallet(wallet_id))
 
 
-class LedgerEntryItem(TableItem, discriminator="ledger_entry"):
-    """``WALLET#<id>`` / ``TX#<transaction_id>``: one balance change, written once (the stream
-    consumer then stamps ``balance_after``, ``grants`` and the day index keys)."""
+class HistoryRow(TableItem):
+    """What a wallet's history index (``LSI1``) holds: its entries, newest first, and after the
+    oldest of them the archive totals (``keys.ARCHIVE_HISTORY_SK``), so the query that reaches the
+    wallet's oldest entry also says whether an archive follows. Querying through this class lets
+    PynamoDB's discriminator filter pass both."""
 
     history = LSI1()
     lsi1sk = UnicodeAttribute(attr_name="LSI1SK")
+
+
+class LedgerEntryItem(HistoryRow, discriminator="ledger_entry"):
+    """``WALLET#<id>`` / ``TX#<transaction_id>``: one balance change, written once (the stream
+    consumer then stamps ``balance_after``, ``grants`` and the day index keys)."""
+
     # Every wallet's entries by day (``LEDGER#<day>#<n>`` / ``<created_at>#<tx>``), set off the request path.
     by_day = GSI2()
     gsi2pk = UnicodeAttribute(attr_name="GSI2PK", null=True)
@@ -69,7 +77,7 @@ class LedgerEntryItem(TableItem, discriminator="ledger_entry"):
                    **{k: v for k, v in fields.items() if v is not None})
 
 
-class LedgerArchiveItem(TableItem, discriminator="ledger_archive"):
+class LedgerArchiveItem(HistoryRow, discriminator="ledger_archive"):
     """``WALLET#<id>`` / ``ARCHIVE``: what of the wallet's ledger has moved to the archive
     (``tollgate.ledger.archive``): the entries' total and count, and the months they belong to.
     Added to in the transaction that deletes those entries, so at every instant the live

@@ -27,11 +27,10 @@ from tollgate.data import (
     PreparedUpdate,
     Transaction,
     conditional,
-    first_page,
     get_or_none,
     to_attr,
 )
-from tollgate.ledger.models import LedgerEntryItem, WalletItem, WalletLocatorItem
+from tollgate.ledger.models import HistoryRow, LedgerArchiveItem, LedgerEntryItem, WalletItem, WalletLocatorItem
 
 ENTRY = "entry"
 WALLET = "wallet"
@@ -156,14 +155,26 @@ def get_entry(wallet_id: str, transaction_id: str) -> LedgerEntryItem | None:
 
 
 def query_entries(wallet_id: str, *, low: str, high: str, limit: int, start_key: dict[str, dict[str, str]] | None,
-                  entry_type: str | None = None) -> tuple[list[LedgerEntryItem], dict[str, dict[str, str]] | None]:
-    """One strongly consistent query of a wallet's history index, newest first."""
-    results = LedgerEntryItem.history.query(
-        keys.wallet_pk(wallet_id), LedgerEntryItem.lsi1sk.between(low, high),
-        filter_condition=(LedgerEntryItem.type == entry_type) if entry_type else None,
+                  entry_type: str | None = None,
+                  ) -> tuple[list[LedgerEntryItem], dict[str, dict[str, str]] | None, LedgerArchiveItem | None]:
+    """One strongly consistent query of a wallet's history index, newest first: its entries, where
+    it stopped, and the archive totals' row if the query reached it (past the oldest entry)."""
+    type_filter = ((LedgerEntryItem.type == entry_type) | LedgerEntryItem.type.does_not_exist()) if entry_type \
+        else None  # the totals' row has no type: it must come through a type filter
+    results = HistoryRow.history.query(
+        keys.wallet_pk(wallet_id), HistoryRow.lsi1sk.between(low, high), filter_condition=type_filter,
         scan_index_forward=False, consistent_read=True, page_size=limit, last_evaluated_key=start_key,
     )
-    return first_page(results, LedgerEntryItem)
+    page = next(results.page_iter, None)
+    if page is None:
+        return [], None, None
+    entries, archive_row = [], None
+    for raw in page.get("Items", []):
+        if raw.get("entity", {}).get("S") == "ledger_archive":
+            archive_row = LedgerArchiveItem.from_raw_data(raw)
+        else:
+            entries.append(LedgerEntryItem.from_raw_data(raw))
+    return entries, page.get("LastEvaluatedKey"), archive_row
 
 
 def iter_entry_amounts(wallet_id: str) -> Iterator[int]:
