@@ -26,7 +26,7 @@ SUB ?= alice
 SIGN_IN ?= dev
 ROLES ?= user
 
-.PHONY: help install dashboard test test-in-process lane-integration-template lane-e2e-browser test-unit test-functional test-faults test-integration test-workflow test-e2e test-browser test-fuzz test-template lint format openapi bench \
+.PHONY: help install dashboard test test-in-process lane-e2e-template-browser test-unit test-functional test-faults test-integration test-workflow test-e2e test-browser test-fuzz test-template lint format openapi bench \
 	build deploy dev token schedule reset clean
 
 help: ## Show the targets
@@ -67,19 +67,16 @@ lint: $(STAMP) ## ruff
 format: $(STAMP) ## ruff format + fixes
 	$(VENV)/bin/ruff check --fix .
 
-# The in-process tiers keep both cores busy alone; the others wait on servers, streams and workflows
-# much of the time, so they run in two lanes at once (-O: each lane's output together, as it ends).
-test: ## Every tier (what CI runs): what they need installs first, then the tiers, two lanes where they wait
+# The in-process tiers keep both cores busy, and so do integration (two workers) and fuzz: each runs
+# alone. The workflow tier mostly waits on its executions, so e2e, template and browser run beside
+# it (-O: each lane's output together, as it ends).
+test: ## Every tier (what CI runs): what they need installs first, then the tiers (workflow beside e2e, template, browser)
 	$(MAKE) -j2 install $(SAM_STAMP) $(DASH_BUILD) $(CHROMIUM_STAMP)
-	$(MAKE) lint test-in-process
-	$(MAKE) -j2 -O test-fuzz lane-integration-template
-	$(MAKE) -j2 -O test-workflow lane-e2e-browser
+	$(MAKE) lint test-in-process test-integration test-fuzz
+	$(MAKE) -j2 -O test-workflow lane-e2e-template-browser
 
-lane-integration-template:
-	$(MAKE) test-integration test-template
-
-lane-e2e-browser:
-	$(MAKE) test-e2e test-browser
+lane-e2e-template-browser:
+	$(MAKE) test-e2e test-template test-browser
 
 # make test runs the three in-process tiers in one pytest session (one start of its two workers, not three).
 test-in-process: $(STAMP)

@@ -33,6 +33,7 @@ from tollgate import clock, keys
 BUCKET = "tollgate-ledger-archive-test"
 DAY_MS = 86_400_000
 WALLET = "user:alice"
+OLD, NEW = 12, 8  # debits past the window, and within it
 
 
 @pytest.fixture
@@ -75,14 +76,14 @@ def objects(s3) -> list[str]:
 
 @pytest.fixture
 def old_and_new(catalog, fund, stream, archive_bucket):
-    """Alice funded and 30 debits on day 0; 20 more 150 days on; now 403 days after day 0, so day 0's
-    31 entries are past the 400-day window and the 20 are not."""
+    """Alice funded and 12 debits on day 0; 8 more 150 days on; now 403 days after day 0, so day 0's
+    13 entries are past the 400-day window and the 8 are not."""
     fund(WALLET, "1000")
-    for i in range(30):
+    for i in range(OLD):
         spend(ALICE, "ai-insight", f"old-{i}")
     assert stream.drain()["batchItemFailures"] == []
     advance_clock(150 * DAY_MS)
-    for i in range(20):
+    for i in range(NEW):
         spend(ALICE, "ai-analysis", f"new-{i}")
     assert stream.drain()["batchItemFailures"] == []
     advance_clock(253 * DAY_MS)
@@ -91,17 +92,17 @@ def old_and_new(catalog, fund, stream, archive_bucket):
 
 def test_a_wallet_pages_through_entries_on_both_sides_of_the_boundary_in_order(old_and_new, archive_bucket):
     before = old_and_new
-    assert len(before) == 51
+    assert len(before) == 1 + OLD + NEW
     state = assert_ledger_invariant(WALLET)
 
     report = archive_run()
-    assert (report["entries"], report["wallets"]) == (31, 1), report
+    assert (report["entries"], report["wallets"]) == (1 + OLD, 1), report
     after = ledger_state(WALLET)
-    assert len(after["entries"]) == 20  # only the newer entries are left in the table
-    assert after["archived"] == 1000_000 - 30 * 9_000 and after["balance"] == state["balance"]
+    assert len(after["entries"]) == NEW  # only the newer entries are left in the table
+    assert after["archived"] == 1000_000 - OLD * 9_000 and after["balance"] == state["balance"]
     assert_ledger_invariant(WALLET)  # live entries + archived == balance
 
-    for limit in (7, 20, 25, 100):  # pages that end at, cross and straddle the boundary
+    for limit in (3, 4, 8, 10, 100):  # pages that end at, cross and straddle the boundary
         assert history(limit=limit) == before
     keys_written = objects(archive_bucket)
     assert keys_written and all(k.startswith(f"ledger/wallet={WALLET}/month=") and k.endswith(".jsonl")
@@ -115,17 +116,17 @@ def test_a_wallet_pages_through_entries_on_both_sides_of_the_boundary_in_order(o
                             path=f"/v1/admin/wallets/{WALLET}/reconciliation", path_params={"wallet_id": WALLET})
     assert reconciliation.status == 200, reconciliation
     assert reconciliation.body["consistent"] is True
-    assert (reconciliation.body["entries"], reconciliation.body["archived_entries"]) == (51, 31)
-    assert reconciliation.body["archived_sum"] == "730"
+    assert (reconciliation.body["entries"], reconciliation.body["archived_entries"]) == (1 + OLD + NEW, 1 + OLD)
+    assert reconciliation.body["archived_sum"] == str(1000 - OLD * 9)
 
 
 def test_filters_apply_across_the_boundary(old_and_new):
     archive_run()
     newest_old = [e for e in old_and_new if e["created_at"] < clock.iso(clock.now_ms() - 400 * DAY_MS)]
-    assert history(limit=4, type="adjustment") == [e for e in old_and_new if e["type"] == "adjustment"]
-    assert history(limit=6, type="usage") == [e for e in old_and_new if e["type"] == "usage"]
+    assert history(limit=2, type="adjustment") == [e for e in old_and_new if e["type"] == "adjustment"]
+    assert history(limit=3, type="usage") == [e for e in old_and_new if e["type"] == "usage"]
     until = newest_old[5]["created_at"]
-    assert history(limit=5, until=until) == [e for e in old_and_new if e["created_at"] <= until]
+    assert history(limit=3, until=until) == [e for e in old_and_new if e["created_at"] <= until]
 
 
 def test_a_second_run_archives_nothing_and_a_run_cut_short_after_writing_s3_loses_nothing(
@@ -142,18 +143,18 @@ def test_a_second_run_archives_nothing_and_a_run_cut_short_after_writing_s3_lose
     assert type(raised.value).__name__ == "StoreUnavailable"
     orphans = objects(archive_bucket)
     assert orphans
-    assert len(ledger_state(WALLET)["entries"]) == 51 and ledger_state(WALLET)["archived"] == 0
+    assert len(ledger_state(WALLET)["entries"]) == 1 + OLD + NEW and ledger_state(WALLET)["archived"] == 0
     assert history(limit=10) == old_and_new
     monkeypatch.undo()
     os.environ["LEDGER_ARCHIVE_BUCKET"] = BUCKET
 
-    assert archive_run()["entries"] == 31  # the retry writes the same objects, then moves the entries once
+    assert archive_run()["entries"] == 1 + OLD  # the retry writes the same objects, then moves the entries once
     assert set(orphans) <= set(objects(archive_bucket))
     written = objects(archive_bucket)
     assert archive_run()["entries"] == 0
     assert objects(archive_bucket) == written
     state = assert_ledger_invariant(WALLET)
-    assert len(state["entries"]) == 20
+    assert len(state["entries"]) == NEW
     assert history(limit=9) == old_and_new
 
 
@@ -205,23 +206,29 @@ def test_the_changed_wallet_sets_outlive_the_archive_window(aws, catalog, fund, 
         assert 94 < kept_days <= 95
 
 
-def test_many_pages_over_several_months_archive_and_page_back_exactly(catalog, fund, stream, archive_bucket):
-    """More entries than one transaction can move (99), over three months: several pages, one object
-    per month of each page, and history still equal to what it was."""
+def test_many_pages_over_several_months_archive_and_page_back_exactly(catalog, fund, stream, archive_bucket,
+                                                                     monkeypatch):
+    """More entries than one page (the page made 5 entries here; 99 as deployed, a transaction's 100
+    items less the totals' update), over three months: several pages, one object per month of each
+    page, and history still equal to what it was."""
+    from tollgate.ledger import archiver
+
+    assert archiver.PAGE + 1 <= 100  # DynamoDB's limit of items in one transaction
+    patch_layer(monkeypatch, "tollgate.ledger.archiver", "PAGE", 5)
     fund(WALLET, "5000")
     for month in range(3):
-        for i in range(40):
+        for i in range(6):
             spend(ALICE, "ai-insight", f"m{month}-{i}")
         assert stream.drain()["batchItemFailures"] == []
         advance_clock(31 * DAY_MS)
     advance_clock((403 - 31) * DAY_MS)  # the last group is now 403 days old
-    before = history(limit=25)
-    assert len(before) == 121
+    before = history(limit=4)
+    assert len(before) == 19
     report = archive_run()
-    assert report["entries"] == 121 and report["objects"] >= 4, report  # 2 pages, 3 months
+    assert report["entries"] == 19 and report["objects"] >= 5, report  # 4 pages over 3 months
     assert ledger_state(WALLET)["entries"] == []
     assert_ledger_invariant(WALLET)
     months = {k.split("/month=")[1][:7] for k in objects(archive_bucket)}
     assert len(months) == 3
-    assert history(limit=25) == before
-    assert history(limit=50, type="usage") == [e for e in before if e["type"] == "usage"]
+    assert history(limit=4) == before
+    assert history(limit=7, type="usage") == [e for e in before if e["type"] == "usage"]
