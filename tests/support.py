@@ -249,14 +249,13 @@ def ledger_state(wallet_id: str) -> dict[str, Any]:
     from tollgate.ledger import archive, posting, repository
 
     wallet = posting.read_wallet(wallet_id)
-    totals = archive.totals(wallet_id)
     return {
         "balance": wallet.balance,
         "reserved": wallet.reserved,
         "available": wallet.available,
         "holds": dict(wallet.holds),
         "entries": list(repository.iter_entry_amounts(wallet_id)),
-        "archived": totals.archived_total if totals else 0,
+        "archived": archive.archived(wallet_id)[0],
     }
 
 

@@ -128,6 +128,12 @@ def totals(wallet_id: str) -> LedgerArchiveItem | None:
     return get_or_none(LedgerArchiveItem, *keys.ledger_archive(wallet_id))
 
 
+def archived(wallet_id: str) -> tuple[int, int]:
+    """The total and the count of the wallet's archived entries ((0, 0): none)."""
+    row = totals(wallet_id)
+    return (row.archived_total, row.archived_count) if row is not None else (0, 0)
+
+
 @dataclass(frozen=True)
 class Position:
     """Where a newest-first read of the archive goes on: the object, and the line in it."""
@@ -173,6 +179,7 @@ __all__ = [
     "ArchiveStore",
     "Position",
     "S3ArchiveStore",
+    "archived",
     "bucket",
     "decode",
     "encode",

@@ -41,8 +41,7 @@ def reconcile(wallet_id: str) -> ReconciliationOut:
     """Prove the ledger invariant for one wallet: sum(entries) + archived == balance, holds == reserved."""
     amounts = list(repository.iter_entry_amounts(wallet_id))
     wallet = posting.read_wallet(wallet_id)
-    totals = archive.totals(wallet_id)
-    archived_sum, archived_entries = (totals.archived_total, totals.archived_count) if totals else (0, 0)
+    archived_sum, archived_entries = archive.archived(wallet_id)
     if not wallet.exists and not amounts and not archived_entries:
         raise WalletNotFound(f"wallet '{wallet_id}' not found")
     holds_sum = sum(amount for amount, _ in wallet.holds.values())

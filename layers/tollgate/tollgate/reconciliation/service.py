@@ -91,18 +91,12 @@ def _wallet_version(item: WalletItem | None) -> Any:
     return (item.seq, item.last_tx, item.updated_at, item.balance, item.reserved, item.available)
 
 
-def _archived(wallet_id: str) -> tuple[int, int]:
-    """The total and count of the wallet's archived entries (``tollgate.ledger.archive``)."""
-    totals = archive.totals(wallet_id)
-    return (totals.archived_total, totals.archived_count) if totals is not None else (0, 0)
-
-
 def check_wallet(wallet_id: str) -> list[Finding] | None:
     """The wallet's discrepancies (empty: it reconciles); None if it kept changing while read."""
     for _ in range(ATTEMPTS):
-        before = ledger.get_wallet(wallet_id), _archived(wallet_id)
+        before = ledger.get_wallet(wallet_id), archive.archived(wallet_id)
         amounts = list(ledger.iter_entry_amounts(wallet_id))
-        after = ledger.get_wallet(wallet_id), _archived(wallet_id)
+        after = ledger.get_wallet(wallet_id), archive.archived(wallet_id)
         # The archiver moves entries without touching the wallet: its totals are part of the version.
         if _wallet_version(before[0]) == _wallet_version(after[0]) and before[1] == after[1]:
             break
