@@ -89,12 +89,6 @@ def store() -> ArchiveStore:
     return _store
 
 
-def set_store(new_store: ArchiveStore | None) -> None:
-    """Test hook: another store (None: S3)."""
-    global _store
-    _store = new_store or S3ArchiveStore()
-
-
 def wallet_prefix(wallet_id: str) -> str:
     return f"{ROOT}/wallet={wallet_id}/"
 
@@ -186,7 +180,6 @@ __all__ = [
     "month_prefix",
     "object_key",
     "read_newest_first",
-    "set_store",
     "store",
     "totals",
     "wallet_prefix",
