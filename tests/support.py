@@ -96,6 +96,15 @@ def advance_clock(ms: int) -> None:
         clock.advance(ms)
 
 
+def advance_clock_to_noon() -> None:
+    """Move time forward to the next 12:00 UTC, so that a test stepping whole days from there
+    stays clear of midnight: its days are consecutive calendar days whenever it runs."""
+    from tollgate import clock
+
+    day = 86_400_000
+    advance_clock((day // 2 - clock.now_ms()) % day)
+
+
 def set_gateway(name: str, gateway: Any) -> None:
     """Install a payment gateway fake (None: forget it) in every function, as ``tollgate.gateways.
     set_gateway`` does in one. Each function gets the fake as seen from its namespace: what it

@@ -25,6 +25,7 @@ from tests.support import (
     BOB,
     LambdaContext,
     advance_clock,
+    advance_clock_to_noon,
     assert_ledger_invariant,
     invoke,
     load_function,
@@ -38,6 +39,13 @@ DAY_MS = 86_400_000
 
 
 # -- the workload -----------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def midday(aws):
+    """Every test here reads days: from noon UTC, a test's writes fall on the dates it expects
+    (one "today", or consecutive days a DAY_MS apart) at whatever time it runs."""
+    advance_clock_to_noon()
 
 
 @pytest.fixture
