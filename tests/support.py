@@ -213,7 +213,7 @@ class Reply:
 # Which function serves which sample event, by the file-name prefix.
 _FUNCTION_OF = {"deduction": "deduction", "history": "history", "admin": "admin", "checkout": "checkout",
                "webhooks": "webhooks", "payouts": "payouts", "analytics": "analytics", "exports": "exports",
-               "reconciliation": "reconciliation"}
+               "reconciliation": "reconciliation", "notifications": "notifications"}
 
 
 def invoke(sample: str, *, caller: Caller | None = ALICE, body: Any = ..., raw_body: str | None = None,

@@ -57,7 +57,8 @@ RefundStatusQuery = Annotated[RefundStatus | None, Query(description="Only refun
 AuditActionQuery = Annotated[AuditAction, Query(description="Only changes of this kind")]
 AuditTargetQuery = Annotated[str, Query(max_length=160, pattern=TARGET_PATTERN, examples=["feature:ai-insight"],
                                         description="Only changes to this item: feature:<id>, package:<id>, "
-                                                    "tier:<id>, wallet:<wallet_id> or settings")]
+                                                    "tier:<id>, wallet:<wallet_id>, webhook_endpoint:<id> or "
+                                                    "settings")]
 PeriodQuery = Annotated[str, Query(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="The month, YYYY-MM",
                                    examples=["2026-12"])]
 

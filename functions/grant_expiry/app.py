@@ -1,4 +1,5 @@
-"""GrantExpiryFunction: scheduled (hourly); removes what is left of every expired grant, exactly once.
+"""GrantExpiryFunction: scheduled (hourly); removes what is left of every expired grant, exactly once, and
+announces grants expiring within 7 days (``credits.expiring``), once each.
 
 Each due grant leaves its wallet as an ``expiry`` ledger entry, never below zero, only once the
 wallet's grant book has caught up with its balance (``tollgate.grants.expiry``); an allocation
@@ -29,7 +30,9 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     metrics.add_metric(name="GrantCreditsExpired", unit=MetricUnit.Count, value=counts["expired_mc"])
     metrics.add_metric(name="GrantExpiryWalletsSkipped", unit=MetricUnit.Count, value=counts["skipped"])
     logger.info("grant expiry run", extra={"report": counts, "failed": report.failed})
-    return counts
+    announced = expiry.announce_expiring()
+    metrics.add_metric(name="GrantsExpiringAnnounced", unit=MetricUnit.Count, value=announced)
+    return {**counts, "announced": announced}
 
 
 coldstart.end()

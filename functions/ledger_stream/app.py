@@ -7,6 +7,11 @@ request path. In the same pass it attributes each change to the wallet's grants 
 write stamps what the entry moved on which grant, and lists the entry in the day index), counts
 it into the analytics aggregates, and writes each wallet's grant book once per batch, in one
 transaction with the aggregates' increments (``tollgate.grants.stream``).
+
+It also tells the platform what happened: each record's events (``tollgate.events.derive``; the
+filter passes status changes of purchases, refunds, payouts and expired holds too) go to the
+outbox once the batch's books are written (``tollgate.events.outbox``). If that fails the batch is
+delivered again; the books skip what they hold and the outbox what it sent.
 """
 
 from __future__ import annotations
@@ -21,15 +26,31 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from tollgate import clock
+from tollgate.events import derive, outbox
 from tollgate.grants.stream import StreamBatch
+from tollgate.ledger import posting
 
 logger = Logger()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 batch = StreamBatch()  # the grant books of the batch being processed
+events: list[derive.Event] = []  # what the batch's records tell the platform
+
+
+def _entry_type(wallet_id: str, transaction_id: str) -> str | None:
+    entry = posting.get_entry(wallet_id, transaction_id)
+    return entry.type if entry is not None else None
+
+
+def _changed_at(record: dict) -> str:
+    """When the change was made, as the stream says (the same on every delivery of the record)."""
+    seconds = (record.get("dynamodb") or {}).get("ApproximateCreationDateTime")
+    return clock.iso(int(float(seconds) * 1000)) if seconds is not None else clock.iso(clock.now_ms())
 
 
 def record_handler(record: DynamoDBRecord) -> None:
+    events.extend(derive.derive(record.raw_event, _entry_type, received_at=_changed_at(record.raw_event)))
     outcome = batch.apply(record.raw_event)
     if outcome.stamped:
         metrics.add_metric(name="BalanceAfterStamped", unit=MetricUnit.Count, value=1)
@@ -40,11 +61,11 @@ def record_handler(record: DynamoDBRecord) -> None:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    global batch
-    batch = StreamBatch()
+    global batch, events
+    batch, events = StreamBatch(), []
     try:
-        return process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                        context=context)
+        response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                            context=context)
     finally:
         # One write per wallet whose book changed; if one fails the whole batch is delivered again
         # (replays up to where each book is).
@@ -53,6 +74,10 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
             metrics.add_metric(name="AggregateWrites", unit=MetricUnit.Count, value=batch.aggregate_writes)
         if batch.resynchronised:  # changes lost from the stream: worth an alarm
             metrics.add_metric(name="GrantBooksResynchronised", unit=MetricUnit.Count, value=batch.resynchronised)
+    sent = outbox.publish(events)  # after the books: a failure here has the whole batch delivered again
+    if sent:
+        metrics.add_metric(name="EventsPublished", unit=MetricUnit.Count, value=sent)
+    return response
 
 
 coldstart.end()

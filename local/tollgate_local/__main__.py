@@ -22,6 +22,7 @@ def _dev(args: argparse.Namespace) -> int:
     stack = LocalStack(config)
     dashboard = None
     oidc = None
+    receiver = None
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:
@@ -31,6 +32,10 @@ def _dev(args: argparse.Namespace) -> int:
         user = signer.token("alice", ["user"])
         admin = signer.token("admin", ["admin", "user"])
         seeded = seed_if_empty(stack.url, admin)
+        from tollgate_local.receiver import WebhookReceiver
+
+        receiver = WebhookReceiver(args.webhook_port, config.state_dir).start()
+        receiver.subscribe(stack.url, admin)
         from tollgate_local.dashboard import DIST, DashboardServer
 
         if args.sign_in == "oidc":
@@ -56,6 +61,8 @@ def _dev(args: argparse.Namespace) -> int:
             lines.append(f"  localstripe     {stack.stripe_url}          (webhooks -> {stack.url}/v1/webhooks/stripe)")
         if stack.paystack is not None:
             lines.append(f"  fake Paystack   {stack.paystack.endpoint}          (webhooks -> {stack.url}/v1/webhooks/paystack)")
+        lines.append(f"  webhooks        {receiver.url}          (a local receiver, subscribed to every event as "
+                     f"{receiver.endpoint_id}: deliveries print here, signatures checked)")
         lines += [f"  note: {n}" for n in stack.notes]
         lines += [
             "  demo catalog and 100 credits for user:alice loaded"
@@ -68,6 +75,10 @@ def _dev(args: argparse.Namespace) -> int:
             "",
             "Try:",
             f"  curl -s {stack.url}/v1/wallet -H \"Authorization: Bearer $(make -s token SUB=alice)\"",
+            "Subscribe a receiver of your own (http://127.0.0.1 only; the secret is shown once):",
+            f"  curl -s -X POST {stack.url}/v1/admin/webhook-endpoints -H \"Authorization: Bearer $(make -s token SUB=admin "
+            "ROLES=admin)\" -H 'Content-Type: application/json' -d '{\"url\": \"http://127.0.0.1:4011/hooks\", "
+            "\"events\": [\"credits.low\", \"purchase.paid\"]}'",
             "",
         ]
         print("\n".join(lines), flush=True)
@@ -81,6 +92,8 @@ def _dev(args: argparse.Namespace) -> int:
         print("\nstopping...", flush=True)
         if dashboard is not None:
             dashboard.stop()
+        if receiver is not None:
+            receiver.stop()
         if oidc is not None:
             oidc.stop()
         stack.stop()
@@ -119,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     dev.add_argument("--sign-in", choices=("dev", "oidc"), default="dev",
                      help="the dashboard's sign-in: its dev page, or a local OIDC issuer (code + PKCE, as deployed)")
     dev.add_argument("--oidc-port", type=int, default=3200)
+    dev.add_argument("--webhook-port", type=int, default=4010, help="the local webhook receiver")
     dev.add_argument("--verbose", action="store_true")
     token = sub.add_parser("token", help="print a signed JWT for the local gateway")
     token.add_argument("--sub", default="alice")

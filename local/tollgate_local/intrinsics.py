@@ -14,6 +14,11 @@ def function_arn(logical_name: str) -> str:
     return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{logical_name}"
 
 
+def queue_url(name: str) -> str:
+    """A queue's URL as CloudFormation's Ref gives it (moto finds the queue by its path)."""
+    return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
+
+
 class Resolver:
     """Resolves CloudFormation intrinsics to local values."""
 
@@ -62,6 +67,8 @@ class Resolver:
         kind = template.load()["Resources"].get(name, {}).get("Type", "")
         if kind == "AWS::Serverless::StateMachine":
             return self._getatt(name, "Arn")
+        if kind == "AWS::SQS::Queue":
+            return queue_url(self.resource_names.get(name, name))
         return self.resource_names.get(name, name)
 
     def _getatt(self, target: str, attr: str) -> str:

@@ -6,7 +6,6 @@ Supports ``rate(N minute|minutes|hour|hours|day|days)`` and six-field ``cron(...
 
 from __future__ import annotations
 
-import threading
 import traceback
 import uuid
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tollgate_local import template
+from tollgate_local.background import Background
 from tollgate_local.functions import ACCOUNT, REGION, FunctionError, FunctionRegistry
 
 _UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
@@ -100,22 +100,16 @@ def _next_cron(fields: list[str], now: datetime) -> datetime:
     raise ValueError(f"cron({' '.join(fields)}) never fires within a year")
 
 
-class Scheduler:
+class Scheduler(Background):
+    name = "schedules"
+
     def __init__(self, registry: FunctionRegistry) -> None:
         self.registry = registry
         self.schedules = schedules()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="schedules", daemon=True)
+        super().__init__()
 
-    def start(self) -> Scheduler:
-        if self.schedules:
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
+    def has_work(self) -> bool:
+        return bool(self.schedules)
 
     def run_now(self, function: str) -> Any:
         schedule = next((s for s in self.schedules if s.function == function), None)

@@ -61,7 +61,8 @@ class StackConfig:
 
 def parameters() -> dict[str, str]:
     values = {name: str(p.get("Default", "")) for name, p in (template.load().get("Parameters") or {}).items()}
-    values.update({"Stage": "dev", "JwtIssuer": tokens.ISSUER, "JwtAudience": tokens.AUDIENCE, "JwksUrl": ""})
+    values.update({"Stage": "dev", "JwtIssuer": tokens.ISSUER, "JwtAudience": tokens.AUDIENCE, "JwksUrl": "",
+                   "WebhookUrlPolicy": "allow-loopback-http"})  # a local receiver on 127.0.0.1
     return values
 
 
@@ -82,6 +83,7 @@ class LocalStack:
         self.paystack: Any = None
         self.registry: Any = None
         self.poller: Any = None
+        self.queues: Any = None
         self.scheduler: Any = None
         self.gateway: Any = None
         self.signer: tokens.LocalSigner | None = None
@@ -171,6 +173,7 @@ class LocalStack:
                 template.create_table(ddb, logical, names[logical])
         self._create_state_machines()
         self._create_buckets()
+        self._create_queues_and_buses()
         secrets: dict[str, str] = {}
         if cfg.stripe:
             self._start_stripe()
@@ -185,6 +188,10 @@ class LocalStack:
             {logical: names[logical] for logical in template.table_definitions()},
             cfg.state_dir / "stream-checkpoints.json" if cfg.persist else None,
         ).start()
+        from tollgate_local.queues import QueuePoller
+
+        self.queues = QueuePoller(self.registry, boto3.client("sqs", endpoint_url=self.moto.endpoint),
+                                  {logical: names[logical] for logical in template.resources("AWS::SQS::Queue")}).start()
         self.scheduler = Scheduler(self.registry)
         if cfg.schedules:
             self.scheduler.start()
@@ -224,6 +231,26 @@ class LocalStack:
                          for rule in encryption["ServerSideEncryptionConfiguration"]]
                 s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
 
+    def _create_queues_and_buses(self) -> None:
+        """The template's queues (with their redrive policies) and event buses, in moto."""
+        import boto3
+
+        sqs = boto3.client("sqs", endpoint_url=self.moto.endpoint)
+        queues = template.resources("AWS::SQS::Queue")
+        # Dead-letter queues first: a redrive policy names its target's ARN.
+        for logical in sorted(queues, key=lambda q: "RedrivePolicy" in (queues[q].get("Properties") or {})):
+            props = queues[logical].get("Properties") or {}
+            attributes = {k: str(props[k]) for k in ("VisibilityTimeout", "MessageRetentionPeriod") if k in props}
+            if "RedrivePolicy" in props:
+                redrive = props["RedrivePolicy"]
+                attributes["RedrivePolicy"] = json.dumps({
+                    "deadLetterTargetArn": self.registry.resolver.value(redrive["deadLetterTargetArn"]),
+                    "maxReceiveCount": str(redrive["maxReceiveCount"])})
+            sqs.create_queue(QueueName=resource_names()[logical], Attributes=attributes)
+        events = boto3.client("events", endpoint_url=self.moto.endpoint)
+        for logical in template.resources("AWS::Events::EventBus"):
+            events.create_event_bus(Name=resource_names()[logical])
+
     def _start_stripe(self) -> None:
         try:
             import localstripe  # noqa: F401
@@ -258,7 +285,7 @@ class LocalStack:
         os.environ["STRIPE_SECRET_KEY"] = STRIPE_LOCAL_KEY
 
     def stop(self) -> None:
-        for part in (self.gateway, self.scheduler, self.poller, self.paystack, self.registry):
+        for part in (self.gateway, self.scheduler, self.poller, self.queues, self.paystack, self.registry):
             if part is not None:
                 part.stop()
         stop_process(self.stripe_proc)
@@ -267,7 +294,8 @@ class LocalStack:
             self.ddb.stop()
         if self.moto is not None:
             self.moto.stop()
-        self.gateway = self.scheduler = self.poller = self.moto = self.ddb = self.paystack = self.registry = None
+        self.gateway = self.scheduler = self.poller = self.queues = self.moto = self.ddb = self.paystack = None
+        self.registry = None
 
     def __enter__(self) -> LocalStack:
         return self.start()

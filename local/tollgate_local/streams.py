@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tollgate_local import template
+from tollgate_local.background import Background
 from tollgate_local.functions import FunctionError, FunctionRegistry
 
 
@@ -68,7 +68,9 @@ def _field(pattern: Any, present: bool, value: Any) -> bool:
     return False
 
 
-class StreamPoller:
+class StreamPoller(Background):
+    name = "streams"
+
     def __init__(self, registry: FunctionRegistry, streams_client: Any, ddb_client: Any,
                  table_names: dict[str, str], state_file: Path | None, interval_s: float = 0.1) -> None:
         self.registry = registry
@@ -79,10 +81,8 @@ class StreamPoller:
         self.interval_s = interval_s
         self.sources = stream_sources()
         self.checkpoints: dict[str, str] = self._load_checkpoints()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="streams", daemon=True)
         self.delivered = 0
-        self._idle = threading.Event()
+        super().__init__()
 
     def _load_checkpoints(self) -> dict[str, str]:
         if self.state_file and self.state_file.exists():
@@ -93,20 +93,8 @@ class StreamPoller:
         if self.state_file:
             self.state_file.write_text(json.dumps(self.checkpoints))
 
-    def start(self) -> StreamPoller:
-        if self.sources:
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
-
-    def wait_idle(self, timeout_s: float = 10.0) -> bool:
-        """Block until a full poll found nothing new (tests use this instead of sleeping)."""
-        self._idle.clear()
-        return self._idle.wait(timeout_s)
+    def has_work(self) -> bool:
+        return bool(self.sources)
 
     def _run(self) -> None:
         iterators: dict[str, str | None] = {}

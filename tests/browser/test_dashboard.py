@@ -120,6 +120,16 @@ def test_buy_with_stripe_and_paystack_spend_and_refund(open_ui, api, tokens, sta
     expect(rows.nth(0).locator("td")).to_have_text([re.compile(r"\S"), "usage", "ai-report", "-40", "151"])
     expect(rows.nth(1).locator("td")).to_have_text([re.compile(r"\S"), "usage", "ai-insight", "-9", "191"])
     expect(history).to_contain_text("End of history.")
+    # The owner's own low-balance alert: set above what is available, the banner shows it; cleared, it goes.
+    alert = wallet.get_by_label("Low-balance alert")
+    alert.fill("200")
+    wallet.get_by_role("button", name="Save alert").click()
+    expect(page.get_by_role("status")).to_contain_text("your alert is at 200")
+    assert api.ok("GET", "/v1/wallet/alerts", token)["low_balance"] == "200"
+    wallet.get_by_role("button", name="Clear").click()
+    expect(page.get_by_role("status")).to_have_count(0)
+    expect(alert).to_have_value("")
+    assert api.ok("GET", "/v1/wallet/alerts", token)["low_balance"] is None
     user.check("wallet after buying and spending")
     history.get_by_label("Type").select_option("purchase")
     expect(rows.locator("td:nth-child(2)")).to_have_text(["purchase", "purchase"])

@@ -631,4 +631,4 @@ def test_the_sample_events_work(stream):
     assert reply.status == 201, reply
     assert (reply.body["wallet_id"], reply.body["priority"], reply.body["source"]) == ("user:alice", 10, "admin")
     assert run_expiry() == {"wallets": 0, "expired_mc": 0, "rolled_over_mc": 0, "entries": 0, "skipped": 0,
-                            "failed": 0}
+                            "failed": 0, "announced": 0}

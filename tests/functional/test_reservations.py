@@ -57,7 +57,8 @@ def test_hold_moves_credits_from_available_to_reserved(catalog, fund):
     assert wallet() | {"updated_at": None} == {"wallet_id": "user:alice", "balance": "100", "reserved": "50",
                                                "available": "50", "open_holds": 1, "updated_at": None,
                                                "tier": None, "next_allocation_at": None, "grants": [],
-                                               "expiring_soon": "0"}
+                                               "expiring_soon": "0", "low_balance": None,
+                                               "below_low_balance": False}
     assert_ledger_invariant("user:alice")
 
 

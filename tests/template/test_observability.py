@@ -184,6 +184,9 @@ def _failure_queues() -> dict[str, str]:
                 queues[_queue(on_failure["Destination"])] = f"{name}.{event_name}"
             if props.get("DeadLetterConfig"):
                 queues[_queue(props["DeadLetterConfig"]["Arn"])] = f"{name}.{event_name}"
+            if event["Type"] == "SQS":  # a message that keeps failing: the source queue's redrive policy
+                source = _of_type("AWS::SQS::Queue")[_queue(props["Queue"])]
+                queues[_queue(source["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])] = f"{name}.{event_name}"
     return queues
 
 
@@ -198,6 +201,14 @@ def test_every_asynchronous_invocation_has_somewhere_to_fail_to():
                 on_failure = props["DestinationConfig"]["OnFailure"]
                 assert on_failure["Type"] == "SQS", where
                 _queue(on_failure["Destination"])
+                continue
+            if kind == "SQS":
+                # A message that keeps failing (maxReceiveCount) moves to the queue's dead-letter queue.
+                source = _of_type("AWS::SQS::Queue")[_queue(props["Queue"])]
+                redrive = source["Properties"]["RedrivePolicy"]
+                assert int(redrive["maxReceiveCount"]) >= 1, where
+                _queue(redrive["deadLetterTargetArn"])
+                assert "ReportBatchItemFailures" in props.get("FunctionResponseTypes", []), where
                 continue
             assert kind in SCHEDULE_EVENTS, f"{where}: decide where its failures go, then teach this test"
             # EventBridge could not deliver it: the rule target's dead-letter queue.
@@ -229,9 +240,12 @@ def test_eventbridge_may_send_to_the_dead_letter_queues_of_its_rules():
 def test_every_dead_letter_queue_has_a_depth_alarm():
     failure_queues = _failure_queues()
     assert failure_queues
-    # Every queue of the template is somewhere failures go (a queue for anything else would
-    # need its own kind of alarm: not its depth).
-    others = set(_of_type("AWS::SQS::Queue")) - set(failure_queues)
+    # Every queue of the template is somewhere failures go, or a function's work queue (its
+    # failures go on to its dead-letter queue, alarmed here; its depth is not a fault: a webhook
+    # delivery waits up to 12 hours between attempts). Anything else would need its own alarm.
+    work_queues = {_queue(e["Properties"]["Queue"]) for fn in _of_type("AWS::Serverless::Function").values()
+                   for e in _events(fn).values() if e["Type"] == "SQS"}
+    others = set(_of_type("AWS::SQS::Queue")) - set(failure_queues) - work_queues
     assert not others, f"queues no failure goes to: {sorted(others)}"
     alarmed = _alarmed_targets("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName")
     for queue, sender in failure_queues.items():
@@ -281,6 +295,10 @@ def _emitted_metrics() -> set[str]:
                 from tollgate.purchases.settlement import Outcome
 
                 names.update(f"Webhook_{outcome}" for outcome in Outcome)
+            elif name == "WebhookDelivery_{result.outcome}":
+                from tollgate.webhook_endpoints import Outcome as DeliveryOutcome
+
+                names.update(f"WebhookDelivery_{outcome}" for outcome in DeliveryOutcome)
             else:
                 pytest.fail(f"{path}: teach this test the names of the metric {name!r}")
     for metric_filter in _of_type("AWS::Logs::MetricFilter").values():

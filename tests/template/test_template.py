@@ -32,6 +32,8 @@ FUNCTION_FOLDERS = {
     "AllocationRunFunction": "allocation_run",
     "AnalyticsFunction": "analytics",
     "ExportsFunction": "exports",
+    "NotificationsFunction": "notifications",
+    "WebhookDeliveryFunction": "webhook_delivery",
     "ExportStepsFunction": "export_workflow",
     "ReconciliationFunction": "reconciliation",
 }

@@ -13,7 +13,7 @@ import types
 
 import pytest
 
-LAZY_PACKAGES = ["audit", "earnings", "grants", "ledger", "orgs", "payouts", "refunds", "tiers"]
+LAZY_PACKAGES = ["audit", "earnings", "grants", "ledger", "orgs", "payouts", "refunds", "tiers", "webhook_endpoints"]
 
 
 @pytest.mark.parametrize("name", LAZY_PACKAGES)

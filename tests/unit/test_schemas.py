@@ -239,7 +239,7 @@ class TestLedgerSchemas:
         assert out.model_dump(mode="json") == {
             "wallet_id": "user:a", "balance": "12.5", "reserved": "0.5", "available": "12",
             "open_holds": 1, "updated_at": None, "tier": None, "next_allocation_at": None, "grants": [],
-            "expiring_soon": "0",
+            "expiring_soon": "0", "low_balance": None, "below_low_balance": False,
         }
 
     def test_entry_out_balance_after_may_be_null(self):

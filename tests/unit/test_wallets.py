@@ -99,6 +99,7 @@ class TestView:
             "updated_at": "2026-01-01T00:00:00.000Z",
             # Grants and the tier come from beside the wallet item (tollgate.grants.wallet_view).
             "tier": None, "next_allocation_at": None, "grants": [], "expiring_soon": "0",
+            "low_balance": None, "below_low_balance": False,
         }
 
     def test_missing_wallet_view(self):
@@ -106,6 +107,7 @@ class TestView:
         assert view.model_dump(mode="json") == {
             "wallet_id": "user:new", "balance": "0", "reserved": "0", "available": "0", "open_holds": 0,
             "updated_at": None, "tier": None, "next_allocation_at": None, "grants": [], "expiring_soon": "0",
+            "low_balance": None, "below_low_balance": False,
         }
 
     def test_view_is_consistent_with_effective_available(self):

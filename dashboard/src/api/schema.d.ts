@@ -592,6 +592,76 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Webhook endpoints, newest first (no secrets) */
+        get: operations["list_webhook_endpoints_v1_admin_webhook_endpoints_get"];
+        put?: never;
+        /** Register a webhook endpoint (its signing secret is shown once) */
+        post: operations["post_webhook_endpoint_v1_admin_webhook_endpoints_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhook-endpoints/{endpoint_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One webhook endpoint (no secret) */
+        get: operations["get_webhook_endpoint_v1_admin_webhook_endpoints__endpoint_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete a webhook endpoint: nothing more is sent */
+        delete: operations["delete_webhook_endpoint_v1_admin_webhook_endpoints__endpoint_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhook-endpoints/{endpoint_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An endpoint's deliveries, newest first: status and the latest attempts */
+        get: operations["list_webhook_deliveries_v1_admin_webhook_endpoints__endpoint_id__deliveries_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/webhook-endpoints/{endpoint_id}/deliveries/{event_id}/resend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send an event to the endpoint again (queued; a delivery made already is made once more) */
+        post: operations["resend_webhook_delivery_v1_admin_webhook_endpoints__endpoint_id__deliveries__event_id__resend_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/checkout": {
         parameters: {
             query?: never;
@@ -1021,6 +1091,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/wallet/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The wallet's low-balance alert */
+        get: operations["get_wallet_alerts_v1_wallet_alerts_get"];
+        /** Set or clear the wallet's low-balance alert (its owner, an org's owners) */
+        put: operations["put_wallet_alerts_v1_wallet_alerts_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhooks/paystack": {
         parameters: {
             query?: never;
@@ -1289,7 +1377,7 @@ export interface components {
              * Action
              * @enum {string}
              */
-            action: "feature.put" | "package.put" | "settings.put" | "tier.put" | "wallet_tier.put";
+            action: "feature.put" | "package.put" | "settings.put" | "tier.put" | "wallet_tier.put" | "webhook_endpoint.create" | "webhook_endpoint.delete";
             /**
              * Actor
              * @description Who made it, as ledger entries name actors: user:<sub>
@@ -1319,7 +1407,7 @@ export interface components {
             } | null;
             /**
              * Target
-             * @description What was changed: feature:<id>, package:<id>, tier:<id>, wallet:<wallet_id> (its tier) or settings
+             * @description What was changed: feature:<id>, package:<id>, tier:<id>, webhook_endpoint:<id>, wallet:<wallet_id> (its tier) or settings
              * @example feature:plugin-generate
              */
             target: string;
@@ -1496,6 +1584,26 @@ export interface components {
             /** Note */
             note?: string | null;
         };
+        /** DeliveryAttemptOut */
+        DeliveryAttemptOut: {
+            /** At */
+            at: string;
+            /** Duration Ms */
+            duration_ms: number;
+            /** Error */
+            error?: string | null;
+            /**
+             * Response
+             * @description The start of the receiver's answer
+             * @default
+             */
+            response: string;
+            /**
+             * Status Code
+             * @description What the receiver answered; null: no answer (timeout, refused)
+             */
+            status_code: number | null;
+        };
         /** DeveloperUsage */
         DeveloperUsage: {
             /** Calls */
@@ -1659,6 +1767,11 @@ export interface components {
         ErrorResponse: {
             error: components["schemas"]["ErrorBody"];
         };
+        /**
+         * EventType
+         * @enum {string}
+         */
+        EventType: "credits.granted" | "credits.low" | "credits.depleted" | "credits.expiring" | "purchase.paid" | "purchase.failed" | "purchase.refunded" | "refund.succeeded" | "refund.failed" | "payout.paid" | "payout.failed" | "payout.reversed" | "reservation.expired";
         /** ExportIn */
         ExportIn: {
             /**
@@ -3157,6 +3270,34 @@ export interface components {
             /** Error Type */
             type: string;
         };
+        /** WalletAlertsIn */
+        WalletAlertsIn: {
+            /**
+             * Low Balance
+             * @description Tell the platform (credits.low) when available falls below this; null: no alert
+             */
+            low_balance: (string | number) | null;
+        };
+        /** WalletAlertsOut */
+        WalletAlertsOut: {
+            /**
+             * Available
+             * @example 12.5
+             */
+            available: string;
+            /**
+             * Below Low Balance
+             * @description available is below low_balance now
+             */
+            below_low_balance: boolean;
+            /**
+             * Low Balance
+             * @description The threshold; null: no alert
+             */
+            low_balance: string | null;
+            /** Wallet Id */
+            wallet_id: string;
+        };
         /**
          * WalletGrantOut
          * @description One grant the wallet's credits belong to (``tollgate.grants``), as its grant book has it.
@@ -3201,6 +3342,12 @@ export interface components {
              */
             balance: string;
             /**
+             * Below Low Balance
+             * @description available is below low_balance: show a banner
+             * @default false
+             */
+            below_low_balance: boolean;
+            /**
              * Expiring Soon
              * @description Credits of grants expiring within 7 days
              * @default 0
@@ -3212,6 +3359,11 @@ export interface components {
              * @description The grants holding the balance, in the order debits draw from them (soonest expiry first, then higher priority, then oldest); attributed from the ledger's stream, so a change of the last second may not show yet
              */
             grants?: components["schemas"]["WalletGrantOut"][];
+            /**
+             * Low Balance
+             * @description The low-balance alert threshold (PUT /v1/wallet/alerts); null: none
+             */
+            low_balance?: string | null;
             /**
              * Next Allocation At
              * @description When the tier's next monthly allocation is due (null without a tier)
@@ -3264,6 +3416,121 @@ export interface components {
             tier_id: string | null;
             /** Wallet Id */
             wallet_id: string;
+        };
+        /** WebhookDeliveryList */
+        WebhookDeliveryList: {
+            /** Data */
+            data: components["schemas"]["WebhookDeliveryOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** WebhookDeliveryOut */
+        WebhookDeliveryOut: {
+            /** Attempt Count */
+            attempt_count: number;
+            /**
+             * Attempts
+             * @description The latest attempts, newest first (up to 10)
+             */
+            attempts: components["schemas"]["DeliveryAttemptOut"][];
+            /** Created At */
+            created_at: string;
+            /** Delivered At */
+            delivered_at?: string | null;
+            /** Event Id */
+            event_id: string;
+            /** Event Type */
+            event_type: string;
+            /** Next Attempt At */
+            next_attempt_at?: string | null;
+            /**
+             * Status
+             * @description pending: to be tried (again); failed: given up after 3 days (the endpoint was disabled)
+             * @enum {string}
+             */
+            status: "pending" | "delivered" | "failed";
+        };
+        /** WebhookEndpointCreated */
+        WebhookEndpointCreated: {
+            /** Created At */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /** Description */
+            description: string;
+            /** Disabled Reason */
+            disabled_reason?: string | null;
+            /** Endpoint Id */
+            endpoint_id: string;
+            /**
+             * Events
+             * @description The event types to deliver, or ["*"] for every type (types added later included). Each at most once.
+             */
+            events: (components["schemas"]["EventType"] | "*")[];
+            /**
+             * Secret
+             * @description The signing secret (whsec_...). Shown once: store it now. Deliveries carry Tollgate-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">.
+             * @example whsec_5f0c2b...
+             */
+            secret: string;
+            /**
+             * Status
+             * @description disabled: Tollgate stopped delivering after 3 days of failed attempts (see disabled_reason)
+             * @enum {string}
+             */
+            status: "enabled" | "disabled";
+            /** Url */
+            url: string;
+        };
+        /** WebhookEndpointIn */
+        WebhookEndpointIn: {
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Events
+             * @description The event types to deliver, or ["*"] for every type (types added later included). Each at most once.
+             */
+            events: (components["schemas"]["EventType"] | "*")[];
+            /**
+             * Url
+             * @description Where deliveries are POSTed: https (in make dev also http://127.0.0.1 or http://localhost). Never a private or link-local address; redirects are not followed.
+             * @example https://example.com/hooks/tollgate
+             */
+            url: string;
+        };
+        /** WebhookEndpointList */
+        WebhookEndpointList: {
+            /** Data */
+            data: components["schemas"]["WebhookEndpointOut"][];
+        };
+        /** WebhookEndpointOut */
+        WebhookEndpointOut: {
+            /** Created At */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /** Description */
+            description: string;
+            /** Disabled Reason */
+            disabled_reason?: string | null;
+            /** Endpoint Id */
+            endpoint_id: string;
+            /**
+             * Events
+             * @description The event types to deliver, or ["*"] for every type (types added later included). Each at most once.
+             */
+            events: (components["schemas"]["EventType"] | "*")[];
+            /**
+             * Status
+             * @description disabled: Tollgate stopped delivering after 3 days of failed attempts (see disabled_reason)
+             * @enum {string}
+             */
+            status: "enabled" | "disabled";
+            /** Url */
+            url: string;
         };
         /** WebhookReceived */
         WebhookReceived: {
@@ -4078,8 +4345,8 @@ export interface operations {
                 /** @description next_cursor of the previous page */
                 cursor?: string;
                 /** @description Only changes of this kind */
-                action?: "feature.put" | "package.put" | "settings.put" | "tier.put" | "wallet_tier.put";
-                /** @description Only changes to this item: feature:<id>, package:<id>, tier:<id>, wallet:<wallet_id> or settings */
+                action?: "feature.put" | "package.put" | "settings.put" | "tier.put" | "wallet_tier.put" | "webhook_endpoint.create" | "webhook_endpoint.delete";
+                /** @description Only changes to this item: feature:<id>, package:<id>, tier:<id>, wallet:<wallet_id>, webhook_endpoint:<id> or settings */
                 target?: string;
             };
             header?: never;
@@ -6699,6 +6966,493 @@ export interface operations {
             };
         };
     };
+    list_webhook_endpoints_v1_admin_webhook_endpoints_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointList"];
+                };
+            };
+            /** @description unauthorized: missing or invalid credentials; or API Gateway's JWT authorizer: {"message": "Unauthorized"} (token missing, expired or not ours) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description forbidden: this route needs the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation_error: with the offending fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description API Gateway's throttling: {"message": "Too Many Requests"} */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    post_webhook_endpoint_v1_admin_webhook_endpoints_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointIn"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointCreated"];
+                };
+            };
+            /** @description unauthorized: missing or invalid credentials; or API Gateway's JWT authorizer: {"message": "Unauthorized"} (token missing, expired or not ours) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description forbidden: this route needs the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description idempotency_conflict / reservation_closed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description payload_too_large: the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported_media_type: the body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation_error: with the offending fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description API Gateway's throttling: {"message": "Too Many Requests"} */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_webhook_endpoint_v1_admin_webhook_endpoints__endpoint_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointOut"];
+                };
+            };
+            /** @description unauthorized: missing or invalid credentials; or API Gateway's JWT authorizer: {"message": "Unauthorized"} (token missing, expired or not ours) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description forbidden: this route needs the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found: no such resource, or not the caller's; or API Gateway: {"message": "Not Found"} when a path parameter makes the path match no route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description validation_error: with the offending fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description API Gateway's throttling: {"message": "Too Many Requests"} */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    delete_webhook_endpoint_v1_admin_webhook_endpoints__endpoint_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description unauthorized: missing or invalid credentials; or API Gateway's JWT authorizer: {"message": "Unauthorized"} (token missing, expired or not ours) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description forbidden: this route needs the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found: no such resource, or not the caller's; or API Gateway: {"message": "Not Found"} when a path parameter makes the path match no route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description validation_error: with the offending fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description API Gateway's throttling: {"message": "Too Many Requests"} */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_webhook_deliveries_v1_admin_webhook_endpoints__endpoint_id__deliveries_get: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryList"];
+                };
+            };
+            /** @description unauthorized: missing or invalid credentials; or API Gateway's JWT authorizer: {"message": "Unauthorized"} (token missing, expired or not ours) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description forbidden: this route needs the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found: no such resource, or not the caller's; or API Gateway: {"message": "Not Found"} when a path parameter makes the path match no route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description validation_error: with the offending fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description API Gateway's throttling: {"message": "Too Many Requests"} */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    resend_webhook_delivery_v1_admin_webhook_endpoints__endpoint_id__deliveries__event_id__resend_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryOut"];
+                };
+            };
+            /** @description unauthorized: missing or invalid credentials; or API Gateway's JWT authorizer: {"message": "Unauthorized"} (token missing, expired or not ours) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description forbidden: this route needs the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found: no such resource, or not the caller's; or API Gateway: {"message": "Not Found"} when a path parameter makes the path match no route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description idempotency_conflict / reservation_closed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description payload_too_large: the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation_error: with the offending fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description API Gateway's throttling: {"message": "Too Many Requests"} */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     post_checkout_v1_checkout_post: {
         parameters: {
             query?: never;
@@ -8972,6 +9726,173 @@ export interface operations {
             };
             /** @description not_found: no such resource, or not the caller's */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation_error: with the offending fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description API Gateway's throttling: {"message": "Too Many Requests"} */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_wallet_alerts_v1_wallet_alerts_get: {
+        parameters: {
+            query?: {
+                /** @description Another wallet: admins and server API keys any; a person their own, or an org wallet (org:<org_id>) of an organization they belong to */
+                wallet_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WalletAlertsOut"];
+                };
+            };
+            /** @description unauthorized: missing or invalid credentials; or API Gateway's JWT authorizer: {"message": "Unauthorized"} (token missing, expired or not ours) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description not_found: no such resource, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation_error: with the offending fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description API Gateway's throttling: {"message": "Too Many Requests"} */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    put_wallet_alerts_v1_wallet_alerts_put: {
+        parameters: {
+            query?: {
+                /** @description Another wallet: admins and server API keys any; a person their own, or an org wallet (org:<org_id>) of an organization they belong to */
+                wallet_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WalletAlertsIn"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WalletAlertsOut"];
+                };
+            };
+            /** @description unauthorized: missing or invalid credentials; or API Gateway's JWT authorizer: {"message": "Unauthorized"} (token missing, expired or not ours) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found: no such resource, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description payload_too_large: the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported_media_type: the body must be application/json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -3,7 +3,8 @@ import { api, errorMessage, type Schemas } from "../api/client";
 import { compareCredits, formatCredits } from "../credits";
 import { BarChart, Card, ErrorBox, useLoad } from "../ui";
 
-/** Below this many available credits the wallet shows the low-balance banner. */
+/** Below this many available credits the wallet shows the low-balance banner, unless its owner set an
+ * alert of their own (PUT /v1/wallet/alerts): then below that. */
 export const LOW_BALANCE_THRESHOLD = "20";
 
 type Entry = Schemas["EntryOut"];
@@ -17,9 +18,11 @@ export default function WalletPage() {
   return (
     <>
       <ErrorBox error={wallet.error} />
-      {w && compareCredits(w.available, LOW_BALANCE_THRESHOLD) < 0 && (
+      {w && (w.low_balance != null ? w.below_low_balance : compareCredits(w.available, LOW_BALANCE_THRESHOLD) < 0) && (
         <div className="banner" role="status">
-          Low balance: {formatCredits(w.available)} credits available. <a href="#/buy">Buy credits</a>
+          Low balance: {formatCredits(w.available)} credits available
+          {w.low_balance != null ? ` (your alert is at ${formatCredits(w.low_balance)})` : ""}.{" "}
+          <a href="#/buy">Buy credits</a>
         </div>
       )}
       {w && (
@@ -30,6 +33,7 @@ export default function WalletPage() {
             <Figure label="Available" value={w.available} />
             {w.expiring_soon !== undefined && <Figure label="Expiring soon" value={w.expiring_soon} />}
           </div>
+          <LowBalanceAlert current={w.low_balance ?? null} onSaved={wallet.reload} />
           {w.tier && <p>Tier: {w.tier}{w.next_allocation_at ? ` · next allocation ${w.next_allocation_at}` : ""}</p>}
           {!!w.grants?.length && (
             <table>
@@ -68,6 +72,33 @@ export default function WalletPage() {
       </Card>
       <History />
     </>
+  );
+}
+
+/** The wallet's low-balance alert: the platform is told (credits.low) when available falls below it. */
+function LowBalanceAlert({ current, onSaved }: { current: string | null; onSaved: () => void }) {
+  const [value, setValue] = useState(current ?? "");
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => setValue(current ?? ""), [current]);
+  const save = async (lowBalance: string | null) => {
+    setError(null);
+    try {
+      await api<Schemas["WalletAlertsOut"]>("PUT", "/v1/wallet/alerts", { body: { low_balance: lowBalance } });
+      onSaved();
+    } catch (e) {
+      setError(errorMessage(e));
+    }
+  };
+  return (
+    <form className="inline" onSubmit={(e) => { e.preventDefault(); void save(value.trim() || null); }}>
+      <label>
+        Alert me below <input aria-label="Low-balance alert" inputMode="decimal" value={value} size={8}
+          onChange={(e) => setValue(e.target.value)} /> credits
+      </label>{" "}
+      <button type="submit">Save alert</button>
+      {current != null && <button type="button" onClick={() => void save(null)}>Clear</button>}
+      <ErrorBox error={error} />
+    </form>
   );
 }
 

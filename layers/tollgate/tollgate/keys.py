@@ -13,6 +13,9 @@ wallet locator -> wallet ids  ``WALLETLOC#<loc>`` ``WALLETLOC``
 reservation                   ``RES#<id>``        ``RES``
 feature                       ``CATALOG``         ``FEATURE#<feature_id>``
 API key                       ``APIKEY#<key_id>`` ``APIKEY``
+webhook endpoint              ``WHEP#<id>``       ``WHEP``
+webhook delivery              ``WHEP#<id>``       ``DELIVERY#<event_id>``
+event (outbox, TTL)           ``EVENT#<id>``      ``EVENT``
 credit package                ``CATALOG``         ``PACKAGE#<package_id>``
 subscription tier             ``CATALOG``         ``TIER#<tier_id>``
 wallet's tier subscription    ``WALLET#<id>``     ``WALLET#SUBSCRIPTION``
@@ -55,7 +58,7 @@ Indexes:
   index a ledger entry writes: each index write on the debit path costs write units.
 * ``GSI1`` (``GSI1PK``, ``GSI1SK``), sparse and overloaded: open holds by expiry, sharded
   (``HOLDS#<n>``) so reservations never share one hot partition; API keys (``APIKEYS``);
-  a wallet's purchases (``PURCHASES#<wallet_id>``).
+  a wallet's purchases (``PURCHASES#<wallet_id>``); webhook endpoints (``WEBHOOK_ENDPOINTS``).
   Also a developer's payouts (``PAYOUTS#<developer_id>``) and the developers with
   automatic payouts on (``AUTOPAYOUT``); the organizations a person belongs to
   (``MEMBEROF#<sub>``).
@@ -184,6 +187,24 @@ def feature(feature_id: str) -> Key:
 
 def api_key(key_id: str) -> Key:
     return f"APIKEY#{key_id}", APIKEY_SK
+
+
+WEBHOOK_ENDPOINTS_GSI1PK = "WEBHOOK_ENDPOINTS"
+
+
+def webhook_endpoint(endpoint_id: str) -> Key:
+    return f"WHEP#{endpoint_id}", "WHEP"
+
+
+DELIVERY_PREFIX = "DELIVERY#"
+
+
+def webhook_delivery(endpoint_id: str, event_id: str) -> Key:
+    return f"WHEP#{endpoint_id}", f"{DELIVERY_PREFIX}{event_id}"
+
+
+def event(event_id: str) -> Key:
+    return f"EVENT#{event_id}", "EVENT"
 
 
 def package(package_id: str) -> Key:

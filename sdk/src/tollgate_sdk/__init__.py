@@ -56,8 +56,10 @@ from .models import (
 from .reservations import AsyncHold, Hold
 from .retry import RetryPolicy
 from .usage import UsageNotFound, usage_from
+from .webhooks import SIGNATURE_HEADER, WebhookSignatureError, verify_webhook
 
 __all__ = [
+    "SIGNATURE_HEADER",
     "APIConnectionError",
     "AsyncHold",
     "AsyncTollgate",
@@ -98,8 +100,10 @@ __all__ = [
     "ValidationError",
     "Wallet",
     "WalletGrant",
+    "WebhookSignatureError",
     "__version__",
     "format_credits",
     "new_idempotency_key",
     "usage_from",
+    "verify_webhook",
 ]

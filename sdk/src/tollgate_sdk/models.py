@@ -171,6 +171,8 @@ class Wallet(_Model):
     next_allocation_at: datetime | None = None
     grants: list[WalletGrant] = Field(default_factory=list)
     expiring_soon: Credits = Decimal(0)
+    low_balance: Credits | None = None  # the low-balance alert threshold, if set
+    below_low_balance: bool = False
 
 
 class Entry(_Model):

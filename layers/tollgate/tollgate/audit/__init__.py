@@ -1,4 +1,4 @@
-"""The audit trail of admin changes: settings, features, packages, tiers and wallets' tiers."""
+"""The audit trail of admin changes: settings, features, packages, tiers, wallets' tiers and webhook endpoints."""
 
 from __future__ import annotations
 

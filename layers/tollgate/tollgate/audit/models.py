@@ -13,7 +13,7 @@ class AuditRecordItem(TableItem, discriminator="audit"):
     audit_id = UnicodeAttribute()
     at = UnicodeAttribute()  # clock.iso: the changed item's updated_at
     actor = UnicodeAttribute()  # as ledger entries name actors (Principal.actor): user:<sub>
-    action = UnicodeAttribute()  # feature.put | package.put | settings.put | tier.put | wallet_tier.put
+    action = UnicodeAttribute()  # an AuditAction (tollgate.audit.schemas)
     target = UnicodeAttribute()  # feature:<id> | package:<id> | settings | tier:<id> | wallet:<wallet_id>
     before = ExactMapAttribute(null=True)  # null: the item did not exist
     after = ExactMapAttribute(null=True)  # null: the item was removed

@@ -7,10 +7,11 @@ from pydantic import Field
 from tollgate.principal import WALLET_ID_PATTERN
 from tollgate.schemas import SLUG_PATTERN, Schema
 
-AuditAction = Literal["feature.put", "package.put", "settings.put", "tier.put", "wallet_tier.put"]
-# feature:<id>, package:<id>, tier:<id>, wallet:<wallet_id>, or settings.
+AuditAction = Literal["feature.put", "package.put", "settings.put", "tier.put", "wallet_tier.put",
+                      "webhook_endpoint.create", "webhook_endpoint.delete"]
+# feature:<id>, package:<id>, tier:<id>, wallet:<wallet_id>, webhook_endpoint:<id>, or settings.
 TARGET_PATTERN = (rf"^(settings|(feature|package|tier):{SLUG_PATTERN.strip('^$')}"
-                  rf"|wallet:{WALLET_ID_PATTERN.strip('^$')})$")
+                  rf"|wallet:{WALLET_ID_PATTERN.strip('^$')}|webhook_endpoint:[A-Za-z0-9_-]{{1,64}})$")
 
 
 class AuditRecordOut(Schema):
@@ -18,7 +19,7 @@ class AuditRecordOut(Schema):
     at: str = Field(description="When the change was made (UTC): the changed item's updated_at")
     actor: str = Field(description="Who made it, as ledger entries name actors: user:<sub>", examples=["user:admin"])
     action: AuditAction
-    target: str = Field(description="What was changed: feature:<id>, package:<id>, tier:<id>, "
+    target: str = Field(description="What was changed: feature:<id>, package:<id>, tier:<id>, webhook_endpoint:<id>, "
                                     "wallet:<wallet_id> (its tier) or settings",
                         examples=["feature:plugin-generate"])
     before: dict[str, Any] | None = Field(description="The item as admins read it before the change; null if it "

@@ -1,4 +1,5 @@
-"""The audit trail: who changed settings, features, packages, tiers and wallets' tiers, when, from what, to what.
+"""The audit trail: who changed settings, features, packages, tiers, wallets' tiers and webhook endpoints, when,
+from what, to what.
 
 **Recording.** Each change is one ``TransactWriteItems``: the change's own put (or delete) and the
 put of its record, so a change and its record land together or neither does. The change is

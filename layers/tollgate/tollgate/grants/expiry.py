@@ -14,6 +14,10 @@ from the grant and that ``last_tx``, so a re-run of the same state replays inste
   ``min(remaining, cap)``: the entry says ``rolled_over_mc`` and ``rolled_until`` (the end of the
   next period), and the stream moves the grant's expiry there, once (a rolled grant never rolls
   again). A grant that carries over whole posts a zero entry, so the book still learns of it.
+
+The same run tells the platform which grants expire within 7 days (``credits.expiring``, once per
+grant: the event's id is the grant's, and the outbox records an id once), from the books whose next
+expiry falls in that window.
 """
 
 from __future__ import annotations
@@ -22,8 +26,12 @@ import logging
 from dataclasses import dataclass, field
 
 from tollgate import clock, ids, keys
+from tollgate.amounts import format_credits
+from tollgate.events import outbox
+from tollgate.events.derive import Event, make_event
+from tollgate.events.types import EventType
 from tollgate.grants import repository
-from tollgate.grants.attribution import Book, Grant, period_end_ms
+from tollgate.grants.attribution import EXPIRING_SOON_MS, Book, Grant, period_end_ms
 from tollgate.ledger import posting
 from tollgate.ledger import repository as ledger
 from tollgate.ledger.exceptions import InsufficientCredits
@@ -98,6 +106,24 @@ def run(now_ms: int | None = None) -> Report:
                 logger.exception("expiring the grants of %s failed", wallet_id)
                 report.failed.append(wallet_id)
     return report
+
+
+def announce_expiring(now_ms: int | None = None) -> int:
+    """Publish ``credits.expiring`` for every grant with credits left that expires within 7 days;
+    how many events were sent now (each grant's goes out once, on the first run that sees it)."""
+    now_ms = clock.now_ms() if now_ms is None else now_ms
+    events: list[Event] = []
+    for shard in keys.grant_expiry_shards():
+        for wallet_id in repository.due_wallets(shard, now_ms + EXPIRING_SOON_MS):
+            book = repository.get_book(wallet_id)
+            for grant in book.grants.values() if book is not None else ():
+                if grant.remaining > 0 and grant.expires_ms is not None and \
+                        now_ms < grant.expires_ms <= now_ms + EXPIRING_SOON_MS:
+                    events.append(make_event(
+                        EventType.CREDITS_EXPIRING, (wallet_id, grant.grant_id, str(grant.expires_ms)),
+                        clock.iso(now_ms), wallet_id, grant_id=grant.grant_id, source=grant.source,
+                        remaining=format_credits(grant.remaining), expires_at=clock.iso(grant.expires_ms)))
+    return outbox.publish(events)
 
 
 def expire_wallet(wallet_id: str, now_ms: int, report: Report) -> None:

@@ -24,6 +24,9 @@ class WalletItem(TableItem, discriminator="wallet"):
     seq = IntegerAttribute(null=True)
     created_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
+    # The low-balance alert threshold (mc): the stream tells the platform when available crosses
+    # below it. Kept here so each change's stream record carries it with the balance it changed.
+    low_balance_mc = IntegerAttribute(null=True)
 
     @classmethod
     def keyed(cls, wallet_id: str) -> WalletItem:

@@ -146,6 +146,19 @@ def release_in_wallet(tx: Transaction, wallet_id: str, holds: dict[str, int], no
     ], condition)
 
 
+def set_low_balance(wallet_id: str, amount: int | None, now: str) -> WalletItem:
+    """Set (None: clear) the wallet's low-balance threshold, creating an empty wallet if there is
+    none; the wallet as it is now. Not a balance change: no entry, and ``last_tx``/``seq`` stay."""
+    item = W.keyed(wallet_id)
+    item.update([
+        W.balance.set(W.balance | 0), W.available.set(W.available | 0), W.reserved.set(W.reserved | 0),
+        W.holds.set(W.holds | {}), W.wallet_id.set(wallet_id), W.entity.set(WalletItem),
+        W.created_at.set(W.created_at | now),
+        W.low_balance_mc.set(amount) if amount is not None else W.low_balance_mc.remove(),
+    ])
+    return item  # update() read the item back (ALL_NEW)
+
+
 def get_wallet(wallet_id: str) -> WalletItem | None:
     return get_or_none(WalletItem, *keys.wallet(wallet_id))
 

@@ -63,6 +63,9 @@ class WalletOut(Schema):
         "(soonest expiry first, then higher priority, then oldest); attributed from the ledger's stream, so a "
         "change of the last second may not show yet")
     expiring_soon: CreditsOut = Field(default=0, description="Credits of grants expiring within 7 days")
+    low_balance: OptionalCreditsOut = Field(default=None, description="The low-balance alert threshold "
+                                                                      "(PUT /v1/wallet/alerts); null: none")
+    below_low_balance: bool = Field(default=False, description="available is below low_balance: show a banner")
 
 
 class EntryOut(Schema):

@@ -6,6 +6,7 @@ from tollgate import clock, idempotency
 from tollgate.ledger import archive, posting, repository
 from tollgate.ledger.exceptions import WalletNotFound
 from tollgate.ledger.schemas import AdjustmentIn, AdjustmentOut, ReconciliationOut
+from tollgate.ledger.wallets import WalletState
 from tollgate.principal import Principal
 
 
@@ -35,6 +36,12 @@ def adjust(principal: Principal, wallet_id: str, body: AdjustmentIn, idempotency
     balance = posting.response_balance(entry, posting.read_wallet(wallet_id))
     return AdjustmentOut(transaction_id=entry.transaction_id, wallet_id=wallet_id, amount=entry.amount,
                          balance=balance)
+
+
+def set_low_balance(wallet_id: str, amount: int | None) -> WalletState:
+    """Set (None: clear) the wallet's low-balance alert threshold; the wallet as it is now."""
+    item = repository.set_low_balance(wallet_id, amount, clock.iso(clock.now_ms()))
+    return WalletState.from_item(wallet_id, item)
 
 
 def reconcile(wallet_id: str) -> ReconciliationOut:

@@ -17,6 +17,7 @@ class WalletState:
     available: int = 0
     holds: dict[str, tuple[int, int]] = field(default_factory=dict)  # id -> (amount, expires_ms)
     updated_at: str | None = None
+    low_balance: int | None = None  # the alert threshold (mc), if set
 
     @classmethod
     def from_item(cls, wallet_id: str, item: WalletItem | None) -> WalletState:
@@ -31,6 +32,7 @@ class WalletState:
             available=item.available,
             holds=holds,
             updated_at=item.updated_at,
+            low_balance=item.low_balance_mc,
         )
 
     def expired_holds(self, now_ms: int) -> dict[str, int]:
@@ -50,4 +52,6 @@ class WalletState:
             available=self.available + freed,
             open_holds=len(self.holds) - len(expired),
             updated_at=self.updated_at,
+            low_balance=self.low_balance,
+            below_low_balance=self.low_balance is not None and self.available + freed < self.low_balance,
         )

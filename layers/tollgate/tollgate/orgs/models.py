@@ -17,6 +17,9 @@ class OrgItem(TableItem, discriminator="org"):
     updated_at = UnicodeAttribute()
 
 
+OWNER = "owner"  # the member role that manages the members and the org wallet's settings
+
+
 class MemberItem(TableItem, discriminator="org_member"):
     """A person's membership: ``owner`` (manages the members) or ``member``; ``monthly_cap_mc`` bounds what
     they may spend from the org wallet in a calendar month (UTC), None for no cap. In GSI1 under

@@ -12,11 +12,9 @@ from tollgate import clock, keys
 from tollgate.errors import Forbidden
 from tollgate.orgs import repository
 from tollgate.orgs.exceptions import MemberNotFound, OrgNotFound
-from tollgate.orgs.models import MemberItem, OrgItem
+from tollgate.orgs.models import OWNER, MemberItem, OrgItem
 from tollgate.orgs.schemas import MemberIn, MemberOut, OrgIn, OrgOut, OrgView
 from tollgate.principal import Principal
-
-OWNER = "owner"
 
 
 def _org_out(item: OrgItem) -> OrgOut:

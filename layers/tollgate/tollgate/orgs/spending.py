@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from tollgate import clock, keys
 from tollgate.amounts import format_credits
 from tollgate.data import Transaction, TransactionCancelled
-from tollgate.errors import NotFound
+from tollgate.errors import Forbidden, NotFound
 from tollgate.orgs import repository
 from tollgate.orgs.exceptions import MemberCapExceeded
-from tollgate.orgs.models import MemberSpendItem
+from tollgate.orgs.models import OWNER, MemberSpendItem
 from tollgate.principal import Principal, validate_wallet_id
 
 ORG_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
@@ -87,6 +87,21 @@ def wallet_for_reading(principal: Principal, requested: str | None) -> str:
             or not requested.startswith(keys.ORG_WALLET_PREFIX)):
         return principal.wallet_for_reading(requested)
     _membership(principal, validate_wallet_id(requested))
+    return requested
+
+
+def wallet_for_managing(principal: Principal, requested: str | None) -> str:
+    """The wallet whose settings (alerts, auto top-up) this caller may change: a person their own, or
+    an org wallet they own; admins any. A server key acts for the platform's users, not as one: 403."""
+    if principal.is_service:
+        raise Forbidden("a wallet's own settings are changed by its owner or an admin, not an API key")
+    if principal.is_admin and requested is not None:
+        return validate_wallet_id(requested)
+    if requested is None or not requested.startswith(keys.ORG_WALLET_PREFIX):
+        return principal.wallet_for_reading(requested)
+    member = _membership(principal, validate_wallet_id(requested))
+    if member.role != OWNER:
+        raise Forbidden("only the organization's owners (or an admin) change its wallet's settings")
     return requested
 
 
