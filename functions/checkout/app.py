@@ -1,5 +1,5 @@
 """CheckoutFunction: credit packages, checkout with Stripe or Paystack, the caller's purchases
-and their refunds (eligibility, requests, status).
+and their refunds (eligibility, requests, status); a wallet's saved card and auto top-up (Stripe).
 
 The Stripe SDK is imported only when a Stripe checkout happens (the gateway adapter is lazy).
 """
@@ -15,7 +15,8 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tollgate import http, lazy, refunds
+from tollgate import autotopup, http, lazy, refunds
+from tollgate.autotopup.schemas import AutoTopUpIn, AutoTopUpOut, CardSetupOut, SavedCardIn
 from tollgate.http.params import Cursor, IdPath, Limit, WalletIdQuery
 from tollgate.purchases import catalog, service
 from tollgate.purchases.schemas import CheckoutIn, PackageList, PurchaseList, PurchaseOut
@@ -86,11 +87,38 @@ def get_refund(refund_id: IdPath) -> RefundOut:
     return refunds.get_refund(http.principal(app), refund_id)
 
 
+@app.post("/v1/wallet/payment-method", summary="Start saving a card for auto top-up (a Stripe SetupIntent)",
+          tags=["auto top-up"], responses=http.responses(201, CardSetupOut, 403, 404, 502, 503))
+def post_payment_method(wallet_id: WalletIdQuery = None) -> Response[CardSetupOut]:
+    setup = autotopup.start_card_setup(http.principal(app), wallet_id)
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=setup)
+
+
+@app.put("/v1/wallet/payment-method", summary="Keep the card a confirmed setup saved", tags=["auto top-up"],
+         responses=http.responses(200, AutoTopUpOut, 403, 404, 409, 502, 503))
+def put_payment_method(body: SavedCardIn, wallet_id: WalletIdQuery = None) -> AutoTopUpOut:
+    return autotopup.save_card(http.principal(app), wallet_id, body)
+
+
+@app.get("/v1/wallet/auto-top-up", summary="The wallet's auto top-up: settings, card, what it charged this month",
+         tags=["auto top-up"], responses=http.responses(200, AutoTopUpOut, 404))
+def get_auto_top_up(wallet_id: WalletIdQuery = None) -> AutoTopUpOut:
+    return autotopup.get_settings(http.principal(app), wallet_id)
+
+
+@app.put("/v1/wallet/auto-top-up", summary="Turn auto top-up on (a saved card needed) or off", tags=["auto top-up"],
+         responses=http.responses(200, AutoTopUpOut, 403, 404, 409))
+def put_auto_top_up(body: AutoTopUpIn, wallet_id: WalletIdQuery = None) -> AutoTopUpOut:
+    settings = autotopup.put_settings(http.principal(app), wallet_id, body)
+    metrics.add_metric(name="AutoTopUpConfigured", unit=MetricUnit.Count, value=1)
+    return settings
+
+
 @logger.inject_lambda_context  # correlation_id: tollgate.http.resolve
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return http.resolve(app, event, context)
 
 
-lazy.load(refunds)  # the init phase imports what the handlers call (tollgate/lazy.py)
+lazy.load(autotopup, refunds)  # the init phase imports what the handlers call (tollgate/lazy.py)
 coldstart.end()

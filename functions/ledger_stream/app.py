@@ -11,7 +11,8 @@ transaction with the aggregates' increments (``tollgate.grants.stream``).
 It also tells the platform what happened: each record's events (``tollgate.events.derive``; the
 filter passes status changes of purchases, refunds, payouts and expired holds too) go to the
 outbox once the batch's books are written (``tollgate.events.outbox``). If that fails the batch is
-delivered again; the books skip what they hold and the outbox what it sent.
+delivered again; the books skip what they hold and the outbox what it sent. A change crossing a
+wallet's auto top-up threshold queues a top-up (``tollgate.autotopup.requests``), once per crossing.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tollgate import clock
+from tollgate.autotopup import requests as top_ups
 from tollgate.events import derive, outbox
 from tollgate.grants.stream import StreamBatch
 from tollgate.ledger import posting
@@ -36,10 +38,13 @@ metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 batch = StreamBatch()  # the grant books of the batch being processed
 events: list[derive.Event] = []  # what the batch's records tell the platform
+crossings: list[tuple[str, int]] = []  # wallets whose available crossed below their auto top-up threshold
 
 
 def _entry_type(wallet_id: str, transaction_id: str) -> str | None:
-    entry = posting.get_entry(wallet_id, transaction_id)
+    """The entry's type: as the batch read it to attribute it (a replayed change reads it here)."""
+    entry = (batch.entries[transaction_id] if transaction_id in batch.entries
+             else posting.get_entry(wallet_id, transaction_id))
     return entry.type if entry is not None else None
 
 
@@ -50,8 +55,9 @@ def _changed_at(record: dict) -> str:
 
 
 def record_handler(record: DynamoDBRecord) -> None:
-    events.extend(derive.derive(record.raw_event, _entry_type, received_at=_changed_at(record.raw_event)))
     outcome = batch.apply(record.raw_event)
+    events.extend(derive.derive(record.raw_event, _entry_type, received_at=_changed_at(record.raw_event)))
+    crossings.extend(derive.top_up_crossings(record.raw_event))
     if outcome.stamped:
         metrics.add_metric(name="BalanceAfterStamped", unit=MetricUnit.Count, value=1)
     if outcome.attributed:
@@ -61,8 +67,8 @@ def record_handler(record: DynamoDBRecord) -> None:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    global batch, events
-    batch, events = StreamBatch(), []
+    global batch, events, crossings
+    batch, events, crossings = StreamBatch(), [], []
     try:
         response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
                                             context=context)
@@ -77,6 +83,9 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     sent = outbox.publish(events)  # after the books: a failure here has the whole batch delivered again
     if sent:
         metrics.add_metric(name="EventsPublished", unit=MetricUnit.Count, value=sent)
+    queued = top_ups.request(crossings)
+    if queued:
+        metrics.add_metric(name="AutoTopUpsQueued", unit=MetricUnit.Count, value=queued)
     return response
 
 

@@ -295,6 +295,40 @@ def test_an_admin_creates_narrows_and_revokes_a_server_key(open_ui, api, tokens)
     admin.close()
 
 
+def test_an_admin_registers_a_webhook_endpoint_sees_its_secret_once_and_deletes_it(open_ui, api, tokens):
+    admin = open_ui("admin")
+    page = admin.page
+    admin.sign_in("admin", ["admin", "user"])
+    admin.nav("Admin")
+    page.get_by_role("link", name="Webhooks", exact=True).click()
+    create = card(page, "Register a webhook endpoint")
+    create.get_by_label("URL").fill("http://127.0.0.1:9/browser-hooks")
+    create.get_by_label("Description").fill("browser")
+    create.get_by_role("checkbox", name=re.compile(r"^every event")).uncheck()
+    create.get_by_role("checkbox", name="purchase.paid").check()
+    create.get_by_role("button", name="Register endpoint").click()
+    secret = create.locator("section.banner code", has_text="whsec_")
+    expect(secret).to_have_text(re.compile(r"^whsec_[0-9a-f]{48}$"))
+    admin.check("webhook endpoint registered")
+    create.get_by_role("button", name="I have copied it; hide it").click()
+    expect(secret).to_have_count(0)
+
+    row = page.locator("tbody tr", has_text="/browser-hooks")
+    expect(row.locator("td").nth(1)).to_have_text("credits.low, purchase.paid")
+    listed = [e for e in api.ok("GET", "/v1/admin/webhook-endpoints", tokens["admin"])["data"]
+              if e["url"].endswith("/browser-hooks")]
+    assert [(e["events"], e["status"]) for e in listed] == [(["credits.low", "purchase.paid"], "enabled")]
+    row.get_by_role("button", name=re.compile(r"^Deliveries")).click()
+    expect(card(page, re.compile("^Deliveries to"))).to_contain_text("Nothing delivered to it yet.")
+    row.get_by_role("button", name=re.compile(r"^Delete")).click()
+    row.get_by_role("button", name="Yes, delete").click()
+    expect(page.locator("tbody tr", has_text="/browser-hooks")).to_have_count(0)
+    admin.check("webhook endpoint deleted")
+    assert not [e for e in api.ok("GET", "/v1/admin/webhook-endpoints", tokens["admin"])["data"]
+                if e["url"].endswith("/browser-hooks")]
+    admin.close()
+
+
 def test_every_navigation_link_of_every_role(open_ui):
     """Each role follows every link of every navigation it is shown (the header's, the admin
     tabs'...), so a page added later is screenshotted and scanned without a new test."""

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from tollgate.gateways import (
+    CardSetup,
     GatewayError,
     GatewayEvent,
     InvalidSignature,
@@ -26,6 +27,7 @@ from tollgate.gateways import (
     PaymentStatus,
     Refund,
     RefundStatus,
+    SavedCard,
 )
 
 SIGNATURE_HEADER = "x-fake-signature"
@@ -52,6 +54,32 @@ class FakeGateway(PaymentGateway):
         self.refund_failure: str | None = None  # a new "failed" refund's failure (a default if None)
         self.refund_error: Exception | None = None
         self._refunded: dict[str, str] = {}  # idempotency key -> the reference it refunded
+        # Saved cards (stripe): setups started, the card each confirmed one saved, off-session charges.
+        self.setups: dict[str, CardSetup] = {}
+        self.confirmed: dict[str, SavedCard] = {}
+        self.charges: dict[str, tuple[PaymentRequest, SavedCard]] = {}  # by idempotency key
+        self.declining: set[str] = set()  # payment methods that decline
+
+    def start_card_setup(self, *, wallet_id: str, customer_id: str | None, email: str | None,
+                         idempotency_key: str) -> CardSetup:
+        setup = CardSetup(customer_id=customer_id or f"cus_{wallet_id}", setup_intent_id=f"seti_{idempotency_key}",
+                          client_secret=f"seti_{idempotency_key}_secret")
+        return self.setups.setdefault(setup.setup_intent_id, setup)
+
+    def confirm_setup(self, setup_intent_id: str, payment_method: str = "pm_card_visa") -> None:
+        """The payer confirms the setup in their browser (Stripe.js's confirmCardSetup)."""
+        setup = self.setups[setup_intent_id]
+        self.confirmed[setup_intent_id] = SavedCard(setup.customer_id, payment_method, "visa", "4242")
+
+    def saved_card(self, setup_intent_id: str) -> SavedCard | None:
+        return self.confirmed.get(setup_intent_id)
+
+    def charge_saved_card(self, request: PaymentRequest, card: SavedCard, *, idempotency_key: str) -> PaymentSession:
+        if card.payment_method_id in self.declining:
+            raise GatewayError("Stripe declined the card: Your card was declined.", gateway=self.name,
+                               gateway_status=402, gateway_code="card_declined", decline_code="generic_decline")
+        self.charges.setdefault(idempotency_key, (request, card))
+        return PaymentSession(reference=f"pi_fake_{request.purchase_id}")
 
     def create_payment(self, request: PaymentRequest, *, idempotency_key: str) -> PaymentSession:
         if self.fail_next:

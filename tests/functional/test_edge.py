@@ -15,7 +15,7 @@ import pytest
 from tests.support import ADMIN, ALICE, EVENTS, SERVICE, LambdaContext, invoke, ledger_state, load_function
 
 WALLET = "user:alice"
-FUNCTIONS = ("admin", "checkout", "deduction", "exports", "history", "webhooks")
+FUNCTIONS = ("admin", "checkout", "deduction", "exports", "history", "notifications", "webhooks")
 
 
 def _json_body_samples() -> dict[str, str]:
@@ -49,7 +49,8 @@ def test_every_body_taking_route_is_covered():
             "POST /v1/admin/refunds/{refund_id}/reject", "PUT /v1/admin/tiers/{tier_id}",
             "PUT /v1/admin/wallets/{wallet_id}/tier", "PUT /v1/admin/orgs/{org_id}",
             "PUT /v1/admin/orgs/{org_id}/members/{sub}", "POST /v1/admin/allocations/run",
-            "POST /v1/admin/exports"} == set(JSON_ROUTES)
+            "POST /v1/admin/exports", "POST /v1/admin/webhook-endpoints", "PUT /v1/wallet/alerts",
+            "PUT /v1/wallet/payment-method", "PUT /v1/wallet/auto-top-up"} == set(JSON_ROUTES)
 
 
 @pytest.mark.parametrize("route_key", JSON_ROUTES)

@@ -52,3 +52,43 @@ def test_100_concurrent_debits_crossing_the_threshold_fire_credits_low_once(ddb_
     assert streams.deliver("ledger_stream", shaped) == {"batchItemFailures": []}  # and all again
 
     assert recorded_events() == {"credits.low": 1, "credits.depleted": 1}
+
+
+def test_100_concurrent_debits_crossing_the_auto_top_up_threshold_charge_the_card_once(ddb_api, ddb, caller,
+                                                                                      monkeypatch):
+    from tests.functional.fake_gateway import FakeGateway
+    from tests.support import ADMIN, set_gateway
+    from tollgate import autotopup
+
+    api, wallet = ddb_api, caller.wallet_id
+    api.put_feature("unit-call", "1")
+    assert api.call("admin_put_package.json", caller=ADMIN).status == 200  # starter: 100 credits
+    api.fund(wallet, "150")
+    fake = FakeGateway("stripe")
+    set_gateway("stripe", fake)
+    try:
+        started = api.call("checkout_post_payment_method.json", caller=caller)
+        fake.confirm_setup(started.body["setup_intent_id"])
+        assert api.call("checkout_put_payment_method.json", caller=caller,
+                        body={"setup_intent_id": started.body["setup_intent_id"]}).status == 200
+        assert api.call("checkout_put_auto_top_up.json", caller=caller, body={
+            "enabled": True, "threshold": "100", "package_id": "starter", "monthly_limit": "1000"}).status == 200
+        requests = [Request("deduction_post_usage.json", caller, body={"feature": "unit-call"},
+                            headers={"idempotency-key": f"t-{i}"}) for i in range(100)]
+        assert Counter(r.status for r in api.concurrently(requests)) == {201: 100}
+
+        # What the stream consumer queues (its sender, the boundary to SQS, recorded here).
+        queued: list[tuple[str, int]] = []
+        stream_app = load_function("ledger_stream")
+        monkeypatch.setattr(stream_app.top_ups, "request", lambda crossings: queued.extend(crossings) or 0)
+        arn, records = streams.stream_records(ddb.client, make_client(ddb.endpoint, "dynamodbstreams"), ddb.table)
+        shaped = streams.selected_by("LedgerStreamFunction", streams.lambda_records(arn, records))
+        for start in range(0, len(shaped), 9):
+            assert streams.deliver("ledger_stream", shaped[start:start + 9]) == {"batchItemFailures": []}
+        assert streams.deliver("ledger_stream", shaped) == {"batchItemFailures": []}  # redelivered whole
+        assert len(queued) == 2 and len(set(queued)) == 1  # one crossing, queued once per delivery
+        outcomes = [autotopup.top_up(w, seq) for w, seq in queued]
+        assert [str(o) for o in outcomes] == ["charged", "already_charged"]
+        assert len(fake.charges) == 1
+    finally:
+        set_gateway("stripe", None)

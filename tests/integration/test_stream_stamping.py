@@ -180,10 +180,13 @@ def test_balance_after_is_stamped_exactly_in_commit_order(ddb_api, ddb, caller, 
     assert history_balances(api, caller) == {tx: format_credits(b) for tx, b in expected.items()}
 
     # Delivered again (Lambda retries batches): the same values, no failures, and no write: the
-    # grant book (read once) already holds every change (so the aggregates count none again).
+    # grant book (read once) already holds every change (so the aggregates count none again). The
+    # one credit's entry is read again to tell whether it is an event to publish (credits.granted:
+    # an adjustment is not), since the outbox must not miss one a failed attempt left unsent.
     with recorder.recording() as calls:
         assert deliver(arn, records) == {"batchItemFailures": []}
-    assert [c.operation for c in calls] == ["GetItem"]
+    assert [c.operation for c in calls] == ["GetItem", "GetItem"]
+    assert _from_item(calls[1].params["Key"])["SK"].startswith(keys.ENTRY_PREFIX)
     assert entries(wallet) == stamped
 
     # The stamps (and the grant book, and the aggregates) reach the stream too, and stamp nothing in turn.

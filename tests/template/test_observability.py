@@ -295,6 +295,10 @@ def _emitted_metrics() -> set[str]:
                 from tollgate.purchases.settlement import Outcome
 
                 names.update(f"Webhook_{outcome}" for outcome in Outcome)
+            elif name == "AutoTopUp_{outcome}":
+                from tollgate.autotopup import Outcome as TopUpOutcome
+
+                names.update(f"AutoTopUp_{outcome}" for outcome in TopUpOutcome)
             elif name == "WebhookDelivery_{result.outcome}":
                 from tollgate.webhook_endpoints import Outcome as DeliveryOutcome
 

@@ -34,6 +34,7 @@ FUNCTION_FOLDERS = {
     "ExportsFunction": "exports",
     "NotificationsFunction": "notifications",
     "WebhookDeliveryFunction": "webhook_delivery",
+    "AutoTopUpFunction": "auto_top_up",
     "ExportStepsFunction": "export_workflow",
     "ReconciliationFunction": "reconciliation",
 }

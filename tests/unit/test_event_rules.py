@@ -117,3 +117,19 @@ def test_removals_and_other_items_are_no_events():
     assert kinds(record("RES", image(reservation_id="res_1", status="settled"), image(status="open"))) == []
     assert kinds(record("RES", image(reservation_id="res_1", wallet_id="user:alice", status="expired", held=5_000),
                         image(status="open"))) == ["reservation.expired"]
+
+
+def test_a_top_up_crossing_names_the_wallet_and_the_change_once():
+    from tollgate.events.derive import top_up_crossings
+
+    def wallet_at(available: int, seq: int, threshold: int | None = 30_000):
+        values = {"wallet_id": "user:alice", "available": available, "seq": seq}
+        if threshold is not None:
+            values["topup_threshold_mc"] = threshold
+        return image(**values)
+
+    assert top_up_crossings(record("WALLET", wallet_at(20_000, 8), wallet_at(30_000, 7))) == [("user:alice", 8)]
+    assert top_up_crossings(record("WALLET", wallet_at(10_000, 9), wallet_at(20_000, 8))) == []  # below already
+    assert top_up_crossings(record("WALLET", wallet_at(20_000, 8, None), wallet_at(30_000, 7, None))) == []  # off
+    assert top_up_crossings(record("WALLET", wallet_at(20_000, 1), name="INSERT")) == []
+    assert top_up_crossings(record("PURCHASE", wallet_at(20_000, 8), wallet_at(30_000, 7))) == []

@@ -1109,6 +1109,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/wallet/auto-top-up": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The wallet's auto top-up: settings, card, what it charged this month */
+        get: operations["get_auto_top_up_v1_wallet_auto_top_up_get"];
+        /** Turn auto top-up on (a saved card needed) or off */
+        put: operations["put_auto_top_up_v1_wallet_auto_top_up_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/wallet/payment-method": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Keep the card a confirmed setup saved */
+        put: operations["put_payment_method_v1_wallet_payment_method_put"];
+        /** Start saving a card for auto top-up (a Stripe SetupIntent) */
+        post: operations["post_payment_method_v1_wallet_payment_method_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhooks/paystack": {
         parameters: {
             query?: never;
@@ -1412,6 +1448,85 @@ export interface components {
              */
             target: string;
         };
+        /**
+         * AutoTopUpIn
+         * @description Turn auto top-up on (a saved card needed) or off. Give ``package_id`` or ``credits``, exactly one.
+         */
+        AutoTopUpIn: {
+            /**
+             * Credits
+             * @description Or this many credits each time
+             */
+            credits?: (string | number) | null;
+            /**
+             * Currency
+             * @description ISO 4217, upper case
+             * @default USD
+             */
+            currency: string;
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Monthly Limit
+             * @description At most this many credits bought a calendar month (UTC)
+             * @example 12.5
+             */
+            monthly_limit: string | number;
+            /**
+             * Package Id
+             * @description Buy this package each time
+             */
+            package_id?: string | null;
+            /**
+             * Threshold
+             * @description Charge the card when available falls below this
+             * @example 12.5
+             */
+            threshold: string | number;
+        } & (({
+            package_id: unknown;
+        } & {
+            credits?: null;
+        }) | ({
+            credits: unknown;
+        } & {
+            package_id?: null;
+        }));
+        /** AutoTopUpOut */
+        AutoTopUpOut: {
+            /** @description The saved card (kept at Stripe); null: none yet */
+            card?: components["schemas"]["CardOut"] | null;
+            /**
+             * Charged This Month
+             * @default 0
+             * @example 12.5
+             */
+            charged_this_month: string;
+            /**
+             * Credits
+             * @description Credits bought each time (the package's, or the custom amount)
+             */
+            credits?: string | null;
+            /** Currency */
+            currency: string;
+            /**
+             * Disabled Reason
+             * @description Why it was turned off (a declined card)
+             */
+            disabled_reason?: string | null;
+            /** Enabled */
+            enabled: boolean;
+            /** Monthly Limit */
+            monthly_limit?: string | null;
+            /** Package Id */
+            package_id?: string | null;
+            /** Threshold */
+            threshold?: string | null;
+            /** Updated At */
+            updated_at?: string | null;
+            /** Wallet Id */
+            wallet_id: string;
+        };
         /** CappedRollover */
         CappedRollover: {
             /**
@@ -1425,6 +1540,23 @@ export interface components {
              * @enum {string}
              */
             type: "cap";
+        };
+        /** CardOut */
+        CardOut: {
+            /** Brand */
+            brand?: string | null;
+            /** Last4 */
+            last4?: string | null;
+        };
+        /** CardSetupOut */
+        CardSetupOut: {
+            /**
+             * Client Secret
+             * @description Confirm it in the browser with Stripe.js (confirmCardSetup), then PUT /v1/wallet/payment-method with the setup_intent_id
+             */
+            client_secret: string;
+            /** Setup Intent Id */
+            setup_intent_id: string;
         };
         /** CheckoutIn */
         CheckoutIn: {
@@ -2902,6 +3034,14 @@ export interface components {
             status: "running" | "completed" | "partial";
             /** Wallets Checked */
             wallets_checked: number;
+        };
+        /** SavedCardIn */
+        SavedCardIn: {
+            /**
+             * Setup Intent Id
+             * @example seti_1Q2w3E4r5T6y
+             */
+            setup_intent_id: string;
         };
         /** SettingsIn */
         SettingsIn: {
@@ -9916,6 +10056,394 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_auto_top_up_v1_wallet_auto_top_up_get: {
+        parameters: {
+            query?: {
+                /** @description Another wallet: admins and server API keys any; a person their own, or an org wallet (org:<org_id>) of an organization they belong to */
+                wallet_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutoTopUpOut"];
+                };
+            };
+            /** @description unauthorized: missing or invalid credentials; or API Gateway's JWT authorizer: {"message": "Unauthorized"} (token missing, expired or not ours) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description not_found: no such resource, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation_error: with the offending fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description API Gateway's throttling: {"message": "Too Many Requests"} */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    put_auto_top_up_v1_wallet_auto_top_up_put: {
+        parameters: {
+            query?: {
+                /** @description Another wallet: admins and server API keys any; a person their own, or an org wallet (org:<org_id>) of an organization they belong to */
+                wallet_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AutoTopUpIn"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutoTopUpOut"];
+                };
+            };
+            /** @description unauthorized: missing or invalid credentials; or API Gateway's JWT authorizer: {"message": "Unauthorized"} (token missing, expired or not ours) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found: no such resource, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description idempotency_conflict / reservation_closed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description payload_too_large: the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported_media_type: the body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation_error: with the offending fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description API Gateway's throttling: {"message": "Too Many Requests"} */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    put_payment_method_v1_wallet_payment_method_put: {
+        parameters: {
+            query?: {
+                /** @description Another wallet: admins and server API keys any; a person their own, or an org wallet (org:<org_id>) of an organization they belong to */
+                wallet_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SavedCardIn"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutoTopUpOut"];
+                };
+            };
+            /** @description unauthorized: missing or invalid credentials; or API Gateway's JWT authorizer: {"message": "Unauthorized"} (token missing, expired or not ours) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found: no such resource, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description idempotency_conflict / reservation_closed */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description payload_too_large: the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported_media_type: the body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation_error: with the offending fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description API Gateway's throttling: {"message": "Too Many Requests"} */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_error: the payment gateway refused or failed the call */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    post_payment_method_v1_wallet_payment_method_post: {
+        parameters: {
+            query?: {
+                /** @description Another wallet: admins and server API keys any; a person their own, or an org wallet (org:<org_id>) of an organization they belong to */
+                wallet_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardSetupOut"];
+                };
+            };
+            /** @description unauthorized: missing or invalid credentials; or API Gateway's JWT authorizer: {"message": "Unauthorized"} (token missing, expired or not ours) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description forbidden: the caller's role does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found: no such resource, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description payload_too_large: the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description validation_error: with the offending fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description API Gateway's throttling: {"message": "Too Many Requests"} */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_error: the payment gateway refused or failed the call */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */

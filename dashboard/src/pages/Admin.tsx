@@ -9,6 +9,7 @@ import { Field, MoreButton, Note, VisuallyHidden, useIdempotency, usePages } fro
 const AdminTransactions = lazy(() => import("./AdminTransactions"));
 const AdminKeys = lazy(() => import("./AdminKeys"));
 const AdminOrgs = lazy(() => import("./AdminOrgs"));
+const AdminWebhooks = lazy(() => import("./AdminWebhooks"));
 
 const READ_ONLY = new Set(["created_at", "updated_at"]);
 
@@ -18,7 +19,7 @@ export default function AdminPage() {
       <nav className="tabs" aria-label="Admin sections">
         {[["analytics", "Analytics"], ["features", "Features"], ["packages", "Packages"], ["tiers", "Tiers"],
           ["settings", "Settings"], ["wallets", "Wallets"], ["transactions", "Transactions"], ["refunds", "Refunds"],
-          ["orgs", "Organizations"], ["api-keys", "API keys"], ["exports", "Exports"]].map(([to, label]) => (
+          ["orgs", "Organizations"], ["api-keys", "API keys"], ["webhooks", "Webhooks"], ["exports", "Exports"]].map(([to, label]) => (
           <NavLink key={to} to={to}>{label}</NavLink>
         ))}
       </nav>
@@ -41,6 +42,7 @@ export default function AdminPage() {
         <Route path="transactions" element={<AdminTransactions />} />
         <Route path="orgs" element={<AdminOrgs />} />
         <Route path="api-keys" element={<AdminKeys />} />
+        <Route path="webhooks" element={<AdminWebhooks />} />
         <Route path="exports" element={<Exports />} />
       </Routes>
       </Suspense>

@@ -14,6 +14,8 @@ reservation                   ``RES#<id>``        ``RES``
 feature                       ``CATALOG``         ``FEATURE#<feature_id>``
 API key                       ``APIKEY#<key_id>`` ``APIKEY``
 webhook endpoint              ``WHEP#<id>``       ``WHEP``
+wallet's auto top-up          ``WALLET#<id>``     ``AUTOTOPUP``
+auto top-ups of a month (TTL) ``TOPUP#<wallet>``  ``PERIOD#<yyyy-mm>``
 webhook delivery              ``WHEP#<id>``       ``DELIVERY#<event_id>``
 event (outbox, TTL)           ``EVENT#<id>``      ``EVENT``
 credit package                ``CATALOG``         ``PACKAGE#<package_id>``
@@ -197,6 +199,14 @@ def webhook_endpoint(endpoint_id: str) -> Key:
 
 
 DELIVERY_PREFIX = "DELIVERY#"
+
+
+def auto_top_up(wallet_id: str) -> Key:
+    return wallet_pk(wallet_id), "AUTOTOPUP"
+
+
+def top_up_month(wallet_id: str, period: str) -> Key:
+    return f"TOPUP#{wallet_id}", f"PERIOD#{period}"
 
 
 def webhook_delivery(endpoint_id: str, event_id: str) -> Key:

@@ -29,10 +29,26 @@ def client(service: str, **config: Any) -> Any:
     return made[1]
 
 
+class QueueRefused(Exception):
+    """SQS refused some messages of a batch (the caller's work is retried whole)."""
+
+
+def send_messages(queue_url: str, bodies: list[dict[str, Any]]) -> None:
+    """Send each body (as compact JSON) to the queue, ten to a request; QueueRefused if any is refused."""
+    import json
+
+    for start in range(0, len(bodies), 10):  # SendMessageBatch takes at most 10
+        chunk = bodies[start:start + 10]
+        answer = client("sqs").send_message_batch(QueueUrl=queue_url, Entries=[
+            {"Id": str(n), "MessageBody": json.dumps(b, separators=(",", ":"))} for n, b in enumerate(chunk)])
+        if answer.get("Failed"):
+            raise QueueRefused(f"{queue_url.rsplit('/', 1)[-1]} refused {len(answer['Failed'])} of {len(chunk)} messages")
+
+
 def error_code(exc: Exception) -> str | None:
     """A botocore ``ClientError``'s code (``"NoSuchKey"``), else None."""
     response = getattr(exc, "response", None)
     return (response or {}).get("Error", {}).get("Code") if isinstance(response, dict) else None
 
 
-__all__ = ["client", "error_code"]
+__all__ = ["QueueRefused", "client", "error_code", "send_messages"]

@@ -98,13 +98,36 @@ def _wallet(new: dict[str, Any], old: dict[str, Any], entry_type: EntryType, rec
         if source in GRANTING_ENTRIES:
             events.append(make_event(EventType.CREDITS_GRANTED, (tx,), at, wallet_id, transaction_id=tx, source=source,
                                  amount=format_credits(balance - balance_before), **figures))
-    threshold = image_number(new, "low_balance_mc")
-    if old and threshold is not None and available_before >= threshold > available:
+    threshold = crossed(new, old, "low_balance_mc")
+    if threshold is not None:
         events.append(make_event(EventType.CREDITS_LOW, (wallet_id, seq), at, wallet_id,
                              threshold=format_credits(threshold), **figures))
     if old and available_before > 0 and available == 0:
         events.append(make_event(EventType.CREDITS_DEPLETED, (wallet_id, seq), at, wallet_id, **figures))
     return events
+
+
+def crossed(new: dict[str, Any], old: dict[str, Any], threshold_attribute: str) -> int | None:
+    """The wallet threshold (``low_balance_mc``, ``topup_threshold_mc``) this change of the wallet
+    took available below, from at or above it; None if it crossed none."""
+    threshold = image_number(new, threshold_attribute)
+    if not old or threshold is None:
+        return None
+    before, after = image_number(old, "available") or 0, image_number(new, "available") or 0
+    return threshold if before >= threshold > after else None
+
+
+def top_up_crossings(record: dict[str, Any]) -> list[tuple[str, int]]:
+    """(wallet_id, seq) when the record is a wallet's change crossing below its auto top-up threshold:
+    what starts one charge (``tollgate.autotopup``)."""
+    change = record.get("dynamodb") or {}
+    if record.get("eventName") != "MODIFY" or image_string(change.get("Keys") or {}, "SK") != keys.WALLET_SK:
+        return []
+    new, old = change.get("NewImage") or {}, change.get("OldImage") or {}
+    wallet_id, seq = image_string(new, "wallet_id"), image_number(new, "seq")
+    if wallet_id is None or seq is None or crossed(new, old, "topup_threshold_mc") is None:
+        return []
+    return [(wallet_id, seq)]
 
 
 def _purchase(new: dict[str, Any], old: dict[str, Any], status: str, before: str | None,

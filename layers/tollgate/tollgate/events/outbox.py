@@ -20,18 +20,18 @@ from collections.abc import Iterable
 
 from tollgate import clock, keys
 from tollgate.data import ConditionFailed, conditional, get_or_none
-from tollgate.data.services import client
+from tollgate.data.services import client, send_messages
 from tollgate.events.derive import Event
 from tollgate.events.models import EventItem
 from tollgate.webhook_endpoints import repository as endpoints
 
 RETAIN_SECONDS = 30 * 86_400
 SOURCE = "tollgate"
-_CHUNK = 10  # PutEvents and SendMessageBatch take at most 10 entries
+_CHUNK = 10  # PutEvents takes at most 10 entries
 
 
 class PublishFailed(Exception):
-    """The bus or the queue refused some entries: the batch is delivered again."""
+    """The bus refused some entries (the queue's refusal is ``QueueRefused``): the batch is delivered again."""
 
 
 def _serialised(event: Event) -> str:
@@ -61,7 +61,11 @@ def publish(events: Iterable[Event]) -> int:
     _to_endpoints(pending)
     at = clock.iso(clock.now_ms())
     for item in pending:
-        item.update([EventItem.dispatched_at.set(at)])
+        try:  # an event that expired meanwhile (TTL) is not written back as a fragment
+            conditional(lambda item=item: item.update([EventItem.dispatched_at.set(at)],  # type: ignore[misc]
+                                                      condition=EventItem.pk.exists()))
+        except ConditionFailed:
+            pass
     return len(pending)
 
 
@@ -83,12 +87,6 @@ def _to_endpoints(items: list[EventItem]) -> None:
     if not queue:
         return
     subscribed = [e for e in endpoints.list_all() if e.status == "enabled"]
-    messages = [{"event_id": item.event_id, "endpoint_id": endpoint.endpoint_id}
-                for item in items for endpoint in subscribed
-                if "*" in endpoint.events or item.event_type in endpoint.events]
-    for start in range(0, len(messages), _CHUNK):
-        chunk = messages[start:start + _CHUNK]
-        answer = client("sqs").send_message_batch(QueueUrl=queue, Entries=[
-            {"Id": str(n), "MessageBody": json.dumps(m, separators=(",", ":"))} for n, m in enumerate(chunk)])
-        if answer.get("Failed"):
-            raise PublishFailed(f"the delivery queue refused {len(answer['Failed'])} of {len(chunk)} messages")
+    send_messages(queue, [{"event_id": item.event_id, "endpoint_id": endpoint.endpoint_id}
+                          for item in items for endpoint in subscribed
+                          if "*" in endpoint.events or item.event_type in endpoint.events])

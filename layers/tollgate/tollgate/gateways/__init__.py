@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tollgate.gateways.base import (
+    CardSetup,
     GatewayEvent,
     PaymentGateway,
     PaymentRequest,
@@ -14,6 +15,7 @@ from tollgate.gateways.base import (
     PaymentStatus,
     Refund,
     RefundStatus,
+    SavedCard,
 )
 from tollgate.gateways.exceptions import GatewayError, GatewayNotConfigured, InvalidSignature, MalformedWebhook
 from tollgate.gateways.payouts import (
@@ -85,6 +87,7 @@ __all__ = [
     "PAYOUT_CURRENCIES",
     "AccountStatus",
     "BankAccount",
+    "CardSetup",
     "GatewayError",
     "GatewayEvent",
     "GatewayNotConfigured",
@@ -98,6 +101,7 @@ __all__ = [
     "PayoutGateway",
     "Refund",
     "RefundStatus",
+    "SavedCard",
     "Transfer",
     "TransferStatus",
     "get_gateway",

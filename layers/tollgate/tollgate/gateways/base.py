@@ -102,6 +102,26 @@ class GatewayEvent:
 
 
 @dataclass(frozen=True)
+class CardSetup:
+    """A card being saved for later, off-session payments (Stripe: a SetupIntent on a Customer):
+    the payer's browser confirms it with ``client_secret``."""
+
+    customer_id: str
+    setup_intent_id: str
+    client_secret: str
+
+
+@dataclass(frozen=True)
+class SavedCard:
+    """A card saved at the gateway (never in Tollgate): the customer and the payment method."""
+
+    customer_id: str
+    payment_method_id: str
+    brand: str | None = None
+    last4: str | None = None
+
+
+@dataclass(frozen=True)
 class PaymentStatus:
     """A payment as the gateway reports it when asked (Paystack verify, Stripe retrieve)."""
 
@@ -115,6 +135,28 @@ class PaymentStatus:
 
 class PaymentGateway(ABC):
     name: str
+
+    # -- saved cards and off-session payments (auto top-up): Stripe only -----------------
+
+    def start_card_setup(self, *, wallet_id: str, customer_id: str | None, email: str | None,
+                         idempotency_key: str) -> CardSetup:
+        """Start saving a card for ``wallet_id`` (on ``customer_id``, or a new customer)."""
+        raise self._unsupported("saving cards")
+
+    def saved_card(self, setup_intent_id: str) -> SavedCard | None:
+        """The card a card setup saved, once the payer confirmed it (None before, or if it failed)."""
+        raise self._unsupported("saving cards")
+
+    def charge_saved_card(self, request: PaymentRequest, card: SavedCard, *, idempotency_key: str) -> PaymentSession:
+        """Charge a saved card with nobody present, once per ``idempotency_key``; a declined card (or
+        one that needs its holder) is a non-transient GatewayError whose ``declined`` is true."""
+        raise self._unsupported("off-session payments")
+
+    def _unsupported(self, what: str) -> Exception:
+        from tollgate.gateways.exceptions import GatewayError
+
+        return GatewayError(f"{self.name.capitalize()} does not support {what} here", gateway=self.name,
+                            transient=False)
 
     @abstractmethod
     def create_payment(self, request: PaymentRequest, *, idempotency_key: str) -> PaymentSession:

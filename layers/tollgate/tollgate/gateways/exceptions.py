@@ -57,6 +57,14 @@ class GatewayError(TollgateError):
             self.status, self.code = 503, "try_again"
             self.details["retry_after_seconds"] = self.RETRY_AFTER_SECONDS
 
+    DECLINES = frozenset({"card_declined", "expired_card", "incorrect_cvc", "authentication_required",
+                          "payment_intent_authentication_failure", "insufficient_funds"})
+
+    @property
+    def declined(self) -> bool:
+        """Whether the gateway declined the card (trying again will not help until it changes)."""
+        return self.details.get("gateway_code") in self.DECLINES or self.details.get("decline_code") is not None
+
     @property
     def transient(self) -> bool:
         """Whether trying the call again later may succeed: no answer at all, 429, or a 5xx

@@ -85,6 +85,9 @@ class StreamBatch:
         self._tallies: dict[str, WalletTally] = {}  # what each wallet's changes add to the aggregates, unwritten
         self.resynchronised = 0
         self.aggregate_writes = 0
+        # The entries this batch read, by transaction id: what else the consumer asks of them
+        # (an event's source) needs no second read.
+        self.entries: dict[str, LedgerEntryItem | None] = {}
 
     def apply(self, record: dict[str, Any]) -> Outcome:
         if record.get("eventName") not in ("INSERT", "MODIFY"):
@@ -117,7 +120,7 @@ class StreamBatch:
             if wallet_id in self._failed or seq is None or book.seq is None:
                 raise AttributionGap(f"wallet {wallet_id}: {tx} follows {old_tx}, the book is at {book.last_tx}")
             book = self._resynchronised(book, old, old_tx)
-        entry = ledger.get_entry(wallet_id, tx)
+        entry = self.entries[tx] = ledger.get_entry(wallet_id, tx)
         working = book.copy()
         before = image_number(old, "balance") or 0
         moved = working.apply(_change(wallet_id, tx, entry, balance - before))

@@ -10,13 +10,13 @@ from tollgate.ledger.exceptions import InsufficientCredits, InvalidCursor, Walle
 if TYPE_CHECKING:
     from tollgate.ledger.history import wallet_history
     from tollgate.ledger.schemas import ENTRY_TYPES
-    from tollgate.ledger.service import adjust, reconcile, set_low_balance
+    from tollgate.ledger.service import adjust, reconcile, set_low_balance, set_top_up_threshold
     from tollgate.ledger.wallets import WalletState
 
 __getattr__ = lazy.exports(__name__, {
     "history": ("wallet_history",),
     "schemas": ("ENTRY_TYPES",),
-    "service": ("adjust", "reconcile", "set_low_balance"),
+    "service": ("adjust", "reconcile", "set_low_balance", "set_top_up_threshold"),
     "wallets": ("WalletState",),
 })
 
@@ -29,5 +29,6 @@ __all__ = [
     "adjust",
     "reconcile",
     "set_low_balance",
+    "set_top_up_threshold",
     "wallet_history",
 ]

@@ -27,6 +27,9 @@ class WalletItem(TableItem, discriminator="wallet"):
     # The low-balance alert threshold (mc): the stream tells the platform when available crosses
     # below it. Kept here so each change's stream record carries it with the balance it changed.
     low_balance_mc = IntegerAttribute(null=True)
+    # The auto top-up threshold (mc), while auto top-up is on (tollgate.autotopup): the same crossing
+    # in the stream starts one charge.
+    topup_threshold_mc = IntegerAttribute(null=True)
 
     @classmethod
     def keyed(cls, wallet_id: str) -> WalletItem:

@@ -16,6 +16,7 @@ id is located) can be found from its transaction id alone, with no index entry p
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from pynamodb.expressions.condition import Condition, size
 from pynamodb.expressions.update import Action
@@ -146,17 +147,26 @@ def release_in_wallet(tx: Transaction, wallet_id: str, holds: dict[str, int], no
     ], condition)
 
 
-def set_low_balance(wallet_id: str, amount: int | None, now: str) -> WalletItem:
-    """Set (None: clear) the wallet's low-balance threshold, creating an empty wallet if there is
-    none; the wallet as it is now. Not a balance change: no entry, and ``last_tx``/``seq`` stay."""
-    item = W.keyed(wallet_id)
-    item.update([
+def _setting(wallet_id: str, attribute: Any, amount: int | None, now: str) -> list[Action]:
+    """Set (None: clear) a threshold kept on the wallet item, creating an empty wallet if there is
+    none. Not a balance change: no entry, and ``last_tx``/``seq`` stay."""
+    return [
         W.balance.set(W.balance | 0), W.available.set(W.available | 0), W.reserved.set(W.reserved | 0),
         W.holds.set(W.holds | {}), W.wallet_id.set(wallet_id), W.entity.set(WalletItem),
-        W.created_at.set(W.created_at | now),
-        W.low_balance_mc.set(amount) if amount is not None else W.low_balance_mc.remove(),
-    ])
+        W.created_at.set(W.created_at | now), attribute.set(amount) if amount is not None else attribute.remove(),
+    ]
+
+
+def set_low_balance(wallet_id: str, amount: int | None, now: str) -> WalletItem:
+    """Set (None: clear) the wallet's low-balance threshold; the wallet as it is now."""
+    item = W.keyed(wallet_id)
+    item.update(_setting(wallet_id, W.low_balance_mc, amount, now))
     return item  # update() read the item back (ALL_NEW)
+
+
+def set_top_up_threshold(tx: Transaction, wallet_id: str, amount: int | None, now: str) -> None:
+    """Set (None: clear) the wallet's auto top-up threshold, in ``tx`` (with the auto top-up's own item)."""
+    tx.update(WALLET, W.keyed(wallet_id), _setting(wallet_id, W.topup_threshold_mc, amount, now))
 
 
 def get_wallet(wallet_id: str) -> WalletItem | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tollgate import clock, idempotency
+from tollgate.data import Transaction
 from tollgate.ledger import archive, posting, repository
 from tollgate.ledger.exceptions import WalletNotFound
 from tollgate.ledger.schemas import AdjustmentIn, AdjustmentOut, ReconciliationOut
@@ -42,6 +43,11 @@ def set_low_balance(wallet_id: str, amount: int | None) -> WalletState:
     """Set (None: clear) the wallet's low-balance alert threshold; the wallet as it is now."""
     item = repository.set_low_balance(wallet_id, amount, clock.iso(clock.now_ms()))
     return WalletState.from_item(wallet_id, item)
+
+
+def set_top_up_threshold(tx: Transaction, wallet_id: str, amount: int | None) -> None:
+    """Add to ``tx`` the setting (None: clearing) of the wallet's auto top-up threshold."""
+    repository.set_top_up_threshold(tx, wallet_id, amount, clock.iso(clock.now_ms()))
 
 
 def reconcile(wallet_id: str) -> ReconciliationOut:

@@ -18,6 +18,7 @@ class WalletState:
     holds: dict[str, tuple[int, int]] = field(default_factory=dict)  # id -> (amount, expires_ms)
     updated_at: str | None = None
     low_balance: int | None = None  # the alert threshold (mc), if set
+    seq: int = 0  # the wallet's change counter (every change of available adds one)
 
     @classmethod
     def from_item(cls, wallet_id: str, item: WalletItem | None) -> WalletState:
@@ -33,6 +34,7 @@ class WalletState:
             holds=holds,
             updated_at=item.updated_at,
             low_balance=item.low_balance_mc,
+            seq=item.seq or 0,
         )
 
     def expired_holds(self, now_ms: int) -> dict[str, int]:

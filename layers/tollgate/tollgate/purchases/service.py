@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from tollgate import clock, cursors, idempotency, keys
 from tollgate.amounts import format_credits
-from tollgate.data import ConditionFailed
+from tollgate.data import ConditionFailed, Transaction
 from tollgate.errors import Forbidden
-from tollgate.gateways import PaymentRequest, get_gateway
+from tollgate.gateways import PaymentRequest, PaymentSession, SavedCard, get_gateway
 from tollgate.principal import Principal, validate_wallet_id
 from tollgate.purchases import catalog, repository
 from tollgate.purchases.exceptions import CheckoutNotAllowed, CheckoutRateLimited, PurchaseNotFound
@@ -46,21 +46,23 @@ def purchase_view(item: PurchaseItem, *, with_secrets: bool = False) -> Purchase
     )
 
 
-def _price(body: CheckoutIn, settings: SettingsIn) -> tuple[int, int, str | None]:
-    """(credits_mc, amount in minor units, package_id), all computed here, never by the client."""
-    if body.package_id is not None:
-        package = catalog.get_package(body.package_id)
+def price(package_id: str | None, credits_mc: int | None, currency: str,
+          settings: SettingsIn) -> tuple[int, int, str | None]:
+    """(credits_mc, amount in minor units, package_id) of a package or of a custom amount of credits,
+    all computed here, never by the client; CheckoutNotAllowed (422) if it is not sold so."""
+    if package_id is not None:
+        package = catalog.get_package(package_id)
         if not package.active:
-            raise CheckoutNotAllowed(f"package '{body.package_id}' is not on sale", field="package_id")
+            raise CheckoutNotAllowed(f"package '{package_id}' is not on sale", field="package_id")
         prices = package.prices or {}
-        if body.currency not in prices:
-            raise CheckoutNotAllowed(f"package '{body.package_id}' has no {body.currency} price", field="currency",
+        if currency not in prices:
+            raise CheckoutNotAllowed(f"package '{package_id}' has no {currency} price", field="currency",
                                      currencies=sorted(prices))
-        return package.credits_mc, int(prices[body.currency]), body.package_id
-    credits_mc = body.credits or 0
-    per_credit = settings.price_per_credit.get(body.currency)
+        return package.credits_mc, int(prices[currency]), package_id
+    credits_mc = credits_mc or 0
+    per_credit = settings.price_per_credit.get(currency)
     if per_credit is None:
-        raise CheckoutNotAllowed(f"custom amounts are not sold in {body.currency}", field="currency",
+        raise CheckoutNotAllowed(f"custom amounts are not sold in {currency}", field="currency",
                                  currencies=sorted(settings.price_per_credit))
     if not settings.min_credits <= credits_mc <= settings.max_credits:
         raise CheckoutNotAllowed(
@@ -79,7 +81,7 @@ def checkout(principal: Principal, body: CheckoutIn, idempotency_key: str | None
     if body.gateway == "paystack" and not email:
         raise CheckoutNotAllowed("Paystack needs the payer's email: sign in with one or send email", field="email")
     settings = catalog.settings()
-    credits_mc, amount, package_id = _price(body, settings)
+    credits_mc, amount, package_id = price(body.package_id, body.credits, body.currency, settings)
     request_hash = idempotency.request_hash({"op": "checkout", "wallet": wallet_id, "body": body.model_dump(),
                                              "amount": amount})
     purchase_id = idempotency.record_id("pur", wallet_id, "checkout", idempotency_key)
@@ -126,10 +128,9 @@ def _count_checkout(wallet_id: str, now_ms: int, settings: SettingsIn) -> None:
         )
 
 
-def _start_payment(item: PurchaseItem, email: str | None, settings: SettingsIn) -> PurchaseOut:
-    gateway = get_gateway(item.gateway)
+def _payment_request(item: PurchaseItem, email: str | None, settings: SettingsIn) -> PaymentRequest:
     credits_text = format_credits(item.credits_mc)
-    request = PaymentRequest(
+    return PaymentRequest(
         purchase_id=item.purchase_id,
         amount=item.amount,
         currency=item.currency,
@@ -141,15 +142,63 @@ def _start_payment(item: PurchaseItem, email: str | None, settings: SettingsIn) 
         cancel_url=settings.cancel_url,
         callback_url=settings.paystack_callback_url,
     )
+
+
+def _start_payment(item: PurchaseItem, email: str | None, settings: SettingsIn) -> PurchaseOut:
+    gateway = get_gateway(item.gateway)
+    request = _payment_request(item, email, settings)
     # If the gateway fails, the purchase stays pending without a payment (GatewayError, 502):
     # a retry with the same Idempotency-Key starts it again, under the same gateway key.
     session = gateway.create_payment(request, idempotency_key=f"tollgate-checkout-{item.purchase_id}")
+    _record_session(item, session)
+    return purchase_view(item, with_secrets=True)
+
+
+def _record_session(item: PurchaseItem, session: PaymentSession) -> None:
     fields = {k: getattr(session, k) for k in _SESSION_FIELDS if getattr(session, k) is not None}
     repository.set_fields(item.purchase_id, **fields)
     repository.put_reference(item.gateway, session.reference, item.purchase_id)
     for name, value in fields.items():
         setattr(item, name, value)
-    return purchase_view(item, with_secrets=True)
+
+
+# -- purchases nobody is present for (auto top-up): a saved card, charged off-session ---------------
+
+PURCHASE = "purchase"  # the label of a new purchase's put in a caller's transaction
+
+
+def new_saved_card_purchase(*, purchase_id: str, wallet_id: str, owner: str, credits_mc: int, amount: int,
+                            currency: str, package_id: str | None, reason: str) -> PurchaseItem:
+    """A pending Stripe purchase to charge a saved card for (not written yet: see :func:`put_new`)."""
+    now = clock.iso(clock.now_ms())
+    return repository.new_purchase(
+        purchase_id=purchase_id, wallet_id=wallet_id, owner=owner, status="pending", gateway="stripe",
+        currency=currency, amount=amount, credits_mc=credits_mc, package_id=package_id, created_at=now,
+        request_hash=idempotency.request_hash({"op": reason, "purchase": purchase_id, "amount": amount}),
+        refunded_amount=0, clawed_back_mc=0, unrecovered_mc=0)
+
+
+def put_new(tx: Transaction, item: PurchaseItem) -> None:
+    """Add the purchase's creation (once: it fails, labelled ``PURCHASE``, if it exists) to ``tx``."""
+    tx.put(PURCHASE, item, PurchaseItem.pk.does_not_exist())
+
+
+def existing(purchase_id: str) -> PurchaseItem | None:
+    return repository.get_purchase(purchase_id)
+
+
+def charge_saved_card(item: PurchaseItem, card: SavedCard) -> None:
+    """Charge ``card`` for the purchase, once (the gateway's idempotency key is the purchase's): its
+    webhook grants the credits, as any payment's. GatewayError as the gateway failed (``declined``)."""
+    request = _payment_request(item, None, catalog.settings())
+    session = get_gateway(item.gateway).charge_saved_card(request, card,
+                                                          idempotency_key=f"tollgate-charge-{item.purchase_id}")
+    _record_session(item, session)
+
+
+def fail(purchase_id: str, reason: str) -> bool:
+    """A pending purchase whose payment failed: ``failed`` (False if it was not pending)."""
+    return repository.mark_failed(purchase_id, reason)
 
 
 def visible_purchase(principal: Principal, purchase_id: str) -> PurchaseItem:

@@ -87,6 +87,24 @@ class StripeApi:
         return self._call(schemas.CheckoutSession, "look up the checkout session",
                           lambda c: c.v1.checkout.sessions.retrieve(session_id))
 
+    # -- saved cards (auto top-up) -------------------------------------------------------
+
+    def create_customer(self, params: dict[str, Any], *, idempotency_key: str) -> schemas.Customer:
+        return self._call(schemas.Customer, "create the customer", lambda c: c.v1.customers.create(
+            params=params, options={"idempotency_key": idempotency_key}))
+
+    def create_setup_intent(self, params: dict[str, Any], *, idempotency_key: str) -> schemas.SetupIntent:
+        return self._call(schemas.SetupIntent, "start saving the card", lambda c: c.v1.setup_intents.create(
+            params=params, options={"idempotency_key": idempotency_key}))
+
+    def setup_intent(self, setup_intent_id: str) -> schemas.SetupIntent:
+        return self._call(schemas.SetupIntent, "look up the card setup",
+                          lambda c: c.v1.setup_intents.retrieve(setup_intent_id))
+
+    def payment_method(self, payment_method_id: str) -> schemas.PaymentMethod:
+        return self._call(schemas.PaymentMethod, "look up the saved card",
+                          lambda c: c.v1.payment_methods.retrieve(payment_method_id))
+
     def create_refund(self, params: dict[str, Any], *, idempotency_key: str) -> schemas.Refund:
         return self._call(schemas.Refund, "refund the payment", lambda c: c.v1.refunds.create(
             params=params, options={"idempotency_key": idempotency_key}))

@@ -24,12 +24,14 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from tollgate.gateways.base import (
+    CardSetup,
     GatewayEvent,
     PaymentGateway,
     PaymentRequest,
     PaymentSession,
     PaymentStatus,
     Refund,
+    SavedCard,
 )
 from tollgate.gateways.config import SecretSource, read_secret, require_secret, secret_source
 from tollgate.gateways.exceptions import GatewayError, GatewayNotConfigured, InvalidSignature
@@ -189,6 +191,48 @@ class StripeGateway(StripePayouts, PaymentGateway):
         if not refund.id:
             raise GatewayError("The Stripe answer (refund the payment) has no refund id", gateway=GATEWAY)
         return refund_from(refund)
+
+    # -- saved cards and off-session payments (auto top-up) ------------------------------
+
+    def start_card_setup(self, *, wallet_id: str, customer_id: str | None, email: str | None,
+                         idempotency_key: str) -> CardSetup:
+        """A SetupIntent for off-session use on the wallet's Customer (made first if there is none):
+        the card is kept at Stripe, as the Customer's payment method; Tollgate keeps only ids."""
+        if not customer_id:
+            params: dict[str, Any] = {"metadata": {"wallet_id": wallet_id}}
+            if email:
+                params["email"] = email
+            customer_id = self.api.create_customer(params, idempotency_key=f"{idempotency_key}-customer").id
+        intent = self.api.create_setup_intent({
+            "customer": customer_id, "usage": "off_session", "payment_method_types": ["card"],
+            "metadata": {"wallet_id": wallet_id}}, idempotency_key=idempotency_key)
+        if not intent.client_secret:
+            raise GatewayError("The Stripe answer (start saving the card) has no client_secret", gateway=GATEWAY)
+        return CardSetup(customer_id=customer_id, setup_intent_id=intent.id, client_secret=intent.client_secret)
+
+    def saved_card(self, setup_intent_id: str) -> SavedCard | None:
+        intent = self.api.setup_intent(setup_intent_id)
+        if intent.status != "succeeded" or not intent.payment_method or not intent.customer:
+            return None
+        method = self.api.payment_method(intent.payment_method)
+        card = method.card
+        return SavedCard(customer_id=intent.customer, payment_method_id=method.id,
+                         brand=card.brand if card else None, last4=card.last4 if card else None)
+
+    def charge_saved_card(self, request: PaymentRequest, card: SavedCard, *, idempotency_key: str) -> PaymentSession:
+        """An off-session PaymentIntent, confirmed at once: it succeeds (its webhook grants the credits,
+        as any payment's) or Stripe declines it (a CardError: GatewayError with ``declined``)."""
+        metadata = {str(k): str(v) for k, v in request.metadata.items()}
+        metadata.setdefault("purchase_id", request.purchase_id)
+        intent = self.api.create_payment_intent({
+            "amount": request.amount, "currency": request.currency.lower(), "description": request.description,
+            "customer": card.customer_id, "payment_method": card.payment_method_id, "off_session": True,
+            "confirm": True, "metadata": metadata, "payment_method_types": ["card"]}, idempotency_key=idempotency_key)
+        if intent.status not in ("succeeded", "processing"):
+            # Off-session, nobody can authenticate: a card that asks for it is as good as declined.
+            raise GatewayError(f"Stripe could not charge the saved card off-session (status {intent.status})",
+                               gateway=GATEWAY, gateway_code="authentication_required", transient=False)
+        return PaymentSession(reference=intent.id)
 
     # -- webhooks -----------------------------------------------------------------------
 

@@ -47,6 +47,31 @@ class PaymentIntent(StripeObject):
         return self.amount_received or self.amount
 
 
+class Customer(StripeObject):
+    id: RequiredId
+
+
+class SetupIntent(StripeObject):
+    """A card being saved: ``succeeded`` once the payer confirmed it, with its payment method."""
+
+    id: RequiredId
+    status: str | None = None  # requires_payment_method | requires_action | processing | succeeded | canceled
+    client_secret: str | None = None
+    customer: ObjectId = None
+    payment_method: ObjectId = None
+
+
+class CardDetails(GatewayObject):
+    brand: str | None = None
+    last4: str | None = None
+
+
+class PaymentMethod(StripeObject):
+    id: RequiredId
+    customer: ObjectId = None
+    card: CardDetails | None = None
+
+
 class CheckoutSession(StripeObject):
     id: RequiredId
     payment_intent: IntentId = None
@@ -160,14 +185,18 @@ class Event(GatewayObject):
 __all__ = [
     "Account",
     "AccountLink",
+    "CardDetails",
     "Charge",
     "ChargeChanges",
     "CheckoutSession",
+    "Customer",
     "Dispute",
     "Event",
     "PaymentIntent",
+    "PaymentMethod",
     "Refund",
     "RefundList",
+    "SetupIntent",
     "Transfer",
     "TransferList",
 ]
