@@ -248,8 +248,10 @@ class LocalStack:
                     "maxReceiveCount": str(redrive["maxReceiveCount"])})
             sqs.create_queue(QueueName=resource_names()[logical], Attributes=attributes)
         events = boto3.client("events", endpoint_url=self.moto.endpoint)
+        existing = {bus["Name"] for bus in events.list_event_buses()["EventBuses"]}
         for logical in template.resources("AWS::Events::EventBus"):
-            events.create_event_bus(Name=resource_names()[logical])
+            if resource_names()[logical] not in existing:  # a moto kept from an earlier stack has it
+                events.create_event_bus(Name=resource_names()[logical])
 
     def _start_stripe(self) -> None:
         try:
