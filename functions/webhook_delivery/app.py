@@ -36,7 +36,8 @@ class TryLater(Exception):
 def record_handler(record: SQSRecord) -> None:
     message = json.loads(record.body)
     result = webhook_endpoints.deliver(str(message["event_id"]), str(message["endpoint_id"]),
-                                       resend=bool(message.get("resend")))
+                                       resend=bool(message.get("resend")), event_type=message.get("event_type"),
+                                       body=message.get("body"))
     logger.info("webhook delivery", extra={"event_id": message["event_id"], "endpoint_id": message["endpoint_id"],
                                            "outcome": result.outcome, "reason": result.reason,
                                            "retry_in": result.retry_in})

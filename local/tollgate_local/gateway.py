@@ -75,6 +75,7 @@ class LocalApi:
         # Every answered request, in order, for tests that wait on an asynchronous caller
         # (a gateway's webhook) instead of sleeping.
         self.answered: list[tuple[str, str, int]] = []
+        self._bodies: list[bytes] = []  # each answered request's body, by the same index
         self._answered_cond = threading.Condition()
 
     def _http_api(self) -> dict[str, Any]:
@@ -94,13 +95,17 @@ class LocalApi:
         result = self._handle(method, raw_url, headers, body, source_ip)
         with self._answered_cond:
             self.answered.append((method, urlsplit(raw_url).path, result[0]))
+            self._bodies.append(body)
             self._answered_cond.notify_all()
         return result
 
-    def wait_for(self, method: str, path: str, *, after: int = 0, timeout_s: float = 15.0) -> tuple[str, str, int]:
-        """Block until request number > ``after`` matching method and path has been answered."""
+    def wait_for(self, method: str, path: str, *, after: int = 0, containing: bytes | None = None,
+                 timeout_s: float = 15.0) -> tuple[str, str, int]:
+        """Block until request number > ``after`` matching method and path (and whose body holds
+        ``containing``, given one: a webhook about one object, not another's) has been answered."""
         def found() -> tuple[str, str, int] | None:
-            return next((a for a in self.answered[after:] if a[0] == method and a[1] == path), None)
+            return next((a for a, body in zip(self.answered[after:], self._bodies[after:], strict=True)
+                         if a[0] == method and a[1] == path and (containing is None or containing in body)), None)
 
         with self._answered_cond:
             if not self._answered_cond.wait_for(lambda: found() is not None, timeout=timeout_s):

@@ -53,8 +53,9 @@ class Client:
         return self.request("DELETE", path, **kw)
 
 
-# Module-scoped: the stack's environment is put back before any other tier's tests run.
-@pytest.fixture(scope="module")
+# One stack for the tier's modules (each start is ~15 s); package-scoped, so its environment is put
+# back before any other tier's tests run in the same session.
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory):
     from tollgate_local.stack import StackConfig
 

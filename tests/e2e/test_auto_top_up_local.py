@@ -43,7 +43,8 @@ def test_a_crossing_charges_the_saved_card_at_localstripe_and_its_webhook_grants
     assert api.put("/v1/wallet/auto-top-up", token=token, body=SETTINGS).status == 200
     seen = len(local_gateway(stack).answered)
     cross(stack, api, token, "top")
-    _, _, status = local_gateway(stack).wait_for("POST", "/v1/webhooks/stripe", after=seen)
+    _, _, status = local_gateway(stack).wait_for("POST", "/v1/webhooks/stripe", after=seen,
+                                                 containing=b"payment_intent.succeeded")
     assert status == 200
     wallet = api.get("/v1/wallet", token=token).body
     assert wallet["balance"] == "122"  # 22 + the starter package's 100

@@ -34,7 +34,8 @@ def test_stripe_purchase_grants_credits_from_the_real_webhook(stack, api, tokens
     seen = len(local_gateway(stack).answered)
     intent = confirm_card(stripe_payer, purchase["reference"])
     assert intent.status == "succeeded"
-    _, _, status = local_gateway(stack).wait_for("POST", "/v1/webhooks/stripe", after=seen)
+    _, _, status = local_gateway(stack).wait_for("POST", "/v1/webhooks/stripe", after=seen,
+                                                 containing=purchase["reference"].encode())
     assert status == 200
 
     wallet = api.get("/v1/wallet", token=token).body
@@ -56,7 +57,8 @@ def test_a_declined_card_grants_nothing_and_marks_the_purchase_failed(stack, api
     seen = len(local_gateway(stack).answered)
     with pytest.raises(stripe.CardError):
         confirm_card(stripe_payer, purchase["reference"], card.id)
-    _, _, status = local_gateway(stack).wait_for("POST", "/v1/webhooks/stripe", after=seen)
+    _, _, status = local_gateway(stack).wait_for("POST", "/v1/webhooks/stripe", after=seen,
+                                                 containing=purchase["reference"].encode())
     assert status == 200
     assert api.get("/v1/wallet", token=token).body["balance"] == "0"
     listed = api.get("/v1/purchases", token=token).body["data"]

@@ -158,11 +158,15 @@ def test_the_served_document_names_this_api_and_round_trips_as_itself(stack, api
 # -- the README tour ------------------------------------------------------------------------
 
 def test_the_readme_tour_round_trips_through_the_generated_models(stack, api, tokens, catalog, contract, stripe_payer):
-    alice, admin = tokens["alice"], tokens["admin"]
+    # The tour's Alice: a person of her own with the demo seed's 100 credits (the tier's stack is shared).
+    sub = f"tour{uuid.uuid4().hex[:8]}"
+    alice, admin, wallet_id = stack.signer.token(sub, ["user"]), tokens["admin"], f"user:{sub}"
+    assert api.post(f"/v1/admin/wallets/{wallet_id}/adjustments", token=admin, headers={"Idempotency-Key": sub},
+                    body={"amount": "100", "reason": "the demo seed"}).status == 201
 
     wallet = contract.check("GET", "/v1/wallet", api.get("/v1/wallet", token=alice), expect="WalletOut")
     assert (wallet.wallet_id, wallet.balance, wallet.reserved, wallet.available, wallet.open_holds) == \
-        ("user:alice", "100", "0", "100", 0)
+        (wallet_id, "100", "0", "100", 0)
 
     # Buy 100 credits with (local) Stripe: checkout, then pay as Stripe.js would.
     started = api.post("/v1/checkout", token=alice, headers={"Idempotency-Key": "buy-1"},
@@ -173,7 +177,8 @@ def test_the_readme_tour_round_trips_through_the_generated_models(stack, api, to
     assert purchase.client_secret and purchase.reference
     seen = len(local_gateway(stack).answered)
     assert confirm_card(stripe_payer, purchase.reference).status == "succeeded"
-    assert local_gateway(stack).wait_for("POST", "/v1/webhooks/stripe", after=seen)[2] == 200
+    assert local_gateway(stack).wait_for("POST", "/v1/webhooks/stripe", after=seen,
+                                         containing=purchase.reference.encode())[2] == 200
 
     listed = api.get("/v1/purchases", token=alice)
     assert listed.status == 200, listed
@@ -192,7 +197,7 @@ def test_the_readme_tour_round_trips_through_the_generated_models(stack, api, to
     stack.paystack.complete(paystack.reference)
 
     # Admins can also grant credits directly.
-    granted = api.post("/v1/admin/wallets/user:alice/adjustments", token=admin, headers={"Idempotency-Key": "tour-grant-1"},
+    granted = api.post(f"/v1/admin/wallets/{wallet_id}/adjustments", token=admin, headers={"Idempotency-Key": "tour-grant-1"},
                        body={"amount": "50", "reason": "tour"})
     assert granted.status == 201, granted
     adjustment = contract.check("POST", "/v1/admin/wallets/{wallet_id}/adjustments", granted, expect="AdjustmentOut")
@@ -249,15 +254,15 @@ def test_the_readme_tour_round_trips_through_the_generated_models(stack, api, to
         "starter": ("100", {"USD": 1000, "NGN": 1500000}), "growth": ("500", {"USD": 4500, "NGN": 6750000})}
 
     # What an admin frontend reads back.
-    seen_by_admin = api.get("/v1/admin/wallets/user:alice", token=admin)
+    seen_by_admin = api.get(f"/v1/admin/wallets/{wallet_id}", token=admin)
     assert seen_by_admin.status == 200, seen_by_admin
     assert contract.check("GET", "/v1/admin/wallets/{wallet_id}", seen_by_admin, expect="WalletOut").balance == "332"
-    reconciled = api.get("/v1/admin/wallets/user:alice/reconciliation", token=admin)
+    reconciled = api.get(f"/v1/admin/wallets/{wallet_id}/reconciliation", token=admin)
     assert reconciled.status == 200, reconciled
     assert contract.check("GET", "/v1/admin/wallets/{wallet_id}/reconciliation", reconciled,
                           expect="ReconciliationOut").consistent is True
 
-    state = assert_ledger_invariant("user:alice")
+    state = assert_ledger_invariant(wallet_id)
     assert (state["balance"], state["reserved"]) == (332_000, 0), state  # millicredits
 
 

@@ -278,16 +278,54 @@ def test_an_event_the_outbox_could_not_send_is_sent_on_redelivery_once(outbox, s
     monkeypatch.setattr(namespace_outbox, "_to_bus", refused)
     with pytest.raises(namespace_outbox.PublishFailed):
         streams.deliver("ledger_stream", batch)
-    assert {e["event_type"] for e in recorded_events()} == {"purchase.paid", "credits.granted"}
-    assert not any(e.get("dispatched_at") for e in recorded_events())
+    assert recorded_events() == []  # an event is recorded once sent
     assert drain(outbox["sqs"], outbox["tap"]) == []
     monkeypatch.undo()
     outbox_env(monkeypatch, outbox)
 
     assert streams.deliver("ledger_stream", batch) == {"batchItemFailures": []}  # Lambda's retry
     assert len(drain(outbox["sqs"], outbox["tap"])) == 2
+    assert {e["event_type"] for e in recorded_events()} == {"purchase.paid", "credits.granted"}
+    assert all(e["dispatched_at"] for e in recorded_events())
     assert streams.deliver("ledger_stream", batch) == {"batchItemFailures": []}
     assert drain(outbox["sqs"], outbox["tap"]) == []
+
+
+def test_an_event_sent_before_a_failure_is_sent_again_and_delivered_once(outbox, shop, receiver, monkeypatch):
+    """The bus and the queue took the events but the queue's answer was lost: nothing is recorded, so
+    Lambda's retry sends them again (at least once, the same ids) and the endpoint, given the event
+    twice, is POSTed it once."""
+    from tollgate.data.services import QueueRefused
+
+    hook = receiver()
+    created = endpoint(hook.url, ["credits.granted"])
+    stream = streams.LedgerStream(boto3.client("dynamodb", region_name=REGION))
+    buy(shop, ALICE, "stripe", "USD", "a-1")
+    batch = stream.pending()
+    namespace_outbox = load_function("ledger_stream").outbox
+    sent = namespace_outbox.send_messages
+
+    def answer_lost(queue, bodies):
+        sent(queue, bodies)
+        raise QueueRefused("the answer was lost")
+
+    monkeypatch.setattr(namespace_outbox, "send_messages", answer_lost)
+    with pytest.raises(QueueRefused):
+        streams.deliver("ledger_stream", batch)
+    assert len(drain(outbox["sqs"], outbox["tap"])) == 2
+    assert recorded_events() == []
+    monkeypatch.undo()
+    outbox_env(monkeypatch, outbox)
+
+    assert streams.deliver("ledger_stream", batch) == {"batchItemFailures": []}
+    assert len(drain(outbox["sqs"], outbox["tap"])) == 2  # again, with the same ids
+    assert streams.deliver("ledger_stream", batch) == {"batchItemFailures": []}  # recorded: nothing more
+    assert drain(outbox["sqs"], outbox["tap"]) == []
+    assert Deliveries(outbox).run() == {"done": 2}  # two messages, one POST
+    (got,) = hook.got
+    assert json.loads(got[1])["type"] == "credits.granted"
+    (delivery,) = deliveries_of(created["endpoint_id"])
+    assert (delivery["status"], delivery["attempt_count"]) == ("delivered", 1)
 
 
 def test_each_grant_expiring_within_7_days_is_announced_once(outbox, shop):

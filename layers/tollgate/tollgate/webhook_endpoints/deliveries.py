@@ -1,13 +1,15 @@
 """Deliveries: each event POSTed to each subscribed endpoint, signed, until it answers 2xx.
 
-The delivery queue carries ``{"event_id", "endpoint_id"}`` messages (``tollgate.events.outbox``).
-An attempt first takes the delivery's lease (one conditional update), so two copies of a message
-never POST at once and a delivery made is never made again; then it POSTs the event's recorded
-body, signed with the endpoint's secret at the attempt's time (``tollgate.events.signing``), and
-records the attempt. A failed attempt is tried again after ``BACKOFF_SECONDS`` (the message comes
-back when its visibility timeout, set to that, runs out); after ``GIVE_UP_AFTER_MS`` of failing the
-delivery is ``failed`` and the endpoint is disabled, which the ``WebhookEndpointDisabled`` metric
-alarms on. A re-send by hand queues the message again, whatever the delivery's status.
+The delivery queue carries ``{"event_id", "endpoint_id", "event_type", "body"}`` messages
+(``tollgate.events.outbox``, which records the event after queueing them); a re-send by hand carries
+only the ids and reads the recorded event. An attempt first takes the delivery's lease (one
+conditional update), so two copies of a message never POST at once and a delivery made is never
+made again; then it POSTs the event's body, signed with the endpoint's secret at the attempt's
+time (``tollgate.events.signing``), and records the attempt. A failed attempt is tried again after
+``BACKOFF_SECONDS`` (the message comes back when its visibility timeout, set to that, runs out);
+after ``GIVE_UP_AFTER_MS`` of failing the delivery is ``failed`` and the endpoint is disabled,
+which the ``WebhookEndpointDisabled`` metric alarms on. A re-send by hand queues the message again,
+whatever the delivery's status.
 """
 
 from __future__ import annotations
@@ -56,19 +58,24 @@ def backoff(failures: int) -> int:
     return BACKOFF_SECONDS[min(failures, len(BACKOFF_SECONDS)) - 1]
 
 
-def deliver(event_id: str, endpoint_id: str, *, resend: bool = False) -> Result:
+def deliver(event_id: str, endpoint_id: str, *, resend: bool = False, event_type: str | None = None,
+            body: str | None = None) -> Result:
+    """One attempt at a message; ``event_type`` and ``body`` as the outbox queued them (else the
+    recorded event's)."""
     endpoint = repository.get(endpoint_id)
     if endpoint is None:
         return Result(Outcome.DROPPED, reason="endpoint_deleted")
     if endpoint.status != "enabled":
         repository.abandon_delivery(endpoint_id, event_id)  # its retries end with the endpoint
         return Result(Outcome.DROPPED, reason="endpoint_disabled")
-    event = get_or_none(EventItem, *keys.event(event_id))
-    if event is None:
-        return Result(Outcome.DROPPED, reason="event_expired")
+    if event_type is None or body is None:
+        event = get_or_none(EventItem, *keys.event(event_id))
+        if event is None:
+            return Result(Outcome.DROPPED, reason="event_expired")
+        event_type, body = event.event_type, event.body
     now_ms = clock.now_ms()
     try:
-        item = repository.claim_delivery(endpoint_id, event_id, event.event_type, now_ms=now_ms, lease_ms=LEASE_MS,
+        item = repository.claim_delivery(endpoint_id, event_id, event_type, now_ms=now_ms, lease_ms=LEASE_MS,
                                          retain_seconds=RETAIN_SECONDS, resend=resend)
     except ConditionFailed:
         current = repository.get_delivery(endpoint_id, event_id)
@@ -76,10 +83,10 @@ def deliver(event_id: str, endpoint_id: str, *, resend: bool = False) -> Result:
             return Result(Outcome.BUSY, retry_in=LEASE_MS // 1000)  # another copy's attempt is under way
         return Result(Outcome.DROPPED, reason="already_" + (current.status if current else "gone"))
     lease = now_ms + LEASE_MS
-    body = event.body.encode()
-    outcome = sender.post(endpoint.url, body, {
-        HEADER: sign(endpoint.secret, now_ms // 1000, body), "Tollgate-Event-Id": event_id,
-        "Tollgate-Event-Type": event.event_type})
+    payload = body.encode()
+    outcome = sender.post(endpoint.url, payload, {
+        HEADER: sign(endpoint.secret, now_ms // 1000, payload), "Tollgate-Event-Id": event_id,
+        "Tollgate-Event-Type": event_type})
     at_ms = clock.now_ms()
     attempt = {"at": clock.iso(at_ms), "status_code": outcome.status_code, "error": outcome.error,
                "duration_ms": outcome.ms, "response": outcome.response}
