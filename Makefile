@@ -126,6 +126,11 @@ openapi: $(STAMP) ## Regenerate the OpenAPI document served at /v1/openapi.json
 bench: install ## Requests, WCU, handler overhead, import times and cost per million debits
 	$(PY) scripts/bench.py
 
+.PHONY: load
+load: install ## One wallet debited by 32 worker processes on DynamoDB Local, then its per-partition capacity model (LOAD_ARGS="--debits 2000")
+	$(PY) scripts/load.py $(LOAD_ARGS)
+	$(PY) scripts/capacity.py --log test-output/load/requests.jsonl --target 150 --target 5000
+
 build: $(SAM_STAMP) ## sam build with Python 3.12 (the functions' runtime)
 	@test -n "$(PY312)" || { echo "sam build needs Python 3.12 on PATH (e.g. pyenv install 3.12)"; exit 1; }
 	PATH="$(dir $(PY312)):$$PATH" $(SAM) build

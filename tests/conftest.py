@@ -21,6 +21,12 @@ for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
     os.environ.pop(var, None)
 
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+# No property test is timed: a busy machine (CI beside other work) makes any deadline a coin toss,
+# and speed is measured by `make bench`, never asserted in tests.
+settings.register_profile("tollgate", deadline=None)
+settings.load_profile("tollgate")
 
 
 def _parse_botocore_data_once() -> None:

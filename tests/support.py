@@ -81,13 +81,16 @@ def layer_modules(name: str) -> list[ModuleType]:
 
 def reset_layer_state(client: Any = None) -> None:
     """The layer's state as a cold start has it, for the tests and every function: DynamoDB
-    client ``client`` (None: the one the environment names), empty caches, the clock unmoved."""
+    client ``client`` (None: the one the environment names), empty caches (prices, wallets' shard
+    layouts), the clock unmoved."""
     for data in layer_modules("tollgate.data"):
         data.set_client(client)
     for pricing in layer_modules("tollgate.pricing"):
         pricing.reset_cache()
     for clock in layer_modules("tollgate.clock"):
         clock.reset()
+    for shards in layer_modules("tollgate.shards.service"):
+        shards.reset()
 
 
 def advance_clock(ms: int) -> None:

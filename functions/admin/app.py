@@ -20,7 +20,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tollgate import apikeys, audit, grants, http, lazy, ledger, orgs, pricing, refunds, tiers
+from tollgate import apikeys, audit, grants, http, lazy, ledger, orgs, pricing, refunds, shards, tiers
 from tollgate.apikeys.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyList, ApiKeyOut, ApiKeyUpdate
 from tollgate.audit.schemas import TARGET_PATTERN, AuditAction, AuditPage
 from tollgate.grants.schemas import GrantIn, GrantOut
@@ -32,6 +32,7 @@ from tollgate.principal import ADMIN
 from tollgate.purchases import catalog
 from tollgate.purchases.schemas import PackageIn, PackageList, PackageOut, SettingsIn, SettingsOut
 from tollgate.refunds.schemas import DecisionIn, RefundList, RefundOut, RefundStatus
+from tollgate.shards.schemas import ShardsIn, ShardsOut
 from tollgate.tiers.schemas import (
     AllocationRunIn,
     AllocationRunList,
@@ -180,6 +181,19 @@ def put_wallet_tier(wallet_id: WalletIdPath, body: WalletTierIn) -> WalletTierOu
     return tiers.assign_tier(http.principal(app), wallet_id, body)
 
 
+@app.get("/v1/admin/wallets/<wallet_id>/shards", summary="A wallet's shards, as of one instant", tags=["admin"],
+         responses=http.responses(200, ShardsOut, 404))
+def get_wallet_shards(wallet_id: WalletIdPath) -> ShardsOut:
+    return shards.view(wallet_id)
+
+
+@app.put("/v1/admin/wallets/<wallet_id>/shards", summary="Spread a busy wallet's credits over shards (1 to 64; "
+         "~500 debits a second each), while debits run; nothing is lost or created", tags=["admin"],
+         responses=http.responses(200, ShardsOut, 404, 503))
+def put_wallet_shards(wallet_id: WalletIdPath, body: ShardsIn) -> ShardsOut:
+    return shards.set_shards(http.principal(app), wallet_id, body)
+
+
 @app.post("/v1/admin/allocations/run", summary="Run a month's tier allocations now (this month or an earlier "
           "one); wallets allocated already are skipped", tags=["admin"],
           responses=http.responses(202, AllocationRunOut, 503))
@@ -259,5 +273,5 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return http.resolve(app, event, context)
 
 
-lazy.load(audit, grants, ledger, orgs, refunds, tiers)  # the init phase imports what the handlers call (tollgate/lazy.py)
+lazy.load(audit, grants, ledger, orgs, refunds, shards, tiers)  # the init phase imports what the handlers call (tollgate/lazy.py)
 coldstart.end()

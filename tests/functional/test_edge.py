@@ -47,7 +47,8 @@ def test_every_body_taking_route_is_covered():
             "PUT /v1/admin/settings", "POST /v1/admin/transactions/{transaction_id}/reversal",
             "POST /v1/purchases/{purchase_id}/refunds", "POST /v1/admin/refunds/{refund_id}/approve",
             "POST /v1/admin/refunds/{refund_id}/reject", "PUT /v1/admin/tiers/{tier_id}",
-            "PUT /v1/admin/wallets/{wallet_id}/tier", "PUT /v1/admin/orgs/{org_id}",
+            "PUT /v1/admin/wallets/{wallet_id}/tier", "PUT /v1/admin/wallets/{wallet_id}/shards",
+            "PUT /v1/admin/orgs/{org_id}",
             "PUT /v1/admin/orgs/{org_id}/members/{sub}", "POST /v1/admin/allocations/run",
             "POST /v1/admin/exports", "POST /v1/admin/webhook-endpoints", "PUT /v1/wallet/alerts",
             "PUT /v1/wallet/payment-method", "PUT /v1/wallet/auto-top-up"} == set(JSON_ROUTES)

@@ -68,11 +68,12 @@ class Ledger:
         self.starts = []
         self.last = None
         monkeypatch.setattr(repository, "query_entries", self._query)
+        monkeypatch.setattr(repository, "is_sharded", lambda _wallet_id: False)
         monkeypatch.setattr(archive, "totals", lambda _wallet_id: None)
 
-    def _query(self, wallet_id, *, low, high, limit, start_key, entry_type=None):
+    def _query(self, wallet_id, *, low, high, limit, start_key, entry_type=None, pk=None):
         self.starts.append(start_key)
-        return [], self.last, None
+        return repository.History([], self.last, None)
 
     def page(self, cursor, wallet=WALLET, entry_type=None, since_ms=None, until_ms=None):
         return wallet_history(wallet, limit=10, cursor=cursor, entry_type=entry_type, since_ms=since_ms, until_ms=until_ms)

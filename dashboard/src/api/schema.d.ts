@@ -575,6 +575,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/wallets/{wallet_id}/shards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A wallet's shards, as of one instant */
+        get: operations["get_wallet_shards_v1_admin_wallets__wallet_id__shards_get"];
+        /** Spread a busy wallet's credits over shards (1 to 64; ~500 debits a second each), while debits run; nothing is lost or created */
+        put: operations["put_wallet_shards_v1_admin_wallets__wallet_id__shards_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/wallets/{wallet_id}/tier": {
         parameters: {
             query?: never;
@@ -1413,7 +1431,7 @@ export interface components {
              * Action
              * @enum {string}
              */
-            action: "feature.put" | "package.put" | "settings.put" | "tier.put" | "wallet_tier.put" | "webhook_endpoint.create" | "webhook_endpoint.delete";
+            action: "feature.put" | "package.put" | "settings.put" | "tier.put" | "wallet_tier.put" | "wallet_shards.put" | "webhook_endpoint.create" | "webhook_endpoint.delete";
             /**
              * Actor
              * @description Who made it, as ledger entries name actors: user:<sub>
@@ -3222,6 +3240,55 @@ export interface components {
             /** Transaction Id */
             transaction_id: string;
         };
+        /** ShardOut */
+        ShardOut: {
+            /**
+             * Available
+             * @example 12.5
+             */
+            available: string;
+            /**
+             * Balance
+             * @example 12.5
+             */
+            balance: string;
+            /** Shard */
+            shard: number;
+        };
+        /** ShardsIn */
+        ShardsIn: {
+            /**
+             * Count
+             * @description How many shards the wallet's credits are spread over (1: one item, as every wallet starts). Each shard takes ~500 debits a second.
+             */
+            count: number;
+        };
+        /** ShardsOut */
+        ShardsOut: {
+            /**
+             * Available
+             * @example 12.5
+             */
+            available: string;
+            /**
+             * Balance
+             * @description The wallet's balance: its shards' sum
+             * @example 12.5
+             */
+            balance: string;
+            /**
+             * Count
+             * @description The wallet's shard count now
+             */
+            count: number;
+            /**
+             * Shards
+             * @description Each shard as of one instant (shard 0 holds the holds)
+             */
+            shards: components["schemas"]["ShardOut"][];
+            /** Wallet Id */
+            wallet_id: string;
+        };
         /** TierIn */
         TierIn: {
             /**
@@ -4485,7 +4552,7 @@ export interface operations {
                 /** @description next_cursor of the previous page */
                 cursor?: string;
                 /** @description Only changes of this kind */
-                action?: "feature.put" | "package.put" | "settings.put" | "tier.put" | "wallet_tier.put" | "webhook_endpoint.create" | "webhook_endpoint.delete";
+                action?: "feature.put" | "package.put" | "settings.put" | "tier.put" | "wallet_tier.put" | "wallet_shards.put" | "webhook_endpoint.create" | "webhook_endpoint.delete";
                 /** @description Only changes to this item: feature:<id>, package:<id>, tier:<id>, wallet:<wallet_id>, webhook_endpoint:<id> or settings */
                 target?: string;
             };
@@ -6977,6 +7044,180 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description validation_error: with the offending fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description API Gateway's throttling: {"message": "Too Many Requests"} */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_wallet_shards_v1_admin_wallets__wallet_id__shards_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                wallet_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShardsOut"];
+                };
+            };
+            /** @description unauthorized: missing or invalid credentials; or API Gateway's JWT authorizer: {"message": "Unauthorized"} (token missing, expired or not ours) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description forbidden: this route needs the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found: no such resource, or not the caller's; or API Gateway: {"message": "Not Found"} when a path parameter makes the path match no route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description validation_error: with the offending fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description API Gateway's throttling: {"message": "Too Many Requests"} */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    put_wallet_shards_v1_admin_wallets__wallet_id__shards_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                wallet_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShardsIn"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShardsOut"];
+                };
+            };
+            /** @description unauthorized: missing or invalid credentials; or API Gateway's JWT authorizer: {"message": "Unauthorized"} (token missing, expired or not ours) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description forbidden: this route needs the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found: no such resource, or not the caller's; or API Gateway: {"message": "Not Found"} when a path parameter makes the path match no route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description payload_too_large: the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported_media_type: the body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description validation_error: with the offending fields */

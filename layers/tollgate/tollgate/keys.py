@@ -7,6 +7,9 @@ item                          PK                  SK
 ============================  ==================  ===========================================
 wallet                        ``WALLET#<id>``     ``WALLET``
 ledger entry                  ``WALLET#<id>``     ``TX#<transaction_id>``
+sharded wallet: shard k >= 1  ``WALLET#<id>#S<k>`` ``SHARD``
+sharded wallet's marker       ``WALLET#<id>``     ``SHARDED`` (LSI1SK ``~``: its history merges slots)
+sharded wallet's debit entry  ``WALLET#<id>#E<slot>`` ``TX#<transaction_id>``
 ledger archive totals         ``WALLET#<id>``     ``ARCHIVE``
 ledger archive checkpoint     ``ARCHIVE#RUN``     ``LAST``
 wallet locator -> wallet ids  ``WALLETLOC#<loc>`` ``WALLETLOC``
@@ -112,6 +115,43 @@ def entry_sk(transaction_id: str) -> str:
 
 def entry(wallet_id: str, transaction_id: str) -> Key:
     return wallet_pk(wallet_id), entry_sk(transaction_id)
+
+
+# -- sharded wallets (tollgate.shards) ----------------------------------------------------------
+
+SHARD_SK = "SHARD"
+SHARDED_SK = "SHARDED"
+SHARDED_LSI1SK = "~"  # after every entry's created_at#tx: a history query newest first meets it first
+ENTRY_SLOTS = 32  # a sharded wallet's debit entries are spread over this many partitions, for its life
+MAX_SHARDS = 64
+
+
+def wallet_shard(wallet_id: str, shard: int) -> Key:
+    """Shard ``shard`` of a sharded wallet: 0 is the wallet item itself."""
+    return wallet(wallet_id) if shard == 0 else (f"{wallet_pk(wallet_id)}#S{shard}", SHARD_SK)
+
+
+def wallet_sharded(wallet_id: str) -> Key:
+    return wallet_pk(wallet_id), SHARDED_SK
+
+
+def entry_slot(transaction_id: str) -> int:
+    """The slot of a sharded wallet's debit entry: from its id alone, so a replay finds it whatever
+    the wallet's shard count is by then."""
+    return hashlib.sha256(transaction_id.encode()).digest()[0] % ENTRY_SLOTS
+
+
+def slot_pk(wallet_id: str, slot: int) -> str:
+    return f"{wallet_pk(wallet_id)}#E{slot}"
+
+
+def slotted_entry(wallet_id: str, transaction_id: str) -> Key:
+    return slot_pk(wallet_id, entry_slot(transaction_id)), entry_sk(transaction_id)
+
+
+def home_shard(transaction_id: str, shards: int) -> int:
+    """The shard a debit tries first (another if it cannot pay)."""
+    return int.from_bytes(hashlib.sha256(transaction_id.encode()).digest()[1:3], "big") % shards
 
 
 def entry_lsi1sk(created_at: str, transaction_id: str) -> str:

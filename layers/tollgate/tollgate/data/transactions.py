@@ -63,6 +63,17 @@ class Transaction:
         self._ops.append(("delete", label, lambda tw: tw.delete(item, condition=condition)))
         return self
 
+    def check(self, label: str, model: type[Model], hash_key: str, range_key: str, condition: Condition
+              ) -> Transaction:
+        """A ``ConditionCheck`` of an item the transaction does not write (as it was, on failure)."""
+        def add(tw: TransactWrite) -> None:
+            kwargs = model.get_operation_kwargs_from_class(hash_key, range_key=range_key, condition=condition)
+            kwargs["ReturnValuesOnConditionCheckFailure"] = ALL_OLD
+            tw._condition_check_items.append(kwargs)
+
+        self._ops.append(("check", label, add))
+        return self
+
     def put_prepared(self, label: str, prepared: PreparedPut, item: Model) -> Transaction:
         """:meth:`put` through a :class:`PreparedPut`: the same request, serialized faster."""
         request = prepared.request(item)

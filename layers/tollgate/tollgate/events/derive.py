@@ -98,6 +98,8 @@ def _wallet(new: dict[str, Any], old: dict[str, Any], entry_type: EntryType, rec
         if source in GRANTING_ENTRIES:
             events.append(make_event(EventType.CREDITS_GRANTED, (tx,), at, wallet_id, transaction_id=tx, source=source,
                                  amount=format_credits(balance - balance_before), **figures))
+    if image_number(new, "shards") is not None:
+        return events  # a sharded wallet: this item is one shard of it, its figures not the wallet's
     threshold = crossed(new, old, "low_balance_mc")
     if threshold is not None:
         events.append(make_event(EventType.CREDITS_LOW, (wallet_id, seq), at, wallet_id,
@@ -125,7 +127,8 @@ def top_up_crossings(record: dict[str, Any]) -> list[tuple[str, int]]:
         return []
     new, old = change.get("NewImage") or {}, change.get("OldImage") or {}
     wallet_id, seq = image_string(new, "wallet_id"), image_number(new, "seq")
-    if wallet_id is None or seq is None or crossed(new, old, "topup_threshold_mc") is None:
+    if wallet_id is None or seq is None or image_number(new, "shards") is not None or \
+            crossed(new, old, "topup_threshold_mc") is None:
         return []
     return [(wallet_id, seq)]
 

@@ -11,8 +11,8 @@ from tollgate.grants.schemas import GrantIn, GrantOut
 from tollgate.ledger import posting
 from tollgate.ledger.exceptions import WalletNotFound
 from tollgate.ledger.schemas import WalletGrantOut, WalletOut
-from tollgate.ledger.wallets import WalletState
 from tollgate.principal import Principal, validate_wallet_id
+from tollgate.shards import service as shards
 from tollgate.tiers.allocation import next_period_start
 
 
@@ -58,9 +58,10 @@ def grant(principal: Principal, wallet_id: str, body: GrantIn, idempotency_key: 
 
 def wallet_view(wallet_id: str, *, must_exist: bool = False) -> WalletOut:
     """The wallet (balance, holds), its tier and next allocation, and its grants in draw order with
-    what expires within 7 days: one strongly consistent Query (the wallet's ``WALLET*`` items)."""
+    what expires within 7 days: one strongly consistent Query (the wallet's ``WALLET*`` items), and
+    for a sharded wallet one ``BatchGetItem`` of its other shards."""
     wallet_item, book_item, subscription = repository.read_wallet_view(wallet_id)
-    wallet = WalletState.from_item(wallet_id, wallet_item)
+    wallet = shards.read(wallet_item, wallet_id)  # a sharded wallet: its other shards added
     if must_exist and not wallet.exists:
         raise WalletNotFound(f"wallet '{wallet_id}' not found")
     now_ms = clock.now_ms()

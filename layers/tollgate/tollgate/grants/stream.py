@@ -100,8 +100,8 @@ class StreamBatch:
         if not tx or tx == old_tx:
             return Outcome()  # holds and their release change reserved/available, not the balance
         wallet_id, balance = image_string(new, "wallet_id"), image_number(new, "balance")
-        if wallet_id is None or balance is None:
-            return Outcome()
+        if wallet_id is None or balance is None or image_number(new, "shards") is not None:
+            return Outcome()  # a sharded wallet's item is one shard: no book follows it (README)
         try:
             return self._apply(wallet_id, tx, old_tx, balance, new, old)
         except Exception:

@@ -19,6 +19,7 @@ _HIGH = "~"  # sorts after every digit and letter used in index keys
 _KEY_NAMES = ("PK", "SK", "LSI1SK")
 _FILTER_LOOKAHEAD = 100
 _ARCHIVE_NAMES = ("archive_object", "archive_line")
+_MERGED_NAMES = ("PK", "before")
 # A filtered read of the archive looks at most this many entries for one page (a page may then
 # hold fewer than ``limit``, as a filtered page of the table may).
 _ARCHIVE_LOOKAHEAD = 1000
@@ -45,17 +46,22 @@ def wallet_history(wallet_id: str, *, limit: int, cursor: str | None, entry_type
     high = clock.iso(min(max(until_ms, 0), clock.MAX_ISO_MS)) + "#" + _HIGH if until_ms is not None else _HIGH
     scope = cursors.scope(wallet_id, entry_type, since_ms, until_ms)
     pk = keys.wallet_pk(wallet_id)
-    start, archived_from = _start(cursor, scope, wallet_id) if cursor else (None, None)
+    start, archived_from, merged_before = _start(cursor, scope, wallet_id) if cursor else (None, None, None)
+    if merged_before is not None or (cursor is None and until_ms is not None and repository.is_sharded(wallet_id)):
+        return _merged(wallet_id, low, high, limit, entry_type, merged_before, scope)
     if archived_from is not None:
         data, position = _archived(wallet_id, archived_from, limit, entry_type, low, high,
                                    archive.totals(wallet_id))
         return HistoryPage(data=data, next_cursor=_archive_cursor(position, scope))
     # A type filter is applied after DynamoDB's Limit, so a filtered page looks further
     # ahead (still one query) and stops at `limit` matches; it may hold fewer than `limit`.
-    items, last, archive_row = repository.query_entries(
+    page = repository.query_entries(
         wallet_id, low=low, high=high, limit=_FILTER_LOOKAHEAD if entry_type else limit, start_key=start,
         entry_type=entry_type,
     )
+    if page.sharded:  # the marker sorts first: this wallet's debits are in its slots
+        return _merged(wallet_id, low, high, limit, entry_type, None, scope)
+    items, last, archive_row = page.entries, page.last, page.archive_row
     if len(items) > limit:
         items, archive_row = items[:limit], None
         last = {"PK": {"S": pk}, "SK": {"S": items[-1].sk}, "LSI1SK": {"S": items[-1].lsi1sk}}
@@ -73,17 +79,52 @@ def wallet_history(wallet_id: str, *, limit: int, cursor: str | None, entry_type
     return HistoryPage(data=data, next_cursor=cursors.encode(last, scope) if last else None)
 
 
-def _start(cursor: str, scope: str, wallet_id: str) -> tuple[cursors.RawKey | None, archive.Position | None]:
-    """Where a cursor goes on: an entry of the table's history index, or a place in the archive."""
+def _start(cursor: str, scope: str, wallet_id: str
+           ) -> tuple[cursors.RawKey | None, archive.Position | None, str | None]:
+    """Where a cursor goes on: an entry of the table's history index, a place in the archive, or
+    (a sharded wallet) the entry key every slot's next page is older than."""
     pk = keys.wallet_pk(wallet_id)
     try:
         return cursors.decode(cursor, scope, _KEY_NAMES, lambda k: k["PK"] == pk and k["SK"].startswith(
-            keys.ENTRY_PREFIX) and k["LSI1SK"].endswith("#" + k["SK"][len(keys.ENTRY_PREFIX):])), None
+            keys.ENTRY_PREFIX) and k["LSI1SK"].endswith("#" + k["SK"][len(keys.ENTRY_PREFIX):])), None, None
+    except cursors.InvalidCursor:
+        pass
+    try:
+        key = cursors.decode(cursor, scope, _MERGED_NAMES, lambda k: k["PK"] == pk and "#" in k["before"])
+        return None, None, key["before"]["S"]
     except cursors.InvalidCursor:
         prefix = archive.wallet_prefix(wallet_id)
         key = cursors.decode(cursor, scope, _ARCHIVE_NAMES, lambda k: k["archive_object"].startswith(prefix)
                              and k["archive_line"].isdigit() and len(k["archive_line"]) <= 6)
-        return None, archive.Position(key["archive_object"]["S"], int(key["archive_line"]["S"]))
+        return None, archive.Position(key["archive_object"]["S"], int(key["archive_line"]["S"])), None
+
+
+def _merged(wallet_id: str, low: str, high: str, limit: int, entry_type: str | None, before: str | None,
+            scope: str) -> HistoryPage:
+    """A sharded wallet's page: the wallet's partition and its slots, each queried newest first
+    (strongly consistent) from ``before``, merged in time order. A page never goes past the oldest
+    row a partition with more to read has reached, so nothing is skipped between pages. (Its
+    archive, of entries from before it was sharded, is not paged into yet.)"""
+    upper = high if before is None else min(high, before)
+    rows: list[LedgerEntryItem] = []
+    frontiers: list[str] = []
+    for pk in [keys.wallet_pk(wallet_id), *(keys.slot_pk(wallet_id, s) for s in range(keys.ENTRY_SLOTS))]:
+        page = repository.query_entries(wallet_id, low=low, high=upper, limit=_FILTER_LOOKAHEAD if entry_type
+                                        else limit + 1, start_key=None, entry_type=entry_type, pk=pk)
+        rows += [e for e in page.entries if before is None or e.lsi1sk < before]
+        if page.last is not None:
+            frontiers.append(page.last["LSI1SK"]["S"])
+    boundary = max(frontiers) if frontiers else None
+    complete = sorted((e for e in rows if boundary is None or e.lsi1sk >= boundary), key=lambda e: e.lsi1sk,
+                      reverse=True)
+    data = complete[:limit]
+    if len(complete) > limit:
+        after = data[-1].lsi1sk
+    else:
+        after = boundary if boundary is not None and boundary != (before or "") else None
+    cursor = cursors.encode({"PK": {"S": keys.wallet_pk(wallet_id)}, "before": {"S": after}}, scope) if after \
+        else None
+    return HistoryPage(data=[entry_view(e) for e in data], next_cursor=cursor)
 
 
 def _archive_cursor(position: archive.Position | None, scope: str) -> str | None:

@@ -30,6 +30,12 @@ class WalletItem(TableItem, discriminator="wallet"):
     # The auto top-up threshold (mc), while auto top-up is on (tollgate.autotopup): the same crossing
     # in the stream starts one charge.
     topup_threshold_mc = IntegerAttribute(null=True)
+    # A sharded wallet (tollgate.shards): its shard count, how many shard items exist (a layout once
+    # larger leaves its retired ones), and until when its debits check for replays of keys used
+    # before it was first sharded. None: never sharded.
+    shards = IntegerAttribute(null=True)
+    shard_items = IntegerAttribute(null=True)
+    replay_check_until = UnicodeAttribute(null=True)
 
     @classmethod
     def keyed(cls, wallet_id: str) -> WalletItem:

@@ -22,16 +22,21 @@ from tollgate.ledger import repository
 from tollgate.ledger.exceptions import InsufficientCredits
 from tollgate.ledger.models import LedgerEntryItem, WalletItem
 from tollgate.ledger.wallets import WalletState
+from tollgate.shards import service as shards
 
 ENTRY, WALLET = repository.ENTRY, repository.WALLET
+_SHARDED_ATTEMPTS = 3  # a hold on a sharded wallet: shard 0 refilled from the others, then tried again
 
 
-class Replayed(Exception):
-    """The entry already exists: the same idempotency key was used before."""
+Replayed = shards.Replayed  # the entry already exists: the same idempotency key was used before
 
-    def __init__(self, entry: LedgerEntryItem) -> None:
-        super().__init__("replayed")
-        self.entry = entry
+
+class ShardedWallet(Exception):
+    """The wallet's credits are spread over shards (``tollgate.shards``): shard 0 alone refused."""
+
+    def __init__(self, item: WalletItem) -> None:
+        super().__init__(item.wallet_id)
+        self.item = item
 
 
 def new_entry(*, wallet_id: str, transaction_id: str, entry_type: str, amount: int, now_ms: int,
@@ -65,7 +70,10 @@ def commit_spending(tx: Transaction, wallet_id: str, needed: int,
             if not cancelled.failed(WALLET) or any(cancelled.failed(label) for label in tx.labels()
                                                     if label != WALLET):
                 raise
-            wallet = WalletState.from_item(wallet_id, cancelled.old(WALLET, WalletItem))
+            item = cancelled.old(WALLET, WalletItem)
+            if item is not None and item.shards is not None:
+                raise ShardedWallet(item) from None
+            wallet = WalletState.from_item(wallet_id, item)
             if attempt == 0 and release_expired_holds(wallet, needed):
                 continue
             raise refused(wallet) from None
@@ -96,16 +104,28 @@ def _insufficient(cost: int) -> Callable[[WalletState], Exception]:
 def debit(entry: LedgerEntryItem, cost: int, also: Transaction | None = None) -> None:
     """Post ``entry`` (amount = -cost) and take ``cost`` from the wallet, atomically.
 
-    ``also`` holds the calling domain's own operations (e.g. a purchase update).
+    ``also`` holds the calling domain's own operations (e.g. a purchase update). A sharded wallet's
+    debit goes to one of its shards (``tollgate.shards``): known to be sharded, straight there; else
+    the wallet item's refusal says so, and it goes there then.
     """
     if cost == 0:
         # Nothing to take: still one entry, and the wallet is created if it is new.
         credit(entry, 0, also)
         return
+    if shards.known(entry.wallet_id) is not None:
+        try:
+            shards.debit(entry, cost, also, _insufficient(cost))
+            return
+        except shards.NotSharded:
+            pass  # no longer (a layout remembered from a table since replaced): as any wallet
     tx = Transaction()
     repository.put_entry(tx, entry)
     repository.debit_wallet(tx, entry.wallet_id, cost, entry.transaction_id, entry.created_at)
-    commit_spending(tx.extend(also) if also else tx, entry.wallet_id, cost, _insufficient(cost))
+    try:
+        commit_spending(tx.extend(also) if also else tx, entry.wallet_id, cost, _insufficient(cost))
+    except ShardedWallet as sharded:
+        shards.learn(entry.wallet_id, shards.Layout.of(sharded.item))
+        shards.debit(entry, cost, also, _insufficient(cost))
 
 
 def credit(entry: LedgerEntryItem, amount: int, also: Transaction | None = None) -> None:
@@ -161,11 +181,20 @@ def expire(entry: LedgerEntryItem, amount: int, expected_last_tx: str | None) ->
 
 def hold(wallet_id: str, reservation_id: str, amount: int, expires_ms: int, max_holds: int, also: Transaction,
          refused: Callable[[WalletState], Exception]) -> None:
-    """Hold ``amount`` for a reservation (``also`` puts its record), releasing expired holds if needed."""
-    tx = Transaction()
-    repository.hold_in_wallet(tx, wallet_id, reservation_id, amount, expires_ms, clock.iso(clock.now_ms()),
-                              max_holds)
-    commit_spending(tx.extend(also), wallet_id, amount, refused)
+    """Hold ``amount`` for a reservation (``also`` puts its record), releasing expired holds if needed.
+    On a sharded wallet the hold is made on shard 0, refilled from the other shards if it must be."""
+    for _ in range(_SHARDED_ATTEMPTS):
+        tx = Transaction()
+        repository.hold_in_wallet(tx, wallet_id, reservation_id, amount, expires_ms, clock.iso(clock.now_ms()),
+                                  max_holds)
+        try:
+            commit_spending(tx.extend(also), wallet_id, amount, refused)
+            return
+        except ShardedWallet as sharded:
+            count = sharded.item.shards or 1
+            if not shards.gather(wallet_id, count, amount):
+                raise refused(shards.read(sharded.item, wallet_id)) from None
+    raise refused(read_wallet(wallet_id))
 
 
 def settle_hold(entry: LedgerEntryItem, reservation_id: str, held: int, cost: int, also: Transaction) -> None:
@@ -186,11 +215,24 @@ def release_holds(wallet_id: str, holds: dict[str, int], *, expired: bool, also:
 
 
 def read_wallet(wallet_id: str) -> WalletState:
+    """The wallet (a sharded one's shards summed: one read more)."""
+    return shards.read(repository.get_wallet(wallet_id), wallet_id)
+
+
+def read_wallet_after_debit(wallet_id: str) -> WalletState:
+    """The wallet as a debit's response shows it: one strongly consistent GetItem, or for a sharded
+    wallet one eventually consistent read of every shard (``shards.read_after_debit``)."""
+    return shards.read_after_debit(wallet_id) or read_wallet(wallet_id)
+
+
+def read_wallet_item_state(wallet_id: str) -> WalletState:
+    """The wallet item alone (a sharded wallet's shard 0, with its holds)."""
     return WalletState.from_item(wallet_id, repository.get_wallet(wallet_id))
 
 
 def get_entry(wallet_id: str, transaction_id: str) -> LedgerEntryItem | None:
-    return repository.get_entry(wallet_id, transaction_id)
+    """An entry: in the wallet's partition, or (a sharded wallet's debit) in its slot."""
+    return repository.get_entry(wallet_id, transaction_id) or repository.get_slotted_entry(wallet_id, transaction_id)
 
 
 def find_entry(transaction_id: str) -> LedgerEntryItem | None:

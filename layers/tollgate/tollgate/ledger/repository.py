@@ -55,7 +55,7 @@ def _debit(amount: int, txid: str, now: str) -> tuple[list[Action], Condition]:
     return [
         W.balance.set(W.balance - amount), W.available.set(W.available - amount),
         W.last_tx.set(txid), W.updated_at.set(now), W.seq.add(1),
-    ], W.available >= amount
+    ], (W.available >= amount) & W.shards.does_not_exist()  # a sharded wallet's debits go to its shards
 
 
 # Every usage debit sends this update: its expressions are serialized once (see data/prepared.py).
@@ -177,33 +177,65 @@ def get_entry(wallet_id: str, transaction_id: str) -> LedgerEntryItem | None:
     return get_or_none(LedgerEntryItem, *keys.entry(wallet_id, transaction_id))
 
 
+def get_slotted_entry(wallet_id: str, transaction_id: str) -> LedgerEntryItem | None:
+    """A sharded wallet's debit entry, in the slot its id names (``keys.slotted_entry``)."""
+    return get_or_none(LedgerEntryItem, *keys.slotted_entry(wallet_id, transaction_id))
+
+
+class History:
+    """One page of a partition's history index: its entries, where it stopped, the archive totals'
+    row if the query reached it (past the oldest entry), and whether it met the sharded marker."""
+
+    __slots__ = ("archive_row", "entries", "last", "sharded")
+
+    def __init__(self, entries: list[LedgerEntryItem], last: dict[str, dict[str, str]] | None,
+                 archive_row: LedgerArchiveItem | None, sharded: bool = False) -> None:
+        self.entries, self.last, self.archive_row, self.sharded = entries, last, archive_row, sharded
+
+
 def query_entries(wallet_id: str, *, low: str, high: str, limit: int, start_key: dict[str, dict[str, str]] | None,
-                  entry_type: str | None = None,
-                  ) -> tuple[list[LedgerEntryItem], dict[str, dict[str, str]] | None, LedgerArchiveItem | None]:
-    """One strongly consistent query of a wallet's history index, newest first: its entries, where
-    it stopped, and the archive totals' row if the query reached it (past the oldest entry)."""
+                  entry_type: str | None = None, pk: str | None = None) -> History:
+    """One strongly consistent query of a wallet's history index (or of partition ``pk``: a sharded
+    wallet's slot), newest first. A sharded wallet's marker (``LSI1SK`` ``~``) sorts first: it
+    tells the caller to merge the slots, and is not an entry."""
     type_filter = ((LedgerEntryItem.type == entry_type) | LedgerEntryItem.type.does_not_exist()) if entry_type \
         else None  # the totals' row has no type: it must come through a type filter
     results = HistoryRow.history.query(
-        keys.wallet_pk(wallet_id), HistoryRow.lsi1sk.between(low, high), filter_condition=type_filter,
+        pk or keys.wallet_pk(wallet_id), HistoryRow.lsi1sk.between(low, high), filter_condition=type_filter,
         scan_index_forward=False, consistent_read=True, page_size=limit, last_evaluated_key=start_key,
     )
     page = next(results.page_iter, None)
     if page is None:
-        return [], None, None
-    entries, archive_row = [], None
+        return History([], None, None)
+    entries, archive_row, sharded = [], None, False
     for raw in page.get("Items", []):
-        if raw.get("entity", {}).get("S") == "ledger_archive":
+        entity = raw.get("entity", {}).get("S")
+        if entity == "ledger_archive":
             archive_row = LedgerArchiveItem.from_raw_data(raw)
+        elif entity == "wallet_sharded":
+            sharded = True
         else:
             entries.append(LedgerEntryItem.from_raw_data(raw))
-    return entries, page.get("LastEvaluatedKey"), archive_row
+    return History(entries, page.get("LastEvaluatedKey"), archive_row, sharded)
 
 
 def iter_entry_amounts(wallet_id: str) -> Iterator[int]:
-    for entry in LedgerEntryItem.query(keys.wallet_pk(wallet_id), LedgerEntryItem.sk.startswith(keys.ENTRY_PREFIX),
-                                       consistent_read=True, attributes_to_get=["amount"]):
-        yield entry.amount
+    """Every entry's amount in the table: the wallet's partition, then (a sharded wallet, as its
+    marker says: one GetItem more) its slots."""
+    partitions = [keys.wallet_pk(wallet_id)]
+    if is_sharded(wallet_id):
+        partitions += [keys.slot_pk(wallet_id, slot) for slot in range(keys.ENTRY_SLOTS)]
+    for pk in partitions:
+        for entry in LedgerEntryItem.query(pk, LedgerEntryItem.sk.startswith(keys.ENTRY_PREFIX), consistent_read=True,
+                                           attributes_to_get=["amount"]):
+            yield entry.amount
+
+
+def is_sharded(wallet_id: str) -> bool:
+    """Was the wallet ever sharded (its debit entries in slots)? One GetItem of its marker."""
+    from tollgate.shards.models import ShardedMarkerItem
+
+    return get_or_none(ShardedMarkerItem, *keys.wallet_sharded(wallet_id)) is not None
 
 
 def stamp_balance_after(wallet_id: str, transaction_id: str, balance_after: int,

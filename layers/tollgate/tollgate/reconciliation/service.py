@@ -56,6 +56,7 @@ from tollgate.reconciliation.exceptions import RunNotFound
 from tollgate.reconciliation.models import ReconFindingItem, ReconRunItem
 from tollgate.reconciliation.schemas import FindingOut, FindingPage, RunOut
 from tollgate.refunds.models import RefundItem
+from tollgate.shards import service as shards
 
 ATTEMPTS = 3  # snapshots of one subject before it is left for the next run (changing all the while)
 SCHEDULED_MAX_SUBJECTS = 20_000
@@ -91,21 +92,28 @@ def _wallet_version(item: WalletItem | None) -> Any:
     return (item.seq, item.last_tx, item.updated_at, item.balance, item.reserved, item.available)
 
 
+def _version(wallet_id: str) -> tuple[Any, tuple[int, int], WalletItem | None, WalletState]:
+    """What must not change while the entries are read: the wallet (a sharded one's shards summed)
+    and the archive's totals."""
+    item = ledger.get_wallet(wallet_id)
+    state = shards.read(item, wallet_id)
+    return (_wallet_version(item), state.balance, state.available), archive.archived(wallet_id), item, state
+
+
 def check_wallet(wallet_id: str) -> list[Finding] | None:
     """The wallet's discrepancies (empty: it reconciles); None if it kept changing while read."""
     for _ in range(ATTEMPTS):
-        before = ledger.get_wallet(wallet_id), archive.archived(wallet_id)
+        before = _version(wallet_id)
         amounts = list(ledger.iter_entry_amounts(wallet_id))
-        after = ledger.get_wallet(wallet_id), archive.archived(wallet_id)
+        after = _version(wallet_id)
         # The archiver moves entries without touching the wallet: its totals are part of the version.
-        if _wallet_version(before[0]) == _wallet_version(after[0]) and before[1] == after[1]:
+        if before[0] == after[0] and before[1] == after[1]:
             break
     else:
         return None
-    wallet_item, (archived_total, archived_count) = after
+    _, (archived_total, archived_count), wallet_item, state = after
     if wallet_item is None and not amounts and not archived_count:
         return []
-    state = WalletState.from_item(wallet_id, wallet_item)
     found = []
     ledger_sum = sum(amounts) + archived_total
     if ledger_sum != state.balance:

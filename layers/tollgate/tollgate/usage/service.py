@@ -51,7 +51,7 @@ def record_usage(principal: Principal, body: UsageIn, idempotency_key: str | Non
         entry = replay.entry
     except TransactionCancelled as cancelled:
         raise orgs.refusal(cancelled, spender, cost) or cancelled from None
-    wallet = posting.read_wallet(wallet_id)
+    wallet = posting.read_wallet_after_debit(wallet_id)
     return UsageOut(
         transaction_id=entry.transaction_id,
         wallet_id=wallet_id,
