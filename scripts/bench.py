@@ -21,8 +21,6 @@ from __future__ import annotations
 import collections
 import compileall
 import contextlib
-import copy
-import importlib.util
 import json
 import math
 import os
@@ -62,6 +60,8 @@ for _var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOI
 import warnings  # noqa: E402
 
 import boto3  # noqa: E402
+
+from harness import Context, event, load_function  # noqa: E402 - scripts/, this script's folder
 
 # A route that adds no metric (e.g. put_feature) makes Powertools warn at every flush.
 warnings.filterwarnings("ignore", "No application metrics to publish")
@@ -104,41 +104,6 @@ def make_client(endpoint: str) -> Any:
 
     return boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
                         aws_secret_access_key="testing", config=CLIENT_CONFIG)
-
-
-def load_function(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"tollgate_bench_{name}", FUNCTIONS / name / "app.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-class Context:
-    function_name = "bench"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-
-    def __init__(self) -> None:
-        self.aws_request_id = str(uuid.uuid4())
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
-
-
-def event(sample: str, *, body: Any = ..., headers: dict[str, str] | None = None,
-          path: str | None = None, path_params: dict[str, str] | None = None) -> dict[str, Any]:
-    ev = copy.deepcopy(json.loads((EVENTS / sample).read_text()))
-    if body is not ...:
-        ev["body"] = json.dumps(body)
-    ev["headers"] = {**ev.get("headers", {}), **(headers or {})}
-    if path is not None:
-        ev["rawPath"] = path
-        ev["requestContext"]["http"]["path"] = path
-    if path_params is not None:
-        ev["pathParameters"] = path_params
-    return ev
 
 
 def call(module: ModuleType, ev: dict[str, Any], expect: int | None = None) -> dict[str, Any]:
@@ -635,7 +600,7 @@ def main() -> int:
         settings.cache_clear()
         data.set_client(client)
         reset_cache()
-        fn = {name: load_function(name)
+        fn = {name: load_function(name, "tollgate_bench")
               for name in ("admin", "deduction", "history", "ledger_stream", "earnings_stream", "authorizer")}
         api_key = seed(fn)
         print("measuring requests and capacity ...", flush=True)

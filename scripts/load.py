@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
 import json
 import multiprocessing
 import os
@@ -76,9 +75,9 @@ for _path in reversed(PATHS):
         sys.path.insert(0, _path)
 
 import capacity  # noqa: E402 - the request log's format, from scripts/ (put on the path just above)
+from harness import Context, event  # noqa: E402
+from harness import load_function as _load_function  # noqa: E402
 
-EVENTS = ROOT / "events"
-FUNCTIONS = ROOT / "functions"
 OUTPUT = ROOT / "test-output" / "load"
 WALLET = "user:alice"   # the caller of the sample events
 FEATURE = "load-call"
@@ -166,41 +165,8 @@ def set_environment(table: str) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-class Context:
-    function_name = "load"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:load"
-
-    def __init__(self) -> None:
-        self.aws_request_id = str(uuid.uuid4())
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
-
-
 def load_function(name: str) -> ModuleType:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(f"tollgate_load_{name}", FUNCTIONS / name / "app.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def event(sample: str, *, body: Any = ..., headers: dict[str, str] | None = None,
-          path: str | None = None, path_params: dict[str, str] | None = None) -> dict[str, Any]:
-    ev = copy.deepcopy(json.loads((EVENTS / sample).read_text()))
-    if body is not ...:
-        ev["body"] = json.dumps(body)
-    ev["headers"] = {**ev.get("headers", {}), **(headers or {})}
-    if path is not None:
-        ev["rawPath"] = path
-        ev["requestContext"]["http"]["path"] = path
-    if path_params is not None:
-        ev["pathParameters"] = path_params
-    return ev
+    return _load_function(name, "tollgate_load")
 
 
 def usage_event(run_id: str, n: int) -> dict[str, Any]:
@@ -238,7 +204,7 @@ def bind_layer(client: Any) -> None:
 
 def call(module: ModuleType, ev: dict[str, Any]) -> dict[str, Any]:
     with contextlib.redirect_stdout(DEVNULL):  # the handlers print one EMF metrics line per call
-        return module.lambda_handler(ev, Context())
+        return module.lambda_handler(ev, Context("load"))
 
 
 def expect(reply: dict[str, Any], status: int, what: str) -> dict[str, Any]:
@@ -362,7 +328,7 @@ def _status(reply: Any) -> tuple[int, str | None]:
 
 def _debit(handler: Any, run_id: str, n: int) -> tuple[int, str | None]:
     try:
-        return _status(handler(usage_event(run_id, n), Context()))
+        return _status(handler(usage_event(run_id, n), Context("load")))
     except Exception as exc:  # noqa: BLE001 - a handler that raises is a result to count, not a crash of the run
         return 0, type(exc).__name__
 

@@ -163,3 +163,27 @@ def test_an_unsharded_wallets_debit_is_unchanged(shop):
     entries = list(LedgerEntryItem.query(keys.wallet_pk(WALLET), LedgerEntryItem.sk.startswith(keys.ENTRY_PREFIX)))
     assert sorted(e.type for e in entries) == ["adjustment", "usage"]  # both in the wallet's own partition
     assert get_or_none(LedgerEntryItem, *keys.wallet_sharded(WALLET)) is None
+
+
+def test_a_sharded_wallets_usage_is_reversed_once_from_its_slot(shop):
+    fund("100", "f-1")
+    assert reshard(4).status == 200
+    spent = spend("s-1")
+    assert spent.status == 201, spent
+    tx = spent.body["transaction_id"]
+
+    def reverse(key: str):
+        return invoke("deduction_post_reversal.json", caller=ADMIN, headers={"idempotency-key": key},
+                      path=f"/v1/admin/transactions/{tx}/reversal", path_params={"transaction_id": tx},
+                      body={"reason": "the model call failed"})
+
+    first = reverse("r-1")
+    assert first.status == 201, first
+    assert reverse("r-1").body["transaction_id"] == first.body["transaction_id"]  # a replay
+    again = reverse("r-2")
+    assert (again.status, again.body["error"]["remaining"]) == (422, "0"), again  # nothing left to give back
+    assert wallet()["balance"] == "100"
+    from tollgate.ledger import posting
+
+    assert posting.get_entry(WALLET, tx).reversed_mc == 10_000  # counted on the entry in its slot
+    assert_ledger_invariant(WALLET)

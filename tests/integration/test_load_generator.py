@@ -1,8 +1,10 @@
-"""scripts/load.py and scripts/capacity.py end to end, on a small load.
+"""scripts/load.py and scripts/capacity.py end to end, on small loads.
 
 ``scripts/load.py`` runs as ``make load`` runs it, a subprocess starting its own DynamoDB Local
 (127.0.0.1, -disableTelemetry, stopped by its pid) and worker processes: 400 debits from 8
-processes against a wallet funded for 300. Then ``scripts/capacity.py`` models its request log.
+processes against a wallet funded for 300, then ``scripts/capacity.py`` models its request log;
+600 debits against a sharded wallet funded for 450 and resharded 4 -> 16 -> 2 while they run; and
+a run cut short by ``--max-seconds``.
 """
 
 from __future__ import annotations

@@ -191,8 +191,7 @@ def hold(wallet_id: str, reservation_id: str, amount: int, expires_ms: int, max_
             commit_spending(tx.extend(also), wallet_id, amount, refused)
             return
         except ShardedWallet as sharded:
-            count = sharded.item.shards or 1
-            if not shards.gather(wallet_id, count, amount):
+            if not shards.gather(wallet_id, sharded.item, amount):
                 raise refused(shards.read(sharded.item, wallet_id)) from None
     raise refused(read_wallet(wallet_id))
 
@@ -237,12 +236,13 @@ def get_entry(wallet_id: str, transaction_id: str) -> LedgerEntryItem | None:
 
 def find_entry(transaction_id: str) -> LedgerEntryItem | None:
     """An entry by its transaction id alone (every entry's id is located: ``ids.located_id``):
-    one GetItem of the locator item, then one per wallet it lists (almost always one)."""
+    one GetItem of the locator item, then one per wallet it lists (almost always one; a sharded
+    wallet's debit, one more: its slot)."""
     locator = ids.locator_of(transaction_id)
     if locator is None:
         return None
     for wallet_id in repository.wallets_at(locator):
-        entry = repository.get_entry(wallet_id, transaction_id)
+        entry = get_entry(wallet_id, transaction_id)
         if entry is not None:
             return entry
     return None

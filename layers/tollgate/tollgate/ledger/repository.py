@@ -101,14 +101,14 @@ def wallets_at(locator: str) -> list[str]:
     return sorted(item.wallet_ids or ()) if item is not None else []
 
 
-def add_reversed(tx: Transaction, wallet_id: str, transaction_id: str, amount: int, cost: int) -> None:
-    """Count ``amount`` more of a usage entry (which cost ``cost``) as given back, only if the
-    total stays within ``cost``. Conditions have no arithmetic, so the bound is on what was
-    reversed before: at most ``cost - amount``."""
+def add_reversed(tx: Transaction, usage: LedgerEntryItem, amount: int, cost: int) -> None:
+    """Count ``amount`` more of a usage entry (which cost ``cost``; in its wallet's partition, or a
+    sharded wallet's slot) as given back, only if the total stays within ``cost``. Conditions have
+    no arithmetic, so the bound is on what was reversed before: at most ``cost - amount``."""
     limit = cost - amount
     if limit < 0:
         raise ValueError("a reversal cannot exceed what the entry cost")
-    tx.update(REVERSED, E(*keys.entry(wallet_id, transaction_id)), [E.reversed_mc.add(amount)],
+    tx.update(REVERSED, E(usage.pk, usage.sk), [E.reversed_mc.add(amount)],
               E.pk.exists() & (E.reversed_mc.does_not_exist() | (E.reversed_mc <= limit)))
 
 

@@ -109,35 +109,39 @@ def give(tx: Transaction, label: str, wallet_id: str, shard: int, shards: int, a
 
 
 def set_layout(tx: Transaction, wallet_id: str, current: list[Shard], count: int, now: str,
-               check_until: str | None) -> int:
-    """Add to ``tx`` the change from ``current`` (every shard item that exists, as read: a layout
-    once larger leaves its retired shards, empty) to ``count`` shards; the credits the retired
-    shards held move to shard 0. The first sharding (``check_until`` given: until when debits check
-    for replays of keys used before it) also puts the history marker. What moved."""
+               check_until: str | None) -> None:
+    """Add to ``tx`` the change from ``current`` (every shard item that exists, as read) to
+    ``count`` shards: each item stamped with the new count (so a debit built for the old one fails
+    its layout condition), new shards created empty. No credits move here: a shard past ``count``
+    (retired) keeps what it holds until :func:`drain` moves it to shard 0, and meanwhile still counts
+    in the wallet's sum and gives in rebalances, so nothing is out of reach. The first sharding
+    (``check_until`` given: until when debits check for replays of keys used before it) also puts
+    the history marker."""
     was = current[0].shards
-    drained = sum(s.available for s in current[1:] if s.shard >= count)
-    root_actions = [W.shards.set(count), W.shard_items.set(max(len(current), count)),
-                    W.balance.set(W.balance + drained),
-                    W.available.set(W.available + drained), W.updated_at.set(now), W.seq.add(1)]
+    root_actions = [W.shards.set(count), W.shard_items.set(max(len(current), count)), W.updated_at.set(now)]
     if check_until is not None:
         root_actions.append(W.replay_check_until.set(check_until))
     tx.update("shard-0", W.keyed(wallet_id), root_actions,
               W.shards.does_not_exist() if was is None else (W.shards == was))
     for shard in current[1:]:
-        label, item = f"shard-{shard.shard}", S(*keys.wallet_shard(wallet_id, shard.shard))
-        if shard.shard >= count:  # retired: emptied, and stamped so a debit built for the old layout fails
-            tx.update(label, item, [S.shards.set(count), S.balance.set(S.balance - shard.available),
-                                    S.available.set(S.available - shard.available), S.updated_at.set(now)],
-                      S.available == shard.available)
-        else:
-            tx.update(label, item, [S.shards.set(count), S.updated_at.set(now)], S.pk.exists())
+        tx.update(f"shard-{shard.shard}", S(*keys.wallet_shard(wallet_id, shard.shard)),
+                  [S.shards.set(count), S.updated_at.set(now)], S.pk.exists())
     for k in range(len(current), count):
         tx.put(f"shard-{k}", S(*keys.wallet_shard(wallet_id, k), wallet_id=wallet_id, shard=k, shards=count,
                                balance=0, available=0, seq=0, updated_at=now), S.pk.does_not_exist())
     if check_until is not None:
         tx.put("marker", ShardedMarkerItem(*keys.wallet_sharded(wallet_id), lsi1sk=keys.SHARDED_LSI1SK,
                                            wallet_id=wallet_id, sharded_at=now))
-    return drained
+
+
+def drain(tx: Transaction, wallet_id: str, shard: Shard, now: str) -> None:
+    """Move all a retired shard holds to shard 0 (only if it still holds what was read)."""
+    tx.update(f"shard-{shard.shard}", S(*keys.wallet_shard(wallet_id, shard.shard)), [
+        S.balance.set(S.balance - shard.available), S.available.set(S.available - shard.available),
+        S.updated_at.set(now)], S.available == shard.available)
+    tx.update("shard-0", W.keyed(wallet_id), [W.balance.set(W.balance + shard.available),
+                                              W.available.set(W.available + shard.available),
+                                              W.updated_at.set(now), W.seq.add(1)])
 
 
 def last_debit_since(wallet_id: str, since: str) -> str | None:

@@ -43,12 +43,16 @@ class Layout:
     # Until when a debit must also check that its key has no entry in shard 0's partition: a day
     # after the last debit posted there before the wallet was first sharded (0: it had none).
     check_until_ms: int
+    # Every shard item there is: a layout once larger leaves retired ones (past ``shards``), which
+    # take no debit but count in the wallet's sum and give in rebalances until drained.
+    items: int = 1
 
     @classmethod
     def of(cls, item: WalletItem) -> Layout | None:
         if item.shards is None:
             return None
-        return cls(item.shards, clock.parse_rfc3339(item.replay_check_until) if item.replay_check_until else 0)
+        return cls(item.shards, clock.parse_rfc3339(item.replay_check_until) if item.replay_check_until else 0,
+                   max(item.shard_items or 1, item.shards))
 
 
 class NotSharded(Exception):
@@ -128,7 +132,7 @@ def debit(entry: LedgerEntryItem, cost: int, also: Transaction | None,
                 layout = _current(wallet_id)  # resharded since (or a retired shard): the count now
                 shard = keys.home_shard(txid, layout.shards)
                 continue
-            shard = _where_to_pay(wallet_id, layout.shards, shard, cost, refused)
+            shard = _where_to_pay(wallet_id, layout, shard, cost, refused)
     raise StoreUnavailable("ShardContention")
 
 
@@ -137,20 +141,21 @@ def _check_not_posted_before_sharding(tx: Transaction, wallet_id: str, txid: str
     tx.check(PRESHARD, LedgerEntryItem, *keys.entry(wallet_id, txid), LedgerEntryItem.pk.does_not_exist())
 
 
-def _where_to_pay(wallet_id: str, shards: int, shard: int, cost: int,
+def _where_to_pay(wallet_id: str, layout: Layout, shard: int, cost: int,
                   refused: Callable[[WalletState], Exception]) -> int:
     """The shard to try next after ``shard`` could not pay ``cost``: itself, once a rebalance has
     brought it its fair share (so the debits after it pay there at once), else any shard that can
-    pay alone; ``refused`` if the wallet as a whole cannot, as one instant's read of every shard shows."""
-    current = repository.snapshot(wallet_id, shards)
-    if current[0].shards != shards:
+    pay alone; ``refused`` if the wallet as a whole cannot, as one instant's read of every shard
+    item (retired ones included) shows."""
+    current = repository.snapshot(wallet_id, layout.items)
+    if current[0].shards != layout.shards:
         return shard  # resharded meanwhile: the next attempt's layout condition fails and learns it
     total = sum(s.available for s in current)
     if total < cost:
-        if _release_expired_holds(wallet_id, shards, cost, current):
+        if _release_expired_holds(wallet_id, cost, current):
             return shard
         raise refused(_summed(wallet_id, current))
-    if current[shard].available >= cost or rebalance(wallet_id, shards, current, shard, cost):
+    if current[shard].available >= cost or rebalance(wallet_id, layout.shards, current, shard, cost):
         return shard
     best = max(current, key=lambda s: s.available)  # the rebalance raced another debit: pay where it can
     return best.shard
@@ -161,7 +166,7 @@ def rebalance(wallet_id: str, shards: int, current: list[Shard], into: int, need
     up to its fair share (1/N of what the wallet has): one transaction. What moved (0 if a
     debit changed a donor first: the caller reads again)."""
     total = sum(s.available for s in current)
-    target = max(need, total // shards)
+    target = max(need, total // shards)  # shards: the live ones (retired ones only give)
     short = target - current[into].available
     tx, moved = Transaction(), 0
     now = clock.iso(clock.now_ms())
@@ -181,9 +186,11 @@ def rebalance(wallet_id: str, shards: int, current: list[Shard], into: int, need
     return moved
 
 
-def gather(wallet_id: str, shards: int, need: int) -> bool:
+def gather(wallet_id: str, item: WalletItem, need: int) -> bool:
     """Bring shard 0 (where holds are made) ``need`` available if the wallet has it; True if it may now."""
-    current = repository.snapshot(wallet_id, shards)
+    layout = Layout.of(item) or Layout(1, 0)
+    shards = layout.shards
+    current = repository.snapshot(wallet_id, layout.items)
     if current[0].available >= need:
         return True
     if sum(s.available for s in current) < need:
@@ -192,7 +199,7 @@ def gather(wallet_id: str, shards: int, need: int) -> bool:
     return True
 
 
-def _release_expired_holds(wallet_id: str, shards: int, cost: int, current: list[Shard]) -> bool:
+def _release_expired_holds(wallet_id: str, cost: int, current: list[Shard]) -> bool:
     """Free shard 0's expired holds if that makes ``cost`` payable; True if worth another attempt."""
     from tollgate.ledger import posting  # the one implementation of releasing expired holds
 
@@ -224,7 +231,32 @@ def read(root_item: WalletItem | None, wallet_id: str) -> WalletState:
     if layout is None:
         return root
     learn(wallet_id, layout)
-    return summed(root, repository.other_shards(wallet_id, root_item.shards))
+    return summed(root, repository.other_shards(wallet_id, layout.items))
+
+
+def drain_retired(wallet_id: str) -> int:
+    """Move what retired shards (past the wallet's count) hold to shard 0, one transaction each; no
+    debit targets them any more, so each goes through unless a rebalance took from it meanwhile (then
+    it is read again). What moved; a shard still holding credits is drained by the next reshard."""
+    moved = 0
+    for _ in range(_ATTEMPTS):
+        root = repository.root_item(wallet_id)
+        layout = Layout.of(root) if root is not None else None
+        if layout is None or layout.items <= layout.shards:
+            return moved
+        retired = [s for s in repository.snapshot(wallet_id, layout.items)[layout.shards:] if s.available > 0]
+        if not retired:
+            return moved
+        now = clock.iso(clock.now_ms())
+        for shard in retired:
+            tx = Transaction()
+            repository.drain(tx, wallet_id, shard, now)
+            try:
+                tx.commit()
+                moved += shard.available
+            except TransactionCancelled:
+                continue
+    return moved
 
 
 def read_after_debit(wallet_id: str) -> WalletState | None:
@@ -233,7 +265,7 @@ def read_after_debit(wallet_id: str) -> WalletState | None:
     layout = known(wallet_id)
     if layout is None:
         return None
-    root, others = repository.all_shards_eventually(wallet_id, layout.shards)
+    root, others = repository.all_shards_eventually(wallet_id, layout.items)
     return summed(WalletState.from_item(wallet_id, root), others)
 
 
@@ -271,8 +303,9 @@ def reshard(wallet_id: str, count: int, actor: str | None = None) -> int:
         try:
             tx.commit()
         except TransactionCancelled:
-            continue  # a debit moved a retired shard's credits meanwhile: read again
+            continue  # resharded by another request meanwhile: read again
         learn(wallet_id, Layout.of(repository.root_item(wallet_id) or root))
+        drain_retired(wallet_id)
         return was
     raise StoreUnavailable("ShardContention")
 
@@ -284,7 +317,8 @@ def view(wallet_id: str) -> ShardsOut:
     root = repository.root_item(wallet_id)
     if root is None:
         raise WalletNotFound(f"wallet '{wallet_id}' not found")
-    current = repository.snapshot(wallet_id, root.shards or 1)
+    layout = Layout.of(root) or Layout(1, 0)
+    current = [s for s in repository.snapshot(wallet_id, layout.items) if s.shard < layout.shards or s.balance]
     return ShardsOut(wallet_id=wallet_id, count=root.shards or 1, balance=sum(s.balance for s in current),
                      available=sum(s.available for s in current),
                      shards=[ShardOut(shard=s.shard, balance=s.balance, available=s.available) for s in current])

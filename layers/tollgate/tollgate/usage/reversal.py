@@ -71,7 +71,7 @@ def reverse_usage(principal: Principal, transaction_id: str, body: ReversalIn, i
         developer_id=usage.developer_id,
     )
     counted = Transaction()
-    repository.add_reversed(counted, wallet_id, transaction_id, amount, cost)
+    repository.add_reversed(counted, usage, amount, cost)
     try:
         posting.credit(entry, amount, counted)
     except posting.Replayed as replay:
