@@ -187,3 +187,19 @@ def test_a_sharded_wallets_usage_is_reversed_once_from_its_slot(shop):
 
     assert posting.get_entry(WALLET, tx).reversed_mc == 10_000  # counted on the entry in its slot
     assert_ledger_invariant(WALLET)
+
+
+def test_a_hold_on_a_sharded_wallet_frees_expired_holds_before_refusing(shop):
+    from tests.support import advance_clock
+
+    fund("100", "f-1")
+    assert reshard(4).status == 200
+    first = invoke("deduction_post_reservation.json", caller=ALICE, headers={"idempotency-key": "h-1"},
+                   body={"feature": "ten", "max_credits": "70", "ttl_seconds": 2})
+    assert first.status == 201, first
+    advance_clock(2_500)  # expired, not yet swept
+    second = invoke("deduction_post_reservation.json", caller=ALICE, headers={"idempotency-key": "h-2"},
+                    body={"feature": "ten", "max_credits": "90"})
+    assert second.status == 201, second
+    assert (wallet()["reserved"], wallet()["available"]) == ("90", "10")
+    assert_ledger_invariant(WALLET)

@@ -167,12 +167,14 @@ def test_a_sharded_wallet_resharded_4_16_2_under_load_pays_exactly_what_it_holds
     assert 450 - PROCESSES < s["successes_before_first_402"] <= 450  # no 402 while the wallet could pay
     slots = [pk for pk in s["wallet_partitions"] if pk.startswith(WALLET_PK + "#E")]
     assert len(slots) > 16  # the debits' entries spread over the slots
+    records = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    shards = {int(u["pk"].rsplit("#S", 1)[1]) for r in records for u in r["writes"] + r["reads"]
+              if u["pk"].startswith(WALLET_PK + "#S")}
+    assert {1, 2, 3} <= shards and max(shards) >= 4  # the first layout's shards, and the 16's
     report = tmp_path / "capacity.json"
     proc = _run("capacity.py", "--log", str(log), "--json", str(report), "--target", "100", timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    data = json.loads(report.read_text())
-    shard_keys = {p["pk"] for p in data["partitions"] if p["pk"].startswith(WALLET_PK + "#S")}
-    assert len(shard_keys) == 15  # shards 1..15 (0 is the wallet item) took debits or rebalances
+    assert json.loads(report.read_text())["successful_debits"] == 450
 
 
 def test_a_shard_count_outside_1_to_64_is_refused(tmp_path):

@@ -1,4 +1,4 @@
-"""keys (single-table layout, as keys.py documents it) and ids (random and derived)."""
+"""keys (single-table layout, as the keys package documents it) and ids (random and derived)."""
 
 from __future__ import annotations
 

@@ -191,6 +191,8 @@ def hold(wallet_id: str, reservation_id: str, amount: int, expires_ms: int, max_
             commit_spending(tx.extend(also), wallet_id, amount, refused)
             return
         except ShardedWallet as sharded:
+            if release_expired_holds(shards.read(sharded.item, wallet_id), amount):
+                continue  # shard 0's expired holds freed: try again
             if not shards.gather(wallet_id, sharded.item, amount):
                 raise refused(shards.read(sharded.item, wallet_id)) from None
     raise refused(read_wallet(wallet_id))

@@ -1,0 +1,19 @@
+"""Key types and the constants several domains share."""
+
+from __future__ import annotations
+
+WALLET_SK = "WALLET"
+RESERVATION_SK = "RES"
+CATALOG_PK = "CATALOG"
+APIKEY_SK = "APIKEY"
+APIKEYS_GSI1PK = "APIKEYS"
+HOLD_SHARDS = 16
+FEATURE_PREFIX = "FEATURE#"
+PACKAGE_PREFIX = "PACKAGE#"
+TIER_PREFIX = "TIER#"
+ENTRY_PREFIX = "TX#"
+CONFIG_PK = "CONFIG"
+SETTINGS_SK = "SETTINGS"
+ALL_PURCHASES_GSI2PK = "PURCHASES"
+
+Key = tuple[str, str]  # (PK, SK)
