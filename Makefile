@@ -26,7 +26,7 @@ SUB ?= alice
 SIGN_IN ?= dev
 ROLES ?= user
 
-.PHONY: help install dashboard test test-in-process lane-e2e-template-browser test-unit test-functional test-faults test-integration test-workflow test-e2e test-browser test-fuzz test-template lint format openapi bench \
+.PHONY: help install dashboard test test-in-process lane-workflow-load lane-e2e-template-browser test-load test-unit test-functional test-faults test-integration test-workflow test-e2e test-browser test-fuzz test-template lint format openapi bench \
 	build deploy dev token schedule reset clean
 
 help: ## Show the targets
@@ -68,12 +68,15 @@ format: $(STAMP) ## ruff format + fixes
 	$(VENV)/bin/ruff check --fix .
 
 # The in-process tiers keep both cores busy, and so do integration (two workers) and fuzz: each runs
-# alone. The workflow tier mostly waits on its executions, so e2e, template and browser run beside
-# it (-O: each lane's output together, as it ends).
-test: ## Every tier (what CI runs): what they need installs first, then the tiers (workflow beside e2e, template, browser)
+# alone. The workflow tier mostly waits on its executions, so the load tier follows it in one lane
+# and e2e, template and browser run beside them (-O: each lane's output together, as it ends).
+test: ## Every tier (what CI runs): what they need installs first, then the tiers (workflow and load beside e2e, template, browser)
 	$(MAKE) -j2 install $(SAM_STAMP) $(DASH_BUILD) $(CHROMIUM_STAMP)
 	$(MAKE) lint test-in-process test-integration test-fuzz
-	$(MAKE) -j2 -O test-workflow lane-e2e-template-browser
+	$(MAKE) -j2 -O lane-workflow-load lane-e2e-template-browser
+
+lane-workflow-load:
+	$(MAKE) test-workflow test-load
 
 lane-e2e-template-browser:
 	$(MAKE) test-e2e test-template test-browser
@@ -93,6 +96,9 @@ test-faults: $(STAMP) ## Every money path under injected DynamoDB and gateway fa
 
 test-integration: install ## DynamoDB Local (real engine) + serialised moto server: concurrency, write counts
 	$(PY) -m pytest -q -n 2 --dist loadfile tests/integration
+
+test-load: install ## make load on small loads: exact under 8 processes, sharded and resharded 4 -> 16 -> 2, and the capacity model
+	$(PY) -m pytest -q tests/load
 
 test-workflow: install ## The real .asl.json executed by moto, real handlers and local gateways (failures, compensation)
 	$(PY) -m pytest -q tests/workflow
