@@ -149,6 +149,12 @@ def test_a_bad_shard_count_is_422_and_changes_nothing(shop, count):
     assert shards_view()["count"] == 1
 
 
+def test_a_count_written_as_a_whole_json_number_is_an_integer(shop):
+    fund("100", "f-1")
+    reply = reshard(4.0)  # JSON Schema's integer: 4.0 is one
+    assert (reply.status, reply.body["count"]) == (200, 4), reply
+
+
 def test_an_unknown_wallet_is_404(shop):
     reply = reshard(4, "user:nobody")
     assert (reply.status, reply.body["error"]["code"]) == (404, "not_found"), reply

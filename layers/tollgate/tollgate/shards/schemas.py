@@ -5,12 +5,14 @@ from __future__ import annotations
 from pydantic import Field
 
 from tollgate import keys
-from tollgate.schemas import CreditsOut, RequestModel, Schema
+from tollgate.schemas import CreditsOut, RequestModel, Schema, integer
+
+ShardCount = integer(1, keys.MAX_SHARDS, description="How many shards the wallet's credits are spread over (1: one "
+                     "item, as every wallet starts). Each shard takes ~500 debits a second.")
 
 
 class ShardsIn(RequestModel):
-    count: int = Field(ge=1, le=keys.MAX_SHARDS, description="How many shards the wallet's credits are spread over "
-                       "(1: one item, as every wallet starts). Each shard takes ~500 debits a second.")
+    count: ShardCount
 
 
 class ShardOut(Schema):
