@@ -28,8 +28,10 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 def record_handler(record: SQSRecord) -> None:
     message = json.loads(record.body)
-    outcome = autotopup.top_up(str(message["wallet_id"]), int(message["seq"]))
-    logger.info("auto top-up", extra={"wallet_id": message["wallet_id"], "seq": message["seq"], "outcome": outcome})
+    # A crossing is the seq of the wallet change that crossed, or a sharded wallet's ("sharded-<n>").
+    crossing = str(message["crossing"]) if "crossing" in message else int(message["seq"])
+    outcome = autotopup.top_up(str(message["wallet_id"]), crossing)
+    logger.info("auto top-up", extra={"wallet_id": message["wallet_id"], "crossing": crossing, "outcome": outcome})
     metrics.add_metric(name=f"AutoTopUp_{outcome}", unit=MetricUnit.Count, value=1)
 
 

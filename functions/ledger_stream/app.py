@@ -13,6 +13,8 @@ filter passes status changes of purchases, refunds, payouts and expired holds to
 outbox once the batch's books are written (``tollgate.events.outbox``). If that fails the batch is
 delivered again; the books skip what they hold and the outbox what it sent. A change crossing a
 wallet's auto top-up threshold queues a top-up (``tollgate.autotopup.requests``), once per crossing.
+A sharded wallet's crossings are its shards' sum's, checked once per batch
+(``tollgate.shards.crossings``).
 """
 
 from __future__ import annotations
@@ -32,13 +34,15 @@ from tollgate.autotopup import requests as top_ups
 from tollgate.events import derive, outbox
 from tollgate.grants.stream import StreamBatch
 from tollgate.ledger import posting
+from tollgate.shards import crossings as sharded
 
 logger = Logger()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 batch = StreamBatch()  # the grant books of the batch being processed
 events: list[derive.Event] = []  # what the batch's records tell the platform
-crossings: list[tuple[str, int]] = []  # wallets whose available crossed below their auto top-up threshold
+crossings: list[tuple[str, int | str]] = []  # wallets whose available crossed below their auto top-up threshold
+sharded_wallets: set[str] = set()  # sharded wallets whose available changed: their sums are checked at the end
 
 
 def _entry_type(wallet_id: str, transaction_id: str) -> str | None:
@@ -58,6 +62,7 @@ def record_handler(record: DynamoDBRecord) -> None:
     outcome = batch.apply(record.raw_event)
     events.extend(derive.derive(record.raw_event, _entry_type, received_at=_changed_at(record.raw_event)))
     crossings.extend(derive.top_up_crossings(record.raw_event))
+    sharded.note(record.raw_event, sharded_wallets)
     if outcome.stamped:
         metrics.add_metric(name="BalanceAfterStamped", unit=MetricUnit.Count, value=1)
     if outcome.attributed:
@@ -67,8 +72,8 @@ def record_handler(record: DynamoDBRecord) -> None:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    global batch, events, crossings
-    batch, events, crossings = StreamBatch(), [], []
+    global batch, events, crossings, sharded_wallets
+    batch, events, crossings, sharded_wallets = StreamBatch(), [], [], set()
     try:
         response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
                                             context=context)
@@ -80,12 +85,15 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
             metrics.add_metric(name="AggregateWrites", unit=MetricUnit.Count, value=batch.aggregate_writes)
         if batch.resynchronised:  # changes lost from the stream: worth an alarm
             metrics.add_metric(name="GrantBooksResynchronised", unit=MetricUnit.Count, value=batch.resynchronised)
-    sent = outbox.publish(events)  # after the books: a failure here has the whole batch delivered again
+    # A sharded wallet's crossings are its shards' sum's: read once per batch (tollgate.shards.crossings).
+    found = sharded.check(sharded_wallets)
+    sent = outbox.publish([*events, *found.events])  # after the books: a failure here has the whole batch delivered again
     if sent:
         metrics.add_metric(name="EventsPublished", unit=MetricUnit.Count, value=sent)
-    queued = top_ups.request(crossings)
+    queued = top_ups.request([*crossings, *found.top_ups])
     if queued:
         metrics.add_metric(name="AutoTopUpsQueued", unit=MetricUnit.Count, value=queued)
+    sharded.announced(found)
     return response
 
 

@@ -62,7 +62,7 @@ class StackConfig:
 def parameters() -> dict[str, str]:
     values = {name: str(p.get("Default", "")) for name, p in (template.load().get("Parameters") or {}).items()}
     values.update({"Stage": "dev", "JwtIssuer": tokens.ISSUER, "JwtAudience": tokens.AUDIENCE, "JwksUrl": "",
-                   "WebhookUrlPolicy": "allow-loopback-http"})  # a local receiver on 127.0.0.1
+                   "WebhookUrlPolicy": "local"})  # a local receiver on 127.0.0.1, and nothing sent elsewhere
     return values
 
 

@@ -489,6 +489,24 @@ def test_resending_unknown_things_is_404_and_queues_nothing(outbox, receiver):
     assert listed.status == 404
 
 
+def test_the_local_policy_takes_a_public_url_but_never_looks_it_up_nor_calls_it(outbox, shop, monkeypatch):
+    """make dev and the tests (policy local): an https URL of another host registers as in AWS, and its
+    deliveries fail without a DNS query or a connection: nothing leaves the machine."""
+    import socket
+
+    monkeypatch.setenv("WEBHOOK_URL_POLICY", "local")
+    created = endpoint("https://hooks.example.com/tollgate", ["credits.low"])
+    low_balance_event(shop)
+    reached: list[object] = []
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: reached.append(a))
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: reached.append(a))
+    assert Deliveries(outbox).run() == {"retrying": 1}
+    assert reached == []
+    (delivery,) = deliveries_of(created["endpoint_id"])
+    attempt = delivery["attempts"][0]
+    assert attempt["status_code"] is None and "only to 127.0.0.1" in attempt["error"], attempt
+
+
 def test_a_host_resolving_to_a_private_address_is_not_reached(outbox, shop, monkeypatch):
     """Registered by name (public-looking), resolved at delivery to the metadata service: refused, no
     connection made; the attempt says why."""

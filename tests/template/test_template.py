@@ -124,6 +124,37 @@ def test_policies_are_least_privilege():
                 assert statement["Resource"] != "*", logical
 
 
+def _table_actions(fn: dict) -> set[str]:
+    """The DynamoDB actions a function's policies allow on the table itself (not its indexes)."""
+    allowed: set[str] = set()
+    for policy in fn["Properties"].get("Policies", []):
+        for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            if {"Fn::GetAtt": ["TollgateTable", "Arn"]} in resources or "TollgateTable.Arn" in str(resources):
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                allowed |= {a for a in actions if a.startswith("dynamodb:")}
+    return allowed
+
+
+def test_a_function_reading_wallets_may_read_a_sharded_ones_other_shards():
+    """Any wallet read may meet a sharded wallet, whose other shards are one BatchGetItem."""
+    never_reads_a_wallet = {"LedgerArchiveFunction"}  # its checkpoint and archive totals, entries by query
+    for logical, fn in template.resources("AWS::Serverless::Function").items():
+        allowed = _table_actions(fn)
+        if "dynamodb:GetItem" in allowed and logical not in never_reads_a_wallet:
+            assert "dynamodb:BatchGetItem" in allowed, logical
+
+
+def test_the_outbox_and_the_sharded_crossings_are_allowed_where_they_run():
+    """The outbox reads (BatchGetItem) and records (BatchWriteItem) events; a sharded wallet's
+    crossing is written on a ConditionCheck of its shard 0 (tollgate.shards.crossings)."""
+    functions = template.resources("AWS::Serverless::Function")
+    outbox = {"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"}
+    for logical in ("LedgerStreamFunction", "GrantExpiryFunction"):
+        assert outbox <= _table_actions(functions[logical]), logical
+    assert "dynamodb:ConditionCheckItem" in _table_actions(functions["LedgerStreamFunction"])
+
+
 def test_tables_declare_the_indexes_the_code_queries():
     table = template.table_definitions()["TollgateTable"]
     assert {i["IndexName"] for i in table["LocalSecondaryIndexes"]} == {"LSI1"}

@@ -14,12 +14,15 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
 )
 
+# Every model module, so every process sees the same MODELS (not only what other tests imported).
 from tollgate.analytics import models as _analytics  # noqa: F401
 from tollgate.apikeys import models as _apikeys  # noqa: F401 - registers the models
 from tollgate.audit import models as _audit  # noqa: F401
+from tollgate.autotopup import models as _autotopup  # noqa: F401
 from tollgate.data import ExactMapAttribute, IntegerAttribute
 from tollgate.data.table import TableItem
 from tollgate.earnings import models as _earnings  # noqa: F401
+from tollgate.events import models as _events  # noqa: F401
 from tollgate.exports import models as _exports  # noqa: F401
 from tollgate.gateways import models as _gateways  # noqa: F401
 from tollgate.grants import models as _grants  # noqa: F401
@@ -32,7 +35,9 @@ from tollgate.ratelimit import models as _ratelimit  # noqa: F401
 from tollgate.reconciliation import models as _reconciliation  # noqa: F401
 from tollgate.refunds import models as _refunds  # noqa: F401
 from tollgate.reservations import models as _reservations  # noqa: F401
+from tollgate.shards import models as _shards  # noqa: F401
 from tollgate.tiers import models as _tiers  # noqa: F401
+from tollgate.webhook_endpoints import models as _webhook_endpoints  # noqa: F401
 
 MODELS = sorted(TableItem._get_discriminator_attribute().get_registered_subclasses(TableItem),
                 key=lambda m: m.__name__)
@@ -48,6 +53,9 @@ def values_for(attr: Attribute[Any]) -> st.SearchStrategy[Any]:
     if isinstance(attr, ExactMapAttribute):
         return st.dictionaries(st.text(min_size=1, max_size=10), scalars, max_size=4)
     if isinstance(attr, ListAttribute):
+        element = getattr(attr, "element_type", None)
+        if element is not None and issubclass(element, ExactMapAttribute):
+            return st.lists(st.dictionaries(st.text(min_size=1, max_size=10), scalars, max_size=3), max_size=3)
         return st.lists(st.text(max_size=10), max_size=3)
     if isinstance(attr, UnicodeSetAttribute):
         return st.sets(st.text(min_size=1, max_size=10), min_size=1, max_size=3)

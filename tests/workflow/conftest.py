@@ -32,7 +32,7 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.workflow)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")  # one stack for the tier: each start costs ~15 s of containers and tables
 def stack(tmp_path_factory):
     from tollgate_local.stack import StackConfig
 
@@ -44,10 +44,14 @@ def stack(tmp_path_factory):
                          "AllocationRetryIntervalSeconds": "1",
                          "ExportRetryIntervalSeconds": "1"}
     with running_stack(config) as local:
+        from tollgate_local.seed import seed_if_empty
+
+        # Seeded first, while the catalog is empty: the refund tests buy its starter package.
+        seed_if_empty(local.url, local.signer.token("admin", ["admin", "user"]))
         yield local
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def api(stack) -> Client:
     return Client(stack.url)
 

@@ -29,10 +29,9 @@ def admin(stack) -> str:
 
 
 @pytest.fixture(scope="module")
-def catalog(stack, admin):
-    from tollgate_local.seed import seed_if_empty
-
-    seed_if_empty(stack.url, admin)
+def catalog(stack):
+    """The demo catalog, with its starter package: the tier's stack is seeded when it starts."""
+    return stack
 
 
 @pytest.fixture(scope="module")

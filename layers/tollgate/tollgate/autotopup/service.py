@@ -121,8 +121,9 @@ def put_settings(principal: Principal, requested: str | None, body: AutoTopUpIn)
     return view(wallet_id, item)
 
 
-def top_up(wallet_id: str, crossing_seq: int) -> Outcome:
-    """Charge the wallet's card for the crossing below its threshold made by change ``crossing_seq``."""
+def top_up(wallet_id: str, crossing: int | str) -> Outcome:
+    """Charge the wallet's card for the crossing below its threshold: made by the wallet change whose
+    ``seq`` is ``crossing``, or a sharded wallet's crossing (``sharded-<n>``)."""
     item = repository.get(wallet_id)
     if item is None or not item.enabled or not item.payment_method_id or not item.customer_id:
         return Outcome.OFF
@@ -134,7 +135,7 @@ def top_up(wallet_id: str, crossing_seq: int) -> Outcome:
     now_ms = clock.now_ms()
     period = clock.period_of(now_ms)
     purchase = purchases.new_saved_card_purchase(
-        purchase_id=ids.derived_id("pur", wallet_id, "auto-top-up", str(crossing_seq)), wallet_id=wallet_id,
+        purchase_id=ids.derived_id("pur", wallet_id, "auto-top-up", str(crossing)), wallet_id=wallet_id,
         owner=item.enabled_by or "auto-top-up", credits_mc=credits_mc, amount=amount, currency=item.currency,
         package_id=package_id, reason="auto-top-up")
     tx = Transaction()

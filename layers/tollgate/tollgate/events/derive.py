@@ -99,7 +99,7 @@ def _wallet(new: dict[str, Any], old: dict[str, Any], entry_type: EntryType, rec
             events.append(make_event(EventType.CREDITS_GRANTED, (tx,), at, wallet_id, transaction_id=tx, source=source,
                                  amount=format_credits(balance - balance_before), **figures))
     if image_number(new, "shards") is not None:
-        return events  # a sharded wallet: this item is one shard of it, its figures not the wallet's
+        return events  # a sharded wallet: this item is one shard of it (its sum's crossings: tollgate.shards.crossings)
     threshold = crossed(new, old, "low_balance_mc")
     if threshold is not None:
         events.append(make_event(EventType.CREDITS_LOW, (wallet_id, seq), at, wallet_id,

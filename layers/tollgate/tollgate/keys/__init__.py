@@ -12,6 +12,7 @@ ledger entry                  ``WALLET#<id>``     ``TX#<transaction_id>``
 sharded wallet: shard k >= 1  ``WALLET#<id>#S<k>`` ``SHARD``
 sharded wallet's marker       ``WALLET#<id>``     ``SHARDED`` (LSI1SK ``~``: its history merges slots)
 sharded wallet's debit entry  ``WALLET#<id>#E<slot>`` ``TX#<transaction_id>``
+sharded wallet's crossings    ``WALLET#<id>``     ``CROSSINGS``
 ledger archive totals         ``WALLET#<id>``     ``ARCHIVE``
 ledger archive checkpoint     ``ARCHIVE#RUN``     ``LAST``
 wallet locator -> wallet ids  ``WALLETLOC#<loc>`` ``WALLETLOC``
@@ -123,6 +124,7 @@ from tollgate.keys.common import (
 )
 from tollgate.keys.ledger import (
     ARCHIVE_HISTORY_SK,
+    CROSSINGS_SK,
     ENTRY_SLOTS,
     GRANT_EXPIRY_SHARDS,
     GRANTS_SK,
@@ -148,6 +150,7 @@ from tollgate.keys.ledger import (
     slot_pk,
     slotted_entry,
     wallet,
+    wallet_crossings,
     wallet_locator,
     wallet_pk,
     wallet_shard,
@@ -244,6 +247,7 @@ __all__ = [
     "AUTOPAYOUT_GSI1PK",
     "CATALOG_PK",
     "CONFIG_PK",
+    "CROSSINGS_SK",
     "DELIVERY_PREFIX",
     "EARNINGS_DAY_PREFIX",
     "EARNINGS_FEATURE_PREFIX",
@@ -353,6 +357,7 @@ __all__ = [
     "usage_day",
     "usage_pk",
     "wallet",
+    "wallet_crossings",
     "wallet_locator",
     "wallet_pk",
     "wallet_purchases_gsi1pk",

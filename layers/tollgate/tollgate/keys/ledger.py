@@ -27,6 +27,7 @@ def entry(wallet_id: str, transaction_id: str) -> Key:
 
 SHARD_SK = "SHARD"
 SHARDED_SK = "SHARDED"
+CROSSINGS_SK = "CROSSINGS"
 SHARDED_LSI1SK = "~"  # after every entry's created_at#tx: a history query newest first meets it first
 ENTRY_SLOTS = 32  # a sharded wallet's debit entries are spread over this many partitions, for its life
 MAX_SHARDS = 64
@@ -39,6 +40,11 @@ def wallet_shard(wallet_id: str, shard: int) -> Key:
 
 def wallet_sharded(wallet_id: str) -> Key:
     return wallet_pk(wallet_id), SHARDED_SK
+
+
+def wallet_crossings(wallet_id: str) -> Key:
+    """Which side of its thresholds a sharded wallet was last seen on (``tollgate.shards.crossings``)."""
+    return wallet_pk(wallet_id), CROSSINGS_SK
 
 
 def entry_slot(transaction_id: str) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, UnicodeAttribute
 
 from tollgate.data import IntegerAttribute, TableItem
 from tollgate.ledger.models import HistoryRow
@@ -29,3 +29,21 @@ class ShardedMarkerItem(HistoryRow, discriminator="wallet_sharded"):
 
     wallet_id = UnicodeAttribute()
     sharded_at = UnicodeAttribute()
+
+
+class CrossingsItem(TableItem, discriminator="wallet_crossings"):
+    """``WALLET#<id>`` / ``CROSSINGS``: which side of each threshold a sharded wallet was last seen on,
+    how many times it crossed below each, and up to which crossing each was announced
+    (``tollgate.shards.crossings``). Kinds: ``low`` (credits.low), ``depleted``, ``topup``."""
+
+    wallet_id = UnicodeAttribute()
+    low_below = BooleanAttribute(default=False)
+    low_n = IntegerAttribute(default=0)
+    low_done = IntegerAttribute(default=0)
+    depleted_below = BooleanAttribute(default=False)
+    depleted_n = IntegerAttribute(default=0)
+    depleted_done = IntegerAttribute(default=0)
+    topup_below = BooleanAttribute(default=False)
+    topup_n = IntegerAttribute(default=0)
+    topup_done = IntegerAttribute(default=0)
+    updated_at = UnicodeAttribute(null=True)

@@ -2,7 +2,7 @@
 
 A delivery goes from inside the platform's AWS account to a URL an admin typed, so it must not be
 usable to reach what only the account can: the host's addresses are resolved and every one must
-be public (in ``make dev`` loopback too), and the connection is made to the address that was
+be public (in ``make dev`` loopback, and only loopback), and the connection is made to the address that was
 checked (the TLS name stays the host's), so a DNS answer that changes in between cannot redirect
 it. A 3xx is a failed attempt, not followed: a redirect could point anywhere.
 """
@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from tollgate.webhook_endpoints.service import LOOPBACK_HOSTS, loopback_http_allowed
+from tollgate.webhook_endpoints.service import LOOPBACK_HOSTS, deliveries_stay_local, loopback_http_allowed
 
 TIMEOUT_SECONDS = 10
 RESPONSE_KEPT = 500  # characters of the receiver's answer kept with the attempt
@@ -40,6 +40,8 @@ class Refused(Exception):
 def _address(host: str, port: int) -> str:
     """The address to connect to: the first the host resolves to, once every one is allowed."""
     loopback_ok = loopback_http_allowed() and host.lower() in LOOPBACK_HOSTS
+    if deliveries_stay_local() and not loopback_ok:  # not even a DNS query leaves the machine
+        raise Refused(f"{host} is not this machine: the local stack delivers only to 127.0.0.1")
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:

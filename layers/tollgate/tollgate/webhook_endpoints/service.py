@@ -5,9 +5,11 @@ to the create. Creating and deleting are recorded in the audit trail (the secret
 
 **Which URLs.** In AWS only ``https`` URLs, never to a loopback, private, link-local or otherwise
 reserved IP address or to ``localhost``: a delivery is a request from inside the platform's
-account, and an admin's URL must not turn it into a probe of internal services. ``make dev``
-sets ``WEBHOOK_URL_POLICY=allow-loopback-http`` (the template's ``WebhookUrlPolicy``), which also
-allows ``http://127.0.0.1``, ``http://[::1]`` and ``http://localhost``, for a local receiver.
+account, and an admin's URL must not turn it into a probe of internal services.
+``WEBHOOK_URL_POLICY=allow-loopback-http`` (the template's ``WebhookUrlPolicy``) also allows
+``http://127.0.0.1``, ``http://[::1]`` and ``http://localhost``, for a local receiver. ``make dev``
+and the tests run ``local``: those URLs are allowed too, and deliveries go only to this machine
+(an https URL of another host is taken, as in AWS, but never looked up nor called).
 """
 
 from __future__ import annotations
@@ -30,10 +32,15 @@ from tollgate.webhook_endpoints.schemas import WebhookEndpointCreated, WebhookEn
 MAX_ENDPOINTS = 16  # each event is delivered to every subscribed endpoint: the fan-out stays bounded
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 ALLOW_LOOPBACK_HTTP = "allow-loopback-http"
+LOCAL = "local"  # make dev: loopback http allowed, and nothing delivered off this machine
 
 
 def loopback_http_allowed() -> bool:
-    return os.environ.get("WEBHOOK_URL_POLICY") == ALLOW_LOOPBACK_HTTP
+    return os.environ.get("WEBHOOK_URL_POLICY") in (ALLOW_LOOPBACK_HTTP, LOCAL)
+
+
+def deliveries_stay_local() -> bool:
+    return os.environ.get("WEBHOOK_URL_POLICY") == LOCAL
 
 
 def check_url(url: str) -> str:
