@@ -29,16 +29,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist
+from pynamodb.transactions import TransactGet
 
 from tollgate import clock, keys
 from tollgate.amounts import format_credits
-from tollgate.data import ConditionFailed, Transaction, TransactionCancelled, client, conditional, table_name
+from tollgate.data import ConditionFailed, TableItem, Transaction, TransactionCancelled, conditional, get_or_none
 from tollgate.data.images import image_number, image_string
 from tollgate.events.derive import Event, make_event
 from tollgate.events.types import EventType
 from tollgate.ledger.models import WalletItem
-from tollgate.shards.models import CrossingsItem
-from tollgate.shards.repository import shard_of
+from tollgate.shards.models import CrossingsItem, WalletShardItem
 
 logger = logging.getLogger(__name__)
 
@@ -125,28 +128,31 @@ def _check(wallet_id: str, found: Found) -> None:
 
 
 def _read(wallet_id: str) -> _Read | None:
-    """The wallet's items and its CROSSINGS item as of one instant (a serializable read)."""
-    root_raw = client().get_item(TableName=table_name(), Key=_key(keys.wallet(wallet_id)),
-                                 ConsistentRead=True).get("Item")
-    root = WalletItem.from_raw_data(root_raw) if root_raw else None
+    """The wallet's items and its CROSSINGS item as of one instant (one ``TransactGetItems``: a
+    serializable read), after a strongly consistent read of shard 0 for how many items there are."""
+    root = get_or_none(WalletItem, *keys.wallet(wallet_id))
     if root is None or root.shards is None:
         return None
     items = max(root.shard_items or 1, root.shards)
-    wanted = [keys.wallet_shard(wallet_id, k) for k in range(items)] + [keys.wallet_crossings(wallet_id)]
-    answer = client().transact_get_items(TransactItems=[
-        {"Get": {"TableName": table_name(), "Key": _key(key)}} for key in wanted])["Responses"]
-    raws = [r.get("Item") for r in answer]
-    if not raws[0]:
+    with TransactGet(connection=TableItem._get_connection().connection) as tg:
+        shard_futures = [tg.get(WalletItem if k == 0 else WalletShardItem, *keys.wallet_shard(wallet_id, k))
+                         for k in range(items)]
+        state_future = tg.get(C, *keys.wallet_crossings(wallet_id))
+    found = [_resolved(f) for f in shard_futures]
+    root = found[0]
+    if not isinstance(root, WalletItem):
         return None
-    shards = [shard_of(raw, k) for k, raw in enumerate(raws[:-1])]
-    root = WalletItem.from_raw_data(raws[0])
-    state = C.from_raw_data(raws[-1]) if raws[-1] else None
-    return _Read(root=root, balance=sum(s.balance for s in shards),
-                 available=sum(s.available for s in shards), state=state)
+    return _Read(root=root, balance=sum(item.balance or 0 for item in found if item is not None),
+                 available=sum(item.available or 0 for item in found if item is not None),
+                 state=_resolved(state_future))
 
 
-def _key(key: tuple[str, str]) -> dict:
-    return {"PK": {"S": key[0]}, "SK": {"S": key[1]}}
+def _resolved(future: Any) -> Any:
+    """What a TransactGet future holds; None for an item that does not exist."""
+    try:
+        return future.get()
+    except DoesNotExist:
+        return None
 
 
 def _sides(available: int, low: int | None, topup: int | None) -> dict[str, bool]:
