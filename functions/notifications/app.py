@@ -27,6 +27,7 @@ from tollgate.webhook_endpoints.schemas import (
     WebhookEndpointIn,
     WebhookEndpointList,
     WebhookEndpointOut,
+    WebhookEndpointUpdate,
 )
 
 logger = Logger()
@@ -53,6 +54,13 @@ def list_webhook_endpoints() -> WebhookEndpointList:
          tags=["admin", "webhooks"], responses=http.responses(200, WebhookEndpointOut, 404))
 def get_webhook_endpoint(endpoint_id: IdPath) -> WebhookEndpointOut:
     return webhook_endpoints.get(endpoint_id)
+
+
+@app.patch("/v1/admin/webhook-endpoints/<endpoint_id>",
+           summary="Change a webhook endpoint in place (its secret stays); enabled: true turns a disabled one back on",
+           tags=["admin", "webhooks"], responses=http.responses(200, WebhookEndpointOut, 404))
+def patch_webhook_endpoint(endpoint_id: IdPath, body: WebhookEndpointUpdate) -> WebhookEndpointOut:
+    return webhook_endpoints.update(endpoint_id, body, actor=http.principal(app).actor)
 
 
 @app.delete("/v1/admin/webhook-endpoints/<endpoint_id>", summary="Delete a webhook endpoint: nothing more is sent",

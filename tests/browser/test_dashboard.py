@@ -295,7 +295,8 @@ def test_an_admin_creates_narrows_and_revokes_a_server_key(open_ui, api, tokens)
     admin.close()
 
 
-def test_an_admin_registers_a_webhook_endpoint_sees_its_secret_once_and_deletes_it(open_ui, api, tokens):
+def test_an_admin_registers_a_webhook_endpoint_sees_its_secret_once_turns_it_off_and_on_and_deletes_it(
+        open_ui, api, tokens):
     admin = open_ui("admin")
     page = admin.page
     admin.sign_in("admin", ["admin", "user"])
@@ -320,6 +321,12 @@ def test_an_admin_registers_a_webhook_endpoint_sees_its_secret_once_and_deletes_
     assert [(e["events"], e["status"]) for e in listed] == [(["credits.low", "purchase.paid"], "enabled")]
     row.get_by_role("button", name=re.compile(r"^Deliveries")).click()
     expect(card(page, re.compile("^Deliveries to"))).to_contain_text("Nothing delivered to it yet.")
+    row.get_by_role("button", name=re.compile(r"^Turn off")).click()
+    expect(row.locator("td").nth(3)).to_have_text("disabled: turned off by user:admin")
+    assert [e["status"] for e in api.ok("GET", "/v1/admin/webhook-endpoints", tokens["admin"])["data"]
+            if e["url"].endswith("/browser-hooks")] == ["disabled"]
+    row.get_by_role("button", name=re.compile(r"^Turn on")).click()
+    expect(row.locator("td").nth(3)).to_have_text("enabled")
     row.get_by_role("button", name=re.compile(r"^Delete")).click()
     row.get_by_role("button", name="Yes, delete").click()
     expect(page.locator("tbody tr", has_text="/browser-hooks")).to_have_count(0)

@@ -50,7 +50,8 @@ def test_every_body_taking_route_is_covered():
             "PUT /v1/admin/wallets/{wallet_id}/tier", "PUT /v1/admin/wallets/{wallet_id}/shards",
             "PUT /v1/admin/orgs/{org_id}",
             "PUT /v1/admin/orgs/{org_id}/members/{sub}", "POST /v1/admin/allocations/run",
-            "POST /v1/admin/exports", "POST /v1/admin/webhook-endpoints", "PUT /v1/wallet/alerts",
+            "POST /v1/admin/exports", "POST /v1/admin/webhook-endpoints",
+            "PATCH /v1/admin/webhook-endpoints/{endpoint_id}", "PUT /v1/wallet/alerts",
             "PUT /v1/wallet/payment-method", "PUT /v1/wallet/auto-top-up"} == set(JSON_ROUTES)
 
 

@@ -453,6 +453,60 @@ def test_an_endpoint_failing_for_3_days_is_disabled_and_then_receives_nothing(ou
     assert (refused.status, refused.error_code) == (409, "webhook_endpoint_disabled"), refused
 
 
+def patch_endpoint(endpoint_id: str, body: dict, caller=ADMIN):
+    return invoke("notifications_patch_webhook_endpoint.json", caller=caller, body=body,
+                  path=f"/v1/admin/webhook-endpoints/{endpoint_id}", path_params={"endpoint_id": endpoint_id})
+
+
+def test_a_disabled_endpoint_turned_back_on_receives_again_and_the_change_is_audited(outbox, shop, receiver):
+    hook = receiver()
+    created = endpoint(hook.url, ["purchase.paid"])
+    off = patch_endpoint(created["endpoint_id"], {"enabled": False})
+    assert (off.status, off.body["status"], off.body["disabled_reason"]) == (
+        200, "disabled", "turned off by user:root"), off
+    low_balance_event(shop)  # purchase.paid, and more: nothing for a disabled endpoint
+    queue = Deliveries(outbox)
+    assert queue.run() == {}
+    assert hook.got == []
+
+    on = patch_endpoint(created["endpoint_id"], {"enabled": True, "events": ["credits.low", "purchase.paid"],
+                                                 "description": "back"})
+    assert on.status == 200, on
+    assert (on.body["status"], on.body["disabled_reason"], on.body["events"], on.body["description"]) == (
+        "enabled", None, ["credits.low", "purchase.paid"], "back")
+    assert "secret" not in on.body
+    stream = streams.LedgerStream(boto3.client("dynamodb", region_name=REGION))
+    stream.delivered = len(stream.records())
+    buy(shop, ALICE, "stripe", "USD", "a-2")
+    assert stream.drain() == {"batchItemFailures": []}
+    assert queue.run() == {"done": 1}
+    assert [json.loads(b)["type"] for _, b in hook.got] == ["purchase.paid"]
+
+    trail = invoke("admin_get_audit.json", caller=ADMIN, query={"target": f"webhook_endpoint:{created['endpoint_id']}"})
+    assert trail.status == 200, trail
+    actions = [r["action"] for r in trail.body["data"]]
+    assert actions.count("webhook_endpoint.update") == 2, actions
+
+
+@pytest.mark.parametrize("body", [{}, {"enabled": None}, {"url": "http://example.com/hook"}, {"events": ["nope"]},
+                                  {"events": ["credits.low", "credits.low"]}, {"enabled": "yes"}, {"secret": "x"}])
+def test_a_bad_change_to_an_endpoint_is_refused_and_changes_nothing(outbox, body):
+    created = endpoint("https://hooks.example.com/a", ["credits.low"])
+    before = invoke("notifications_get_webhook_endpoint.json", caller=ADMIN,
+                    path=f"/v1/admin/webhook-endpoints/{created['endpoint_id']}",
+                    path_params={"endpoint_id": created["endpoint_id"]}).body
+    reply = patch_endpoint(created["endpoint_id"], body)
+    assert reply.status == 422, reply
+    assert reply.error_code in ("validation_error", "webhook_url_refused"), reply
+    after = invoke("notifications_get_webhook_endpoint.json", caller=ADMIN,
+                   path=f"/v1/admin/webhook-endpoints/{created['endpoint_id']}",
+                   path_params={"endpoint_id": created["endpoint_id"]}).body
+    assert after == before
+    missing = patch_endpoint("we_nope", {"enabled": True})
+    assert (missing.status, missing.error_code) == (404, "not_found"), missing
+    assert patch_endpoint(created["endpoint_id"], {"enabled": True}, caller=ALICE).status == 403
+
+
 def test_only_subscribed_live_endpoints_get_an_event(outbox, shop, receiver):
     wanted, other, gone = receiver(), receiver(), receiver()
     endpoint(wanted.url, ["credits.low"])

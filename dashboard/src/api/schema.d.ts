@@ -643,7 +643,8 @@ export interface paths {
         delete: operations["delete_webhook_endpoint_v1_admin_webhook_endpoints__endpoint_id__delete"];
         options?: never;
         head?: never;
-        patch?: never;
+        /** Change a webhook endpoint in place (its secret stays); enabled: true turns a disabled one back on */
+        patch: operations["patch_webhook_endpoint_v1_admin_webhook_endpoints__endpoint_id__patch"];
         trace?: never;
     };
     "/v1/admin/webhook-endpoints/{endpoint_id}/deliveries": {
@@ -1431,7 +1432,7 @@ export interface components {
              * Action
              * @enum {string}
              */
-            action: "feature.put" | "package.put" | "settings.put" | "tier.put" | "wallet_tier.put" | "wallet_shards.put" | "webhook_endpoint.create" | "webhook_endpoint.delete";
+            action: "feature.put" | "package.put" | "settings.put" | "tier.put" | "wallet_tier.put" | "wallet_shards.put" | "webhook_endpoint.create" | "webhook_endpoint.update" | "webhook_endpoint.delete";
             /**
              * Actor
              * @description Who made it, as ledger entries name actors: user:<sub>
@@ -3682,7 +3683,7 @@ export interface components {
             secret: string;
             /**
              * Status
-             * @description disabled: Tollgate stopped delivering after 3 days of failed attempts (see disabled_reason)
+             * @description disabled: Tollgate stopped delivering after 3 days of failed attempts, or an admin turned it off (see disabled_reason); PATCH enabled: true turns it back on
              * @enum {string}
              */
             status: "enabled" | "disabled";
@@ -3732,12 +3733,46 @@ export interface components {
             events: (components["schemas"]["EventType"] | "*")[];
             /**
              * Status
-             * @description disabled: Tollgate stopped delivering after 3 days of failed attempts (see disabled_reason)
+             * @description disabled: Tollgate stopped delivering after 3 days of failed attempts, or an admin turned it off (see disabled_reason); PATCH enabled: true turns it back on
              * @enum {string}
              */
             status: "enabled" | "disabled";
             /** Url */
             url: string;
+        };
+        /**
+         * WebhookEndpointUpdate
+         * @description What to change on an endpoint, in place (its secret stays): at least one field; a null is absent.
+         *     ``enabled: true`` turns a disabled endpoint back on (events from then on are delivered; earlier
+         *     failed deliveries can be re-sent); ``false`` stops deliveries without deleting it.
+         */
+        WebhookEndpointUpdate: {
+            /** Description */
+            description?: string | null;
+            /**
+             * Enabled
+             * @description true: deliver again (a disabled endpoint); false: stop
+             */
+            enabled?: boolean | null;
+            /**
+             * Events
+             * @description The event types to deliver, or ["*"] for every type (types added later included). Each at most once. Replaces the endpoint's.
+             */
+            events?: (components["schemas"]["EventType"] | "*")[] | null;
+            /**
+             * Url
+             * @description Where deliveries are POSTed from now on (the same rules as on create)
+             * @example https://example.com/hooks/v2
+             */
+            url?: string | null;
+        } | {
+            url: unknown;
+        } | {
+            events: unknown;
+        } | {
+            description: unknown;
+        } | {
+            enabled: unknown;
         };
         /** WebhookReceived */
         WebhookReceived: {
@@ -4552,7 +4587,7 @@ export interface operations {
                 /** @description next_cursor of the previous page */
                 cursor?: string;
                 /** @description Only changes of this kind */
-                action?: "feature.put" | "package.put" | "settings.put" | "tier.put" | "wallet_tier.put" | "wallet_shards.put" | "webhook_endpoint.create" | "webhook_endpoint.delete";
+                action?: "feature.put" | "package.put" | "settings.put" | "tier.put" | "wallet_tier.put" | "wallet_shards.put" | "webhook_endpoint.create" | "webhook_endpoint.update" | "webhook_endpoint.delete";
                 /** @description Only changes to this item: feature:<id>, package:<id>, tier:<id>, wallet:<wallet_id>, webhook_endpoint:<id> or settings */
                 target?: string;
             };
@@ -7627,6 +7662,104 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description validation_error: with the offending fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description API Gateway's throttling: {"message": "Too Many Requests"} */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description gateway_unavailable / try_again: retry later (try_again: the same request again, with the same Idempotency-Key, after Retry-After) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    patch_webhook_endpoint_v1_admin_webhook_endpoints__endpoint_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookEndpointUpdate"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointOut"];
+                };
+            };
+            /** @description unauthorized: missing or invalid credentials; or API Gateway's JWT authorizer: {"message": "Unauthorized"} (token missing, expired or not ours) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description forbidden: this route needs the admin role */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description not_found: no such resource, or not the caller's; or API Gateway: {"message": "Not Found"} when a path parameter makes the path match no route */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"] | components["schemas"]["GatewayMessage"];
+                };
+            };
+            /** @description payload_too_large: the body is larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description unsupported_media_type: the body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description validation_error: with the offending fields */

@@ -1,5 +1,6 @@
 // Admin: webhook endpoints. Register one (its signing secret is shown once, here), list them, see an
-// endpoint's deliveries and their attempts, re-send one, delete an endpoint (after a confirmation).
+// endpoint's deliveries and their attempts, re-send one, turn an endpoint off or back on (one Tollgate
+// disabled after 3 days of failures included), delete one (after a confirmation).
 import { useState, type FormEvent } from "react";
 import { api, errorMessage, type Schemas } from "../api/client";
 import { Card, ErrorBox, Status, useLoad } from "../ui";
@@ -52,6 +53,21 @@ export default function AdminWebhooks() {
       setConfirming(null);
       if (shown?.endpoint_id === endpoint.endpoint_id) setShown(null);
       setNote(`Deleted ${endpoint.url} (${endpoint.endpoint_id}): nothing more is sent to it.`);
+      endpoints.reload();
+    } catch (e) {
+      setError(errorMessage(e));
+    }
+  }
+  async function toggle(endpoint: Endpoint) {
+    setError(null);
+    setNote(null);
+    const enabled = endpoint.status !== "enabled";
+    try {
+      await api("PATCH", `/v1/admin/webhook-endpoints/${encodeURIComponent(endpoint.endpoint_id)}`, {
+        body: { enabled },
+      });
+      setNote(enabled ? `Turned ${endpoint.url} back on: events from now on are delivered (re-send failed ones below).`
+        : `Turned ${endpoint.url} off: nothing is sent to it until it is turned on.`);
       endpoints.reload();
     } catch (e) {
       setError(errorMessage(e));
@@ -124,6 +140,9 @@ export default function AdminWebhooks() {
                 <td>
                   <button className="secondary" onClick={() => setShown(e)}>
                     Deliveries<VisuallyHidden> to {e.url}</VisuallyHidden>
+                  </button>{" "}
+                  <button className="secondary" onClick={() => toggle(e)}>
+                    {e.status === "enabled" ? "Turn off" : "Turn on"}<VisuallyHidden> {e.url}</VisuallyHidden>
                   </button>{" "}
                   {confirming === e.endpoint_id ? (
                     <span role="group" aria-label={`Delete ${e.url}?`}>

@@ -8,7 +8,8 @@ from tollgate.principal import WALLET_ID_PATTERN
 from tollgate.schemas import SLUG_PATTERN, Schema
 
 AuditAction = Literal["feature.put", "package.put", "settings.put", "tier.put", "wallet_tier.put",
-                      "wallet_shards.put", "webhook_endpoint.create", "webhook_endpoint.delete"]
+                      "wallet_shards.put", "webhook_endpoint.create", "webhook_endpoint.update",
+                      "webhook_endpoint.delete"]
 # feature:<id>, package:<id>, tier:<id>, wallet:<wallet_id>, webhook_endpoint:<id>, or settings.
 TARGET_PATTERN = (rf"^(settings|(feature|package|tier):{SLUG_PATTERN.strip('^$')}"
                   rf"|wallet:{WALLET_ID_PATTERN.strip('^$')}|webhook_endpoint:[A-Za-z0-9_-]{{1,64}})$")

@@ -20,11 +20,11 @@ from tollgate.webhook_endpoints.exceptions import (
 
 if TYPE_CHECKING:
     from tollgate.webhook_endpoints.deliveries import Outcome, Result, deliver, list_deliveries, resend
-    from tollgate.webhook_endpoints.service import check_url, create, delete, get, list_endpoints
+    from tollgate.webhook_endpoints.service import check_url, create, delete, get, list_endpoints, update
 
 __getattr__ = lazy.exports(__name__, {
     "deliveries": ("Outcome", "Result", "deliver", "list_deliveries", "resend"),
-    "service": ("check_url", "create", "delete", "get", "list_endpoints"),
+    "service": ("check_url", "create", "delete", "get", "list_endpoints", "update"),
 })
 
 __all__ = [
@@ -43,4 +43,5 @@ __all__ = [
     "list_deliveries",
     "list_endpoints",
     "resend",
+    "update",
 ]

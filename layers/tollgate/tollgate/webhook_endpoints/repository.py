@@ -1,7 +1,7 @@
 """Webhook endpoint storage: one item per endpoint, found by id; GSI1 lists them newest first.
 Its deliveries live in its partition, newest first in LSI1.
 
-Creating and deleting an endpoint each commit with their audit record (``tollgate.audit``).
+Creating, changing and deleting an endpoint each commit with their audit record (``tollgate.audit``).
 """
 
 from __future__ import annotations
@@ -29,6 +29,12 @@ def create(item: WebhookEndpointItem, change: audit.Change) -> None:
 def delete(item: WebhookEndpointItem, change: audit.Change) -> None:
     """Delete the endpoint as it was read (``ChangedMeanwhile`` if it changed or went meanwhile)."""
     audit.commit(Transaction().delete(ENDPOINT, item, E.updated_at == item.updated_at), change, guarded=ENDPOINT)
+
+
+def update(item: WebhookEndpointItem, actions: list[Any], change: audit.Change) -> None:
+    """Change the endpoint as it was read (``ChangedMeanwhile`` if it changed or went meanwhile)."""
+    audit.commit(Transaction().update(ENDPOINT, item, actions, E.updated_at == item.updated_at), change,
+                 guarded=ENDPOINT)
 
 
 def get(endpoint_id: str) -> WebhookEndpointItem | None:

@@ -2,10 +2,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, Strict, field_validator
+from pydantic import ConfigDict, Field, Strict, field_validator, model_validator
 
 from tollgate.events.types import EventType
-from tollgate.schemas import RequestModel, Schema
+from tollgate.schemas import RequestModel, Schema, given
+
+def _distinct_events(value: list[str]) -> list[str]:
+    if len(set(value)) != len(value):
+        raise ValueError("events must not repeat")
+    return ["*"] if "*" in value else sorted(value)
+
 
 _EVENTS_DOC = ("The event types to deliver, or [\"*\"] for every type (types added later included). "
                "Each at most once.")
@@ -25,9 +31,37 @@ class WebhookEndpointIn(RequestModel):
     @field_validator("events")
     @classmethod
     def _distinct(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("events must not repeat")
-        return ["*"] if "*" in value else sorted(value)
+        return _distinct_events(value)
+
+
+_EDITABLE = ("url", "events", "description", "enabled")
+
+
+class WebhookEndpointUpdate(RequestModel):
+    """What to change on an endpoint, in place (its secret stays): at least one field; a null is absent.
+    ``enabled: true`` turns a disabled endpoint back on (events from then on are delivered; earlier
+    failed deliveries can be re-sent); ``false`` stops deliveries without deleting it."""
+
+    model_config = ConfigDict(json_schema_extra={"anyOf": [given(name) for name in _EDITABLE]})
+
+    url: str | None = Field(default=None, min_length=8, max_length=2048, examples=["https://example.com/hooks/v2"],
+                            description="Where deliveries are POSTed from now on (the same rules as on create)")
+    events: list[EventSelector] | None = Field(default=None, min_length=1, max_length=len(EventType) + 1,
+                                               json_schema_extra={"uniqueItems": True},
+                                               description=_EVENTS_DOC + " Replaces the endpoint's.")
+    description: str | None = Field(default=None, max_length=500)
+    enabled: bool | None = Field(default=None, description="true: deliver again (a disabled endpoint); false: stop")
+
+    @field_validator("events")
+    @classmethod
+    def _distinct(cls, value: list[str] | None) -> list[str] | None:
+        return _distinct_events(value) if value is not None else None
+
+    @model_validator(mode="after")
+    def _something(self) -> WebhookEndpointUpdate:
+        if all(getattr(self, name) is None for name in _EDITABLE):
+            raise ValueError(f"give at least one of {', '.join(_EDITABLE)}")
+        return self
 
 
 class WebhookEndpointOut(Schema):
@@ -36,7 +70,8 @@ class WebhookEndpointOut(Schema):
     events: list[EventSelector] = Field(description=_EVENTS_DOC)
     description: str
     status: Literal["enabled", "disabled"] = Field(
-        description="disabled: Tollgate stopped delivering after 3 days of failed attempts (see disabled_reason)")
+        description="disabled: Tollgate stopped delivering after 3 days of failed attempts, or an admin turned it "
+                    "off (see disabled_reason); PATCH enabled: true turns it back on")
     disabled_reason: str | None = None
     created_at: str
     created_by: str

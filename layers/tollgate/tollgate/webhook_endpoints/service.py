@@ -27,7 +27,12 @@ from tollgate.webhook_endpoints.exceptions import (
     WebhookUrlRefused,
 )
 from tollgate.webhook_endpoints.models import WebhookEndpointItem
-from tollgate.webhook_endpoints.schemas import WebhookEndpointCreated, WebhookEndpointIn, WebhookEndpointOut
+from tollgate.webhook_endpoints.schemas import (
+    WebhookEndpointCreated,
+    WebhookEndpointIn,
+    WebhookEndpointOut,
+    WebhookEndpointUpdate,
+)
 
 MAX_ENDPOINTS = 16  # each event is delivered to every subscribed endpoint: the fan-out stays bounded
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -110,6 +115,43 @@ def get(endpoint_id: str) -> WebhookEndpointOut:
     if item is None:
         raise WebhookEndpointNotFound("webhook endpoint not found")
     return view(item)
+
+
+def update(endpoint_id: str, body: WebhookEndpointUpdate, *, actor: str) -> WebhookEndpointOut:
+    """Change the endpoint in place (its secret stays); ``enabled`` turns deliveries on or off."""
+    url = check_url(body.url) if body.url is not None else None
+    E = WebhookEndpointItem  # noqa: N806 - the model's attributes, named as the repository names them
+
+    def change() -> WebhookEndpointOut:
+        item = repository.get(endpoint_id)
+        if item is None:
+            raise WebhookEndpointNotFound("webhook endpoint not found")
+        before = view(item)
+        now = clock.iso(clock.now_ms())
+        actions = [E.updated_at.set(now)]
+        after = before.model_copy()
+        if url is not None:
+            actions.append(E.url.set(url))
+            after.url = url
+        if body.events is not None:
+            actions.append(E.events.set(list(body.events)))
+            after.events = list(body.events)
+        if body.description is not None:
+            actions.append(E.description.set(body.description))
+            after.description = body.description
+        if body.enabled is True and item.status != "enabled":
+            actions += [E.status.set("enabled"), E.disabled_reason.remove()]
+            after.status, after.disabled_reason = "enabled", None
+        elif body.enabled is False and item.status != "disabled":
+            reason = f"turned off by {actor}"
+            actions += [E.status.set("disabled"), E.disabled_reason.set(reason)]
+            after.status, after.disabled_reason = "disabled", reason
+        repository.update(item, actions, audit.Change(actor=actor, action="webhook_endpoint.update",
+                                                      target=f"webhook_endpoint:{endpoint_id}",
+                                                      before=audit.view(before), after=audit.view(after), at=now))
+        return after
+
+    return audit.apply(change)
 
 
 def delete(endpoint_id: str, *, actor: str) -> None:
