@@ -7,6 +7,7 @@ from pydantic import ConfigDict, Field, Strict, field_validator, model_validator
 from tollgate.events.types import EventType
 from tollgate.schemas import RequestModel, Schema, given
 
+
 def _distinct_events(value: list[str]) -> list[str]:
     if len(set(value)) != len(value):
         raise ValueError("events must not repeat")

@@ -120,7 +120,7 @@ def get(endpoint_id: str) -> WebhookEndpointOut:
 def update(endpoint_id: str, body: WebhookEndpointUpdate, *, actor: str) -> WebhookEndpointOut:
     """Change the endpoint in place (its secret stays); ``enabled`` turns deliveries on or off."""
     url = check_url(body.url) if body.url is not None else None
-    E = WebhookEndpointItem  # noqa: N806 - the model's attributes, named as the repository names them
+    E = WebhookEndpointItem  # the model's attributes, named as the repository names them
 
     def change() -> WebhookEndpointOut:
         item = repository.get(endpoint_id)
