@@ -5,6 +5,12 @@ routes one principal shape:
 ``{"principal_type": "user" | "service", "sub", "roles" (space-separated), "key_id", "scopes"}``
 (a server key's scopes, space-separated; empty for a person) and ``"rate_limit"`` (a server key's
 requests a second, ``tollgate.ratelimit``; empty for a person).
+
+When the key cannot be looked up (DynamoDB throttled or failing past the client's retries), a
+Lambda authorizer has no way to answer 503: an error here would be API Gateway's bare 500. So it
+lets the request through with ``{"unavailable": "store"}`` and no principal, and the route answers
+503 ``try_again`` with ``Retry-After`` before reading anything (``tollgate.principal``). Nothing is
+cached (``ReauthorizeEvery: 0``): the next request asks again.
 """
 
 from __future__ import annotations
@@ -20,11 +26,13 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tollgate import apikeys
+from tollgate.data.exceptions import StoreUnavailable
 from tollgate.principal import Principal, parse_roles
 
 logger = Logger()
 
 DENY: dict[str, Any] = {"isAuthorized": False}
+STORE_UNAVAILABLE: dict[str, Any] = {"isAuthorized": True, "context": {"unavailable": "store"}}
 
 
 def _from_bearer(authorization: str) -> Principal | None:
@@ -59,7 +67,11 @@ def authorize(headers: dict[str, str]) -> Principal | None:
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    principal = authorize(event.get("headers") or {})
+    try:
+        principal = authorize(event.get("headers") or {})
+    except StoreUnavailable as exc:
+        logger.warning("API key store unavailable: the route answers 503", extra={"reason": str(exc)})
+        return STORE_UNAVAILABLE
     if principal is None:
         return DENY
     return {

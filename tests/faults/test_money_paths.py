@@ -400,3 +400,48 @@ def test_a_refund_under_a_gateway_fault_refunds_once(aws, fault_name, fault):
     assert len({c.idempotency_key for c in calls}) == 1 and len(fakes["stripe"].refunds_made) == 1, calls
     _clawed_back_once(None)
     record("refund workflow: GatewayRefund (gateway)", fault_name, f"{first.summary()} → {second.summary()}")
+
+
+@dataclass(frozen=True)
+class _AsTheAuthorizerSaid:
+    """A caller whose request carries exactly the context the Lambda authorizer returned."""
+
+    context: dict[str, Any]
+    service_key: str = "as-returned"
+
+    def authorizer(self) -> dict[str, Any]:
+        return {"lambda": self.context}
+
+
+@pytest.mark.parametrize(("fault_name", "fault"), [("throttle storm", "throttle"), ("5xx storm", "internal_error"),
+                                                   ("connection reset storm", "reset")])
+def test_an_api_key_that_cannot_be_checked_gets_503_not_500_and_charges_nothing(aws, faults, fault_name, fault):
+    """The authorizer cannot look the key up: API Gateway would answer a bare 500 to an authorizer
+    error, so it passes the request on marked unavailable and the route answers 503 try_again with
+    Retry-After before reading anything; once DynamoDB answers, the same key is authorized again."""
+    from tests.support import LambdaContext, ledger_state, sample_event
+
+    assert invoke("admin_put_feature.json", caller=ADMIN, path="/v1/admin/features/ten",
+                  path_params={"feature_id": "ten"},
+                  body={"name": "ten", "pricing": {"type": "per_call", "credits": "10"}}).status == 200
+    created = invoke("admin_post_api_key.json", caller=ADMIN, body={"name": "faults"})
+    assert created.status == 201, created
+    key = created.body["key"]
+    before = ledger_state(WALLET)
+    event = sample_event("authorizer_request.json")
+    event["headers"] = {"x-api-key": key}
+    authorizer = load_function("authorizer")
+
+    faults.plan("GetItem", fault, times=5)
+    said = authorizer.lambda_handler(event, LambdaContext())
+    assert said == {"isAuthorized": True, "context": {"unavailable": "store"}}, said
+    reply = invoke("deduction_post_usage_api_key.json", caller=_AsTheAuthorizerSaid(said["context"]),
+                   body={"feature": "ten", "wallet_id": WALLET}, headers={"idempotency-key": "k-1"})
+    assert (reply.status, reply.error_code, reply.headers.get("Retry-After")) == (503, "try_again", "1"), reply
+    assert faults.pending("GetItem") == 0
+    assert ledger_state(WALLET) == before
+    record("API key check (authorizer)", fault_name, "503 try_again")
+
+    faults.clear()
+    said = authorizer.lambda_handler(event, LambdaContext())
+    assert said["isAuthorized"] is True and said["context"]["key_id"] == created.body["key_id"], said

@@ -136,6 +136,10 @@ def from_request_context(request_context: dict[str, Any], roles_claim: str) -> P
     authorizer = (request_context or {}).get("authorizer") or {}
     if authorizer.get("lambda"):
         ctx = authorizer["lambda"]
+        if ctx.get("unavailable"):  # the authorizer could not look the key up (functions/authorizer/app.py)
+            from tollgate.data.exceptions import StoreUnavailable
+
+            raise StoreUnavailable("the API key could not be checked: DynamoDB did not answer")
         kind = ctx.get("principal_type")
         sub = ctx.get("sub")
         if kind not in ("user", "service") or not sub:
