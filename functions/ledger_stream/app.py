@@ -29,11 +29,12 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tollgate import clock
+from tollgate import clock, keys
 from tollgate.autotopup import requests as top_ups
 from tollgate.events import derive, outbox
 from tollgate.grants.stream import StreamBatch
 from tollgate.ledger import posting
+from tollgate.reconciliation import changed
 from tollgate.shards import crossings as sharded
 
 logger = Logger()
@@ -86,7 +87,9 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         if batch.resynchronised:  # changes lost from the stream: worth an alarm
             metrics.add_metric(name="GrantBooksResynchronised", unit=MetricUnit.Count, value=batch.resynchronised)
     # A sharded wallet's crossings are its shards' sum's: read once per batch (tollgate.shards.crossings).
+    # It writes no book, so it is marked changed for the reconciliation job and the archiver here.
     found = sharded.check(sharded_wallets)
+    changed.mark(keys.RECON_WALLETS, sharded_wallets, clock.now_ms())
     sent = outbox.publish([*events, *found.events])  # after the books: a failure here has the whole batch delivered again
     if sent:
         metrics.add_metric(name="EventsPublished", unit=MetricUnit.Count, value=sent)

@@ -232,3 +232,42 @@ def test_many_pages_over_several_months_archive_and_page_back_exactly(catalog, f
     assert len(months) == 3
     assert history(limit=4) == before
     assert history(limit=7, type="usage") == [e for e in before if e["type"] == "usage"]
+
+
+def test_a_sharded_wallet_archives_from_all_its_partitions_and_pages_back_through_them(
+        catalog, fund, stream, archive_bucket):
+    """Sharded on day 0: its debits are in its slots. Only sharded-wallet changes mark it changed after
+    that (no grant book is written for it), so the archiver still finds it; it moves day 0's entries
+    from the wallet's partition and every slot, oldest first, and the history pages on into the
+    archive as an unsharded wallet's does."""
+    fund(WALLET, "1000")
+    assert stream.drain()["batchItemFailures"] == []
+    advance_clock(DAY_MS)
+    reshard = invoke("admin_put_wallet_shards.json", caller=ADMIN, body={"count": 4},
+                     path=f"/v1/admin/wallets/{WALLET}/shards", path_params={"wallet_id": WALLET})
+    assert reshard.status == 200, reshard
+    for i in range(OLD):
+        spend(ALICE, "ai-insight", f"old-{i}")
+    assert stream.drain()["batchItemFailures"] == []
+    advance_clock(150 * DAY_MS)
+    for i in range(NEW):
+        spend(ALICE, "ai-analysis", f"new-{i}")
+    assert stream.drain()["batchItemFailures"] == []
+    advance_clock(253 * DAY_MS)
+    before = history(limit=7)
+    assert len(before) == 1 + OLD + NEW
+    state = assert_ledger_invariant(WALLET)
+    slotted = [e for e in before if e["type"] == "usage"]
+    assert len({keys.entry_slot(e["transaction_id"]) for e in slotted}) > 1  # spread over several slots
+
+    report = archive_run()
+    # Visited for each day it changed: the funding's (its book) and the sharded debits' (marked on
+    # their own); the second visit finds nothing left to move.
+    assert (report["entries"], report["wallets"]) == (1 + OLD, 2), report
+    after = ledger_state(WALLET)
+    assert len(after["entries"]) == NEW and after["balance"] == state["balance"]
+    assert after["archived"] == 1000_000 - OLD * 9_000
+    assert_ledger_invariant(WALLET)
+    for limit in (3, 7, 8, 9, 100):  # pages that end at, cross and straddle the boundary
+        assert history(limit=limit) == before
+    assert archive_run()["entries"] == 0  # visited again: nothing more to move

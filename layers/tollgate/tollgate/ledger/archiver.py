@@ -25,7 +25,7 @@ from aws_lambda_powertools import Logger
 
 from tollgate import clock, config, days, keys
 from tollgate.data import Transaction, TransactionCancelled, first_page, get_or_none
-from tollgate.ledger import archive
+from tollgate.ledger import archive, repository
 from tollgate.ledger.models import LedgerArchiveCheckpointItem, LedgerArchiveItem, LedgerEntryItem
 
 logger = Logger(child=True)
@@ -128,11 +128,21 @@ def archive_wallet(wallet_id: str, cutoff: str, now_ms: int) -> tuple[int, int, 
 
 
 def _oldest_page(wallet_id: str, cutoff: str) -> list[LedgerEntryItem]:
-    # From "1": entries' keys start with a year; the archive totals' row ("0") is not one of them.
-    results = LedgerEntryItem.history.query(keys.wallet_pk(wallet_id), LedgerEntryItem.lsi1sk.between("1", cutoff),
-                                            scan_index_forward=True, consistent_read=True, page_size=PAGE)
-    items, _ = first_page(results, LedgerEntryItem)
-    return items[:PAGE]
+    """The wallet's oldest entries before ``cutoff``, at most :data:`PAGE`. A sharded wallet's are in
+    its partition and its 32 slots: the oldest of each, merged, so pages leave in time order across
+    all of them and every archived entry stays older than every entry left (what its history's paging
+    into the archive relies on)."""
+    partitions = [keys.wallet_pk(wallet_id)]
+    if repository.is_sharded(wallet_id):
+        partitions += [keys.slot_pk(wallet_id, slot) for slot in range(keys.ENTRY_SLOTS)]
+    found: list[LedgerEntryItem] = []
+    for pk in partitions:
+        # From "1": entries' keys start with a year; the archive totals' row ("0") is not one of them.
+        results = LedgerEntryItem.history.query(pk, LedgerEntryItem.lsi1sk.between("1", cutoff),
+                                                scan_index_forward=True, consistent_read=True, page_size=PAGE)
+        items, _ = first_page(results, LedgerEntryItem)
+        found += items[:PAGE]
+    return sorted(found, key=lambda e: e.lsi1sk)[:PAGE]
 
 
 def _move(wallet_id: str, page: list[LedgerEntryItem], total: int, months: list[str], now_ms: int) -> None:

@@ -103,8 +103,10 @@ def _merged(wallet_id: str, low: str, high: str, limit: int, entry_type: str | N
             scope: str) -> HistoryPage:
     """A sharded wallet's page: the wallet's partition and its slots, each queried newest first
     (strongly consistent) from ``before``, merged in time order. A page never goes past the oldest
-    row a partition with more to read has reached, so nothing is skipped between pages. (Its
-    archive, of entries from before it was sharded, is not paged into yet.)"""
+    row a partition with more to read has reached, so nothing is skipped between pages. Past the
+    table's oldest entry it goes on into the wallet's archive, as an unsharded wallet's does (the
+    archiver moves a sharded wallet's entries from all its partitions in time order, so every
+    archived entry is older than every entry left)."""
     upper = high if before is None else min(high, before)
     rows: list[LedgerEntryItem] = []
     frontiers: list[str] = []
@@ -122,9 +124,19 @@ def _merged(wallet_id: str, low: str, high: str, limit: int, entry_type: str | N
         after = data[-1].lsi1sk
     else:
         after = boundary if boundary is not None and boundary != (before or "") else None
-    cursor = cursors.encode({"PK": {"S": keys.wallet_pk(wallet_id)}, "before": {"S": after}}, scope) if after \
-        else None
-    return HistoryPage(data=[entry_view(e) for e in data], next_cursor=cursor)
+    views = [entry_view(e) for e in data]
+    if after is not None:
+        return HistoryPage(data=views, next_cursor=cursors.encode(
+            {"PK": {"S": keys.wallet_pk(wallet_id)}, "before": {"S": after}}, scope))
+    totals = archive.totals(wallet_id)
+    if totals is None or not totals.archived_count:
+        return HistoryPage(data=views, next_cursor=None)
+    # The table holds no older entry: go on into the archive.
+    newest = archive.Position(archive.wallet_prefix(wallet_id), 0)
+    if len(views) < limit:
+        more, position = _archived(wallet_id, newest, limit - len(views), entry_type, low, high, totals)
+        return HistoryPage(data=views + more, next_cursor=_archive_cursor(position, scope))
+    return HistoryPage(data=views, next_cursor=_archive_cursor(newest, scope))
 
 
 def _archive_cursor(position: archive.Position | None, scope: str) -> str | None:

@@ -2,7 +2,8 @@
 
 The stream consumers add to them in the transactions they already write (the ledger stream's
 grant books and aggregates, the earnings stream's balances), so a mark lands exactly when the
-change it marks is applied; adding an id to a string set twice is the same as once, so a
+change it marks is applied (a sharded wallet, which has no book written, is marked on its own, once
+per batch, :func:`mark`); adding an id to a string set twice is the same as once, so a
 redelivered batch marks nothing new. No request path writes them. Each is one item per UTC day,
 minute and shard (``keys.recon_changed``; 16 Queries read a day). The ledger archiver
 (``tollgate.ledger.archiver``) reads a day's wallets again once the day is older than the
@@ -14,11 +15,12 @@ This module imports nothing of the other domains: the stream consumers import it
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 from typing import Any
 
 from tollgate import clock, config, keys
-from tollgate.data import TTL_ATTRIBUTE, table_name
+from tollgate.data import TTL_ATTRIBUTE, client, table_name
 
 RETENTION_DAYS = 35  # a run reads at most this many days back
 LABEL = "reconciliation:changed"  # the operation's label in the transaction that carries it
@@ -44,4 +46,15 @@ def mark_request(prefix: str, subject_ids: Iterable[str], now_ms: int, shard: in
     }
 
 
-__all__ = ["LABEL", "RETENTION_DAYS", "mark_request"]
+def mark(prefix: str, subject_ids: Iterable[str], now_ms: int) -> None:
+    """:func:`mark_request` on its own (one ``UpdateItem``), for changes no transaction of the
+    consumer carries: a sharded wallet's, which write no grant book. Adding to a set twice is adding
+    once, so a redelivered batch marks nothing new."""
+    ids = sorted(set(subject_ids))
+    if not ids:
+        return
+    shard = random.randrange(keys.RECON_SHARDS)  # noqa: S311 - spread, not crypto
+    client().update_item(**mark_request(prefix, ids, now_ms, shard))
+
+
+__all__ = ["LABEL", "RETENTION_DAYS", "mark", "mark_request"]
