@@ -41,6 +41,13 @@ class RequestModel(Schema):
 _NOT_NULL = {"not": {"type": "null"}}
 
 
+def require_any(model: Any, names: tuple[str, ...]) -> None:
+    """A partial change gives at least one of ``names`` (a null is absent): ValueError otherwise. The
+    JSON Schema side is ``{"anyOf": [given(name) for name in names]}``."""
+    if all(getattr(model, name) is None for name in names):
+        raise ValueError(f"give at least one of {', '.join(names)}")
+
+
 def given(name: str) -> dict[str, Any]:
     """JSON Schema: the field is present and not null (as a model validator reads "given")."""
     return {"required": [name], "properties": {name: _NOT_NULL}}

@@ -4,7 +4,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from tollgate.principal import SCOPES, ApiKeyScope
 from tollgate.ratelimit import DEFAULT_PER_SECOND, MAX_PER_SECOND
-from tollgate.schemas import RequestModel, Schema, given, integer
+from tollgate.schemas import RequestModel, Schema, given, integer, require_any
 
 _SCOPES_DOC = ("What the key may do: usage (POST /v1/usage), reservations (hold, settle, release), reversal "
                "(give back what it charged, within the reversal window). Every key may read wallets and history.")
@@ -51,8 +51,7 @@ class ApiKeyUpdate(RequestModel):
 
     @model_validator(mode="after")
     def _something(self) -> ApiKeyUpdate:
-        if all(getattr(self, name) is None for name in _EDITABLE):
-            raise ValueError(f"give at least one of {', '.join(_EDITABLE)}")
+        require_any(self, _EDITABLE)
         return self
 
 

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, Strict, field_validator, model_validator
 
 from tollgate.events.types import EventType
-from tollgate.schemas import RequestModel, Schema, given
+from tollgate.schemas import RequestModel, Schema, given, require_any
 
 
 def _distinct_events(value: list[str]) -> list[str]:
@@ -60,8 +60,7 @@ class WebhookEndpointUpdate(RequestModel):
 
     @model_validator(mode="after")
     def _something(self) -> WebhookEndpointUpdate:
-        if all(getattr(self, name) is None for name in _EDITABLE):
-            raise ValueError(f"give at least one of {', '.join(_EDITABLE)}")
+        require_any(self, _EDITABLE)
         return self
 
 
