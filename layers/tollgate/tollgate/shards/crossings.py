@@ -72,10 +72,11 @@ def note(record: dict, wallets: set[str]) -> None:
     changed. The wallet item's first sharding starts its CROSSINGS item: where it stands then (its
     new shards are empty, so its item's available is all of it), in order with its records before
     (an unsharded change's crossing is announced from that change's record)."""
-    sk = image_string(change_of(record).get("Keys") or {}, "SK")
+    change = record.get("dynamodb") or {}
+    sk = image_string(change.get("Keys") or {}, "SK")
     if record.get("eventName") != "MODIFY" or sk not in (keys.WALLET_SK, keys.SHARD_SK):
         return
-    new, old = change_of(record).get("NewImage") or {}, change_of(record).get("OldImage") or {}
+    new, old = change.get("NewImage") or {}, change.get("OldImage") or {}
     wallet_id = image_string(new, "wallet_id")
     if wallet_id is None or image_number(new, "shards") is None:
         return
@@ -84,10 +85,6 @@ def note(record: dict, wallets: set[str]) -> None:
                                  image_number(new, "topup_threshold_mc")))
     elif image_number(new, "available") != image_number(old, "available"):
         wallets.add(wallet_id)
-
-
-def change_of(record: dict) -> dict:
-    return record.get("dynamodb") or {}
 
 
 def check(wallet_ids: Iterable[str]) -> Found:
