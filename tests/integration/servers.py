@@ -74,12 +74,13 @@ class WebhookReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                # Kept before the answer: a sender that waits for it sees its deliveries in order.
                 with receiver._arrived:
                     receiver.deliveries.append(Delivery(dict(self.headers.items()), body))
                     receiver._arrived.notify_all()
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
             def log_message(self, *args: Any) -> None:
                 pass
