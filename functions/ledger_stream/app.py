@@ -14,7 +14,8 @@ outbox once the batch's books are written (``tollgate.events.outbox``). If that 
 delivered again; the books skip what they hold and the outbox what it sent. A change crossing a
 wallet's auto top-up threshold queues a top-up (``tollgate.autotopup.requests``), once per crossing.
 A sharded wallet's crossings are its shards' sum's, checked once per batch
-(``tollgate.shards.crossings``).
+(``tollgate.shards.crossings``); its grant book follows every shard's chain, applied at the batch's
+end (``tollgate.grants.sharded``).
 """
 
 from __future__ import annotations
@@ -84,10 +85,13 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         batch.flush()
         if batch.aggregate_writes:
             metrics.add_metric(name="AggregateWrites", unit=MetricUnit.Count, value=batch.aggregate_writes)
+        if batch.sharded_attributed:  # sharded wallets' changes, attributed at the batch's end
+            metrics.add_metric(name="GrantsAttributed", unit=MetricUnit.Count, value=batch.sharded_attributed)
         if batch.resynchronised:  # changes lost from the stream: worth an alarm
             metrics.add_metric(name="GrantBooksResynchronised", unit=MetricUnit.Count, value=batch.resynchronised)
     # A sharded wallet's crossings are its shards' sum's: read once per batch (tollgate.shards.crossings).
-    # It writes no book, so it is marked changed for the reconciliation job and the archiver here.
+    # Marked changed for the reconciliation job and the archiver here too: a batch of its rebalances alone
+    # writes no book (which carries the mark).
     found = sharded.check(sharded_wallets)
     changed.mark(keys.RECON_WALLETS, sharded_wallets, clock.now_ms())
     sent = outbox.publish([*events, *found.events])  # after the books: a failure here has the whole batch delivered again

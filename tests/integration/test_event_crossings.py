@@ -17,6 +17,7 @@ from tests import streams
 from tests.integration.conftest import Request, make_client
 from tests.support import ledger_state, load_function
 from tollgate import data
+from tollgate.grants import repository as grants
 
 
 def recorded_events() -> Counter:
@@ -63,6 +64,11 @@ def test_100_concurrent_debits_crossing_the_threshold_fire_credits_low_once(ddb_
     assert streams.deliver("ledger_stream", shaped) == {"batchItemFailures": []}  # and all again
 
     assert recorded_events() == {"credits.low": 1, "credits.depleted": 1}
+    # Every debit attributed once, whichever shard paid it: the book is empty, as the wallet is
+    # (a sharded wallet's book follows every shard's chain: tollgate.grants.sharded).
+    book = grants.get_book(wallet)
+    assert (book.total(), book.deficit_mc, book.balance) == (0, 0, 0)
+    assert (book.chains is not None) == (shards is not None)
 
 
 def test_100_concurrent_debits_crossing_the_auto_top_up_threshold_charge_the_card_once(ddb_api, ddb, caller,

@@ -147,12 +147,15 @@ def test_a_function_reading_wallets_may_read_a_sharded_ones_other_shards():
 
 def test_the_outbox_and_the_sharded_crossings_are_allowed_where_they_run():
     """The outbox reads (BatchGetItem) and records (BatchWriteItem) events; a sharded wallet's
-    crossing is written on a ConditionCheck of its shard 0 (tollgate.shards.crossings)."""
+    crossing is written on a ConditionCheck of its shard 0 (tollgate.shards.crossings), and its grant
+    expiry on ConditionChecks of its other shards."""
     functions = template.resources("AWS::Serverless::Function")
     outbox = {"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"}
     for logical in ("LedgerStreamFunction", "GrantExpiryFunction"):
         assert outbox <= _table_actions(functions[logical]), logical
     assert "dynamodb:ConditionCheckItem" in _table_actions(functions["LedgerStreamFunction"])
+    # A sharded wallet's expiry is held to every other shard's last change (tollgate.grants.expiry).
+    assert "dynamodb:ConditionCheckItem" in _table_actions(functions["GrantExpiryFunction"])
 
 
 def test_tables_declare_the_indexes_the_code_queries():

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,11 +97,23 @@ class Book:
     shortfall_mc: int = 0
     created_at: str | None = None
     usage_day: str | None = None  # the day of the wallet's last usage entry counted (analytics' active wallets)
+    # A sharded wallet's book follows one chain of changes per shard item (``tollgate.grants.sharded``):
+    # shard -> (its last balance change applied, its ``seq`` then). None: the wallet is not sharded.
+    chains: dict[int, tuple[str | None, int | None]] | None = None
+    # What debits took that no grant held yet: on a sharded wallet a debit can be seen before the
+    # credit that funded it (two shards' chains have no order between them); the next credit settles it.
+    deficit_mc: int = 0
+    version: int | None = None  # each write adds one; a write is conditioned on the version read
+    drifted: bool = False  # a sharded chain lost a change: resynchronised at the next instant all are caught up
 
     # -- reading ---------------------------------------------------------------------------
 
     def total(self) -> int:
         return sum(g.remaining for g in self.grants.values())
+
+    def net(self) -> int:
+        """What the changes applied add up to: the grants' remaining less the deficit."""
+        return self.total() - self.deficit_mc
 
     def draw_order(self, at_ms: int) -> list[Grant]:
         """The order debits at ``at_ms`` draw in: live grants by (soonest expiry, non-expiring last;
@@ -110,6 +123,12 @@ class Book:
         live.sort(key=lambda g: (g.expires_ms is None, g.expires_ms or 0, -g.priority, g.order, g.grant_id))
         gone.sort(key=lambda g: (g.expires_ms or 0, -g.priority, g.order, g.grant_id))
         return live + gone
+
+    def caught_up(self, shards: Iterable[Any]) -> bool:
+        """Whether this (sharded wallet's) book holds every change of its shard items as read at one
+        instant (``tollgate.shards.repository.Shard``: each one's ``shard``, ``exists``, ``last_tx``)."""
+        chains = self.chains or {}
+        return all(s.last_tx == (chains.get(s.shard) or (None, None))[0] for s in shards if s.exists)
 
     def next_expiry(self) -> int | None:
         """When the soonest grant with credits left expires (None: none expires)."""
@@ -166,7 +185,9 @@ class Book:
             for gid, mc in more.items():
                 split[gid] = split.get(gid, 0) + mc
             return split
-        if left > 0:
+        if left > 0 and self.chains is not None:
+            self.deficit_mc += left  # a sharded wallet: its funding credit is on another chain, not seen yet
+        elif left > 0:
             self.shortfall_mc += left
             logger.error("grant shortfall: %s mc of a debit of %s mc in wallet %s drew from no grant",
                          left, amount, self.wallet_id)
@@ -179,6 +200,7 @@ class Book:
             split = self._expire(change, meta)
         elif change.amount > 0:
             split = self._credit(change, meta)
+            self._settle_deficit(split)
         elif change.amount < 0:
             first = purchase_grant_id(change.wallet_id, change.reference) \
                 if change.entry_type in ("refund", "chargeback") else None
@@ -218,6 +240,19 @@ class Book:
             self.add(change.transaction_id, kind, amount, at)
         return {change.transaction_id: change.amount}
 
+    def _settle_deficit(self, split: dict[str, int]) -> None:
+        """A credit first covers what debits took before it was seen (``deficit_mc``): from the
+        grants it added or refilled, so the grants again sum to what the changes add up to."""
+        for grant_id, mc in split.items():
+            if self.deficit_mc <= 0:
+                return
+            grant = self.grants.get(grant_id)
+            if grant is None or mc <= 0:
+                continue
+            take = min(mc, grant.remaining, self.deficit_mc)
+            grant.remaining -= take
+            self.deficit_mc -= take
+
     def _expire(self, change: Change, meta: dict[str, Any]) -> dict[str, int]:
         grant_id = str(meta.get("grant_id") or "")
         split = self.draw(-change.amount, change.created_ms, only=grant_id) if change.amount < 0 else {}
@@ -231,11 +266,13 @@ class Book:
     def reconcile(self, balance: int, transaction_id: str, created_at: str) -> int:
         """Make the grants sum to the wallet's ``balance`` again should they not (they should):
         the difference becomes a non-expiring grant, or is drawn in order. Returns the difference."""
-        drift = balance - self.total()
-        if drift > 0:
-            self.add(f"{LEGACY_GRANT_ID}-{transaction_id}", LEGACY_GRANT_ID, drift, created_at)
-        elif drift < 0:
-            self.draw(-drift, clock.parse_rfc3339(created_at))
+        drift = balance - self.net()
+        adjust = balance - self.total()  # a deficit is part of the drift: the balance settles it
+        self.deficit_mc = 0
+        if adjust > 0:
+            self.add(f"{LEGACY_GRANT_ID}-{transaction_id}", LEGACY_GRANT_ID, adjust, created_at)
+        elif adjust < 0:
+            self.draw(-adjust, clock.parse_rfc3339(created_at))
             self.drop_exhausted()
         if drift:
             logger.error("grant book of wallet %s drifted %s mc from its balance at %s", self.wallet_id, drift,

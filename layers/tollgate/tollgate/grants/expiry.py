@@ -8,6 +8,9 @@ attributed up to: a debit committed but not yet attributed may have drawn from t
 the stream has caught up the wallet is skipped (the next run gets it). Its transaction id derives
 from the grant and that ``last_tx``, so a re-run of the same state replays instead of expiring twice.
 
+* A sharded wallet's book is current when every shard's last change (read at one instant) is the
+  one its chain applied; its expiry is taken from shard 0 (refilled from the others if it must be),
+  held to every shard's last change (``Book.caught_up``).
 * Never below zero: only ``min(left to expire, available)`` leaves; held credits stay on the
   grant and leave on a later run, once released.
 * Rollover: an allocation whose tier carries over (``cap``) and that has not rolled yet keeps
@@ -131,6 +134,9 @@ def expire_wallet(wallet_id: str, now_ms: int, report: Report) -> None:
     due = book.due(now_ms) if book is not None else []
     if book is None or not due:
         return  # the index lags the book: nothing is due any more
+    if book.chains is not None:
+        _expire_sharded(book, due, now_ms, report)
+        return
     wallet = ledger.get_wallet(wallet_id)
     report.wallets += 1
     if wallet is None or wallet.last_tx != book.last_tx:
@@ -155,7 +161,38 @@ def expire_wallet(wallet_id: str, now_ms: int, report: Report) -> None:
         report.rolled_over_mc += step.carried
 
 
-def _post(book: Book, step: Expiry, after: str | None, now_ms: int) -> LedgerEntryItem:
+def _expire_sharded(book: Book, due: list[Grant], now_ms: int, report: Report) -> None:
+    """:func:`expire_wallet` for a sharded wallet: its book is current when every shard's last change
+    (all read at one instant) is the one its chain applied; each expiry is then held to that."""
+    from tollgate.shards import repository as shards
+
+    report.wallets += 1
+    root = shards.root_item(book.wallet_id)
+    items = max(root.shard_items or 1, root.shards or 1) if root is not None else 1
+    current = shards.snapshot(book.wallet_id, items) if root is not None else []
+    if root is None or not book.caught_up(current):
+        report.skipped += 1  # a change not yet attributed: the stream catches up, the next run expires
+        return
+    cursors = {s.shard: s.last_tx for s in current if s.exists}
+    available = sum(s.available for s in current)
+    for grant in due:
+        step = plan(grant, available)
+        if step is None:
+            continue
+        after = ";".join(f"{k}={tx or ''}" for k, tx in sorted(cursors.items()))
+        try:
+            entry = _post(book, step, after, now_ms, sharded=(cursors, items))
+        except (posting.WalletMoved, InsufficientCredits, posting.Replayed):
+            report.skipped += 1  # the wallet changed meanwhile (or its credits were held): next run
+            return
+        cursors[0], available = entry.transaction_id, available - step.amount
+        report.entries += 1
+        report.expired_mc += step.amount
+        report.rolled_over_mc += step.carried
+
+
+def _post(book: Book, step: Expiry, after: str | None, now_ms: int,
+          sharded: tuple[dict[int, str | None], int] | None = None) -> LedgerEntryItem:
     grant, wallet_id = step.grant, book.wallet_id
     txid = transaction_id(wallet_id, grant.grant_id, after)
     metadata: dict[str, object] = {"grant_id": grant.grant_id, "source": grant.source,
@@ -166,7 +203,10 @@ def _post(book: Book, step: Expiry, after: str | None, now_ms: int) -> LedgerEnt
         wallet_id=wallet_id, transaction_id=txid, entry_type="expiry", amount=-step.amount, now_ms=now_ms,
         request_hash=ids.request_hash(f"expiry:{wallet_id}:{grant.grant_id}:{after or ''}"), actor=ACTOR,
         reference=f"grant:{grant.grant_id}", reason=f"{grant.source} grant expired", metadata=metadata)
-    posting.expire(entry, step.amount, after)
+    if sharded is None:
+        posting.expire(entry, step.amount, after)
+    else:
+        posting.expire_sharded(entry, step.amount, *sharded)
     return entry
 
 

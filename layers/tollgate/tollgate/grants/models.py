@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, UnicodeAttribute
 
 from tollgate.data import GSI2, ExactMapAttribute, IntegerAttribute, TableItem
 
@@ -14,8 +14,9 @@ class GrantBookItem(TableItem, discriminator="grant_book"):
     ``{"src": source, "amt": granted mc, "rem": remaining mc, "exp": expires (epoch ms) | None,
     "pri": priority, "at": granted at (ISO), "ord": order of arrival, "cap": rollover cap mc | None,
     "rolled": carried over once already}``; a grant with nothing left is dropped. ``last_tx`` and
-    ``seq`` are the wallet's at the last balance change applied: only the stream consumer writes
-    the book, conditioned on ``last_tx``, so each change applies once and in commit order. While a
+    ``seq`` are the wallet's at the last balance change applied (a sharded wallet's shard 0's; its
+    other shards' are in ``chains``): only the stream consumer writes the book, conditioned on the
+    ``version`` it read, so each change applies once and, on one item, in commit order. While a
     grant of it expires, the book is in ``GSI2`` under ``GRANTEXPIRY#<shard>`` by its next expiry
     (``<iso>#<wallet>``), where the hourly expiry job finds it.
     """
@@ -32,6 +33,12 @@ class GrantBookItem(TableItem, discriminator="grant_book"):
     expired_mc = IntegerAttribute(default=0)  # removed by expiry entries so far
     shortfall_mc = IntegerAttribute(default=0)  # debits no grant could cover (should stay 0)
     usage_day = UnicodeAttribute(null=True)  # the wallet's last day with usage counted by analytics
+    # A sharded wallet's: ``{"<shard>": {"tx": last change applied | None, "seq": its seq | None}}``,
+    # the debits seen before their funding credit (``deficit_mc``) and whether a chain lost a change.
+    chains = ExactMapAttribute(null=True)
+    deficit_mc = IntegerAttribute(null=True)
+    drifted = BooleanAttribute(null=True)
+    version = IntegerAttribute(null=True)  # each write adds one, conditioned on the version read
     created_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
 

@@ -29,21 +29,20 @@ book starts with them as one non-expiring grant (``balance``).
 from __future__ import annotations
 
 import logging
-import random
 from dataclasses import dataclass
 from typing import Any
 
 from tollgate import clock, keys
 from tollgate.analytics.repository import Delta
 from tollgate.analytics.tally import WalletTally
-from tollgate.data import Transaction
 from tollgate.data.images import image_number, image_string
 from tollgate.grants import repository
-from tollgate.grants.attribution import LEGACY_GRANT_ID, Book, Change
+from tollgate.grants.attribution import LEGACY_GRANT_ID, Book
+from tollgate.grants.changes import change_of, created_ms
 from tollgate.grants.exceptions import AttributionGap
+from tollgate.grants.sharded import ChainChange, ShardedBooks
 from tollgate.ledger import repository as ledger
 from tollgate.ledger.models import LedgerEntryItem
-from tollgate.reconciliation import changed
 
 logger = logging.getLogger(__name__)
 
@@ -88,20 +87,28 @@ class StreamBatch:
         # The entries this batch read, by transaction id: what else the consumer asks of them
         # (an event's source) needs no second read.
         self.entries: dict[str, LedgerEntryItem | None] = {}
+        self.sharded = ShardedBooks()  # sharded wallets' changes, applied after the others' (flush)
+        self.sharded_attributed = 0
 
     def apply(self, record: dict[str, Any]) -> Outcome:
         if record.get("eventName") not in ("INSERT", "MODIFY"):
             return Outcome()
         change = record.get("dynamodb") or {}
-        if image_string(change.get("Keys") or {}, "SK") != keys.WALLET_SK:
+        sk = image_string(change.get("Keys") or {}, "SK")
+        if sk not in (keys.WALLET_SK, keys.SHARD_SK):
             return Outcome()
         new, old = change.get("NewImage") or {}, change.get("OldImage") or {}
         tx, old_tx = image_string(new, "last_tx"), image_string(old, "last_tx")
         if not tx or tx == old_tx:
-            return Outcome()  # holds and their release change reserved/available, not the balance
+            return Outcome()  # holds, their release and rebalances move credits, not the balance
         wallet_id, balance = image_string(new, "wallet_id"), image_number(new, "balance")
-        if wallet_id is None or balance is None or image_number(new, "shards") is not None:
-            return Outcome()  # a sharded wallet's item is one shard: no book follows it (README)
+        if wallet_id is None or balance is None:
+            return Outcome()
+        if sk == keys.SHARD_SK or image_number(new, "shards") is not None:
+            # One shard of a sharded wallet: its book follows every shard's chain (tollgate.grants.sharded).
+            self.sharded.note(ChainChange(wallet_id, image_number(new, "shard") or 0, tx, old_tx,
+                                          image_number(new, "seq"), balance - (image_number(old, "balance") or 0)))
+            return Outcome()
         try:
             return self._apply(wallet_id, tx, old_tx, balance, new, old)
         except Exception:
@@ -112,6 +119,11 @@ class StreamBatch:
                old: dict[str, Any]) -> Outcome:
         loaded = self._load(wallet_id)
         book, seq = loaded.book, image_number(new, "seq")
+        if book is not None and book.chains is not None:
+            # A change from before the wallet was sharded, after its book began following the shards:
+            # shard 0's chain, which it is.
+            self.sharded.note(ChainChange(wallet_id, 0, tx, old_tx, seq, balance - (image_number(old, "balance") or 0)))
+            return Outcome()
         if book is not None and (book.last_tx == tx or (seq is not None and book.seq is not None and seq <= book.seq)):
             return Outcome(replay=True)
         if book is None:
@@ -123,9 +135,9 @@ class StreamBatch:
         entry = self.entries[tx] = ledger.get_entry(wallet_id, tx)
         working = book.copy()
         before = image_number(old, "balance") or 0
-        moved = working.apply(_change(wallet_id, tx, entry, balance - before))
+        moved = working.apply(change_of(wallet_id, tx, entry, balance - before))
         working.last_tx, working.seq, working.balance = tx, seq, balance
-        working.reconcile(balance, tx, clock.iso(_created_ms(entry)))
+        working.reconcile(balance, tx, clock.iso(created_ms(entry)))
         stamped = entry is not None and ledger.stamp_balance_after(wallet_id, tx, balance, moved or None,
                                                                    entry.created_at)
         if entry is not None:  # counted with the book, once the change has nothing left to fail on
@@ -168,7 +180,13 @@ class StreamBatch:
             size += grows
         if group:
             written += self._commit(group, delta)
-        return written
+        # After the unsharded books: a wallet sharded since this batch's first changes has them written.
+        done = self.sharded.flush()
+        self.entries.update(done.entries)
+        self.resynchronised += done.resynchronised
+        self.aggregate_writes += done.aggregate_writes
+        self.sharded_attributed += done.attributed
+        return written + done.books
 
     def _delta(self, group: list[_Loaded]) -> Delta:
         delta = Delta()
@@ -183,20 +201,12 @@ class StreamBatch:
         for loaded in group:
             assert loaded.book is not None
             writes.append((loaded.book, loaded.stored_last_tx, loaded.stored))
-        also = Transaction()
-        # Any shard will do (readers add them up): a random one spreads concurrent batches apart.
-        shard = random.randrange(keys.AGGREGATE_SHARDS)  # noqa: S311 - spread, not crypto
-        for label, request in delta.updates(shard):
-            also.update_raw(label, request)
-        # The wallets whose books this writes, for the reconciliation job: with the books, so exactly
-        # when they are (adding to a set twice is adding once).
-        also.update_raw(changed.LABEL, changed.mark_request(
-            keys.RECON_WALLETS, [loaded.book.wallet_id for loaded in group if loaded.book is not None],
-            clock.now_ms(), shard % keys.RECON_SHARDS))
+        also = repository.companions(delta, [loaded.book.wallet_id for loaded in group if loaded.book is not None])
         repository.save_books(writes, also)
         for loaded in group:
             assert loaded.book is not None
             loaded.stored, loaded.stored_last_tx, loaded.dirty = True, loaded.book.last_tx, False
+            loaded.book.version = (loaded.book.version or 0) + 1  # as written
             self._tallies.pop(loaded.book.wallet_id, None)
         self.aggregate_writes += delta.size()
         return len(group)
@@ -216,26 +226,6 @@ def _new_book(wallet_id: str, old: dict[str, Any], old_tx: str | None) -> Book:
     if old_tx is not None and held > 0:
         book.add(LEGACY_GRANT_ID, LEGACY_GRANT_ID, held, image_string(old, "updated_at") or clock.iso(clock.now_ms()))
     return book
-
-
-def _created_ms(entry: LedgerEntryItem | None) -> int:
-    if entry is not None and entry.created_at:
-        try:
-            return clock.parse_rfc3339(entry.created_at)
-        except ValueError:
-            pass
-    return clock.now_ms()
-
-
-def _change(wallet_id: str, tx: str, entry: LedgerEntryItem | None, delta: int) -> Change:
-    if entry is None:
-        # The wallet names an entry that is not there (it always is, but for hand-made records):
-        # the balance's own change is attributed as an entry of no known type.
-        logger.warning("wallet %s: no ledger entry %s; attributing the balance change alone", wallet_id, tx)
-        return Change(transaction_id=tx, entry_type="unknown", amount=delta, created_ms=clock.now_ms(),
-                      wallet_id=wallet_id)
-    return Change(transaction_id=tx, entry_type=entry.type, amount=entry.amount, created_ms=_created_ms(entry),
-                  wallet_id=wallet_id, reference=entry.reference, metadata=dict(entry.metadata or {}))
 
 
 __all__ = ["Outcome", "StreamBatch"]

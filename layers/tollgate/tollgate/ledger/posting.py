@@ -179,6 +179,34 @@ def expire(entry: LedgerEntryItem, amount: int, expected_last_tx: str | None) ->
         raise _insufficient(amount)(WalletState.from_item(entry.wallet_id, old)) from None
 
 
+def expire_sharded(entry: LedgerEntryItem, amount: int, cursors: dict[int, str | None], items: int) -> None:
+    """:func:`expire` on a sharded wallet: taken from shard 0 (refilled from the others first if it
+    must be), only while every shard's last change is the one in ``cursors`` (its grant book is
+    current) and the layout keeps ``items`` shard items. The same exceptions as :func:`expire`."""
+    from tollgate.shards import repository as shard_items
+
+    for _ in range(_SHARDED_ATTEMPTS):
+        tx = Transaction()
+        repository.put_entry(tx, entry)
+        shard_items.expire(tx, WALLET, entry.wallet_id, amount, entry.transaction_id, entry.created_at, cursors,
+                           items)
+        try:
+            tx.commit()
+            return
+        except TransactionCancelled as cancelled:
+            replay = _replayed(cancelled)
+            if replay is not None:
+                raise replay from None
+            if any(cancelled.failed(label) for label in cancelled.codes if label != WALLET):
+                raise WalletMoved(entry.wallet_id) from None  # another shard changed since the book
+            old = cancelled.old(WALLET, WalletItem)
+            if old is None or old.last_tx != cursors.get(0) or old.shard_items != items:
+                raise WalletMoved(entry.wallet_id) from None
+            if not shards.gather(entry.wallet_id, old, amount):  # shard 0 short: refill it (no last_tx moves)
+                raise _insufficient(amount)(shards.read(old, entry.wallet_id)) from None
+    raise WalletMoved(entry.wallet_id)
+
+
 def hold(wallet_id: str, reservation_id: str, amount: int, expires_ms: int, max_holds: int, also: Transaction,
          refused: Callable[[WalletState], Exception]) -> None:
     """Hold ``amount`` for a reservation (``also`` puts its record), releasing expired holds if needed.

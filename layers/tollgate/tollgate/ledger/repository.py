@@ -238,13 +238,15 @@ def is_sharded(wallet_id: str) -> bool:
     return get_or_none(ShardedMarkerItem, *keys.wallet_sharded(wallet_id)) is not None
 
 
-def stamp_balance_after(wallet_id: str, transaction_id: str, balance_after: int,
-                        grants: dict[str, int] | None = None, created_at: str | None = None) -> bool:
-    """Record an entry's balance_after (from the wallet's stream) and, when given, the grants it
-    drew from or added to, and (given its ``created_at``) list it in the day-sharded index of every
-    wallet's entries; False if no such entry."""
-    entry = LedgerEntryItem(*keys.entry(wallet_id, transaction_id))
-    actions = [LedgerEntryItem.balance_after.set(balance_after)]
+def stamp_balance_after(wallet_id: str, transaction_id: str, balance_after: int | None,
+                        grants: dict[str, int] | None = None, created_at: str | None = None, *,
+                        key: keys.Key | None = None) -> bool:
+    """Record an entry's balance_after (from the wallet's stream; None: a sharded wallet's, which no
+    one item's stream orders) and, when given, the grants it drew from or added to, and (given its
+    ``created_at``) list it in the day-sharded index of every wallet's entries; False if no such
+    entry. ``key``: where the entry is, if not in the wallet's partition (a sharded debit's slot)."""
+    entry = LedgerEntryItem(*(key or keys.entry(wallet_id, transaction_id)))
+    actions = [LedgerEntryItem.balance_after.set(balance_after)] if balance_after is not None else []
     if created_at:
         actions += [LedgerEntryItem.gsi2pk.set(keys.ledger_day_gsi2pk(created_at, transaction_id)),
                     LedgerEntryItem.gsi2sk.set(keys.entry_lsi1sk(created_at, transaction_id))]

@@ -2,8 +2,8 @@
 
 The stream consumers add to them in the transactions they already write (the ledger stream's
 grant books and aggregates, the earnings stream's balances), so a mark lands exactly when the
-change it marks is applied (a sharded wallet, which has no book written, is marked on its own, once
-per batch, :func:`mark`); adding an id to a string set twice is the same as once, so a
+change it marks is applied (a sharded wallet is also marked on its own, once per batch,
+:func:`mark`: a batch of its rebalances alone writes no book); adding an id to a string set twice is the same as once, so a
 redelivered batch marks nothing new. No request path writes them. Each is one item per UTC day,
 minute and shard (``keys.recon_changed``; 16 Queries read a day). The ledger archiver
 (``tollgate.ledger.archiver``) reads a day's wallets again once the day is older than the
@@ -48,8 +48,8 @@ def mark_request(prefix: str, subject_ids: Iterable[str], now_ms: int, shard: in
 
 def mark(prefix: str, subject_ids: Iterable[str], now_ms: int) -> None:
     """:func:`mark_request` on its own (one ``UpdateItem``), for changes no transaction of the
-    consumer carries: a sharded wallet's, which write no grant book. Adding to a set twice is adding
-    once, so a redelivered batch marks nothing new."""
+    consumer carries: a sharded wallet's rebalances, which write no grant book. Adding to a set twice
+    is adding once, so a redelivered batch marks nothing new."""
     ids = sorted(set(subject_ids))
     if not ids:
         return

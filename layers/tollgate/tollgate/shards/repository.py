@@ -22,6 +22,7 @@ class Shard:
     balance: int
     available: int
     exists: bool = True
+    last_tx: str | None = None  # its last balance change (a debit's, or on shard 0 any entry's)
 
 
 def root_item(wallet_id: str) -> WalletItem | None:
@@ -35,7 +36,7 @@ def shard_of(raw: dict | None, shard: int) -> Shard:
         return Shard(shard, None, 0, 0, exists=False)
     model = WalletItem if shard == 0 else WalletShardItem
     item = model.from_raw_data(raw)
-    return Shard(shard, item.shards, item.balance or 0, item.available or 0)
+    return Shard(shard, item.shards, item.balance or 0, item.available or 0, last_tx=item.last_tx)
 
 
 def snapshot(wallet_id: str, count: int) -> list[Shard]:
@@ -132,6 +133,24 @@ def set_layout(tx: Transaction, wallet_id: str, current: list[Shard], count: int
     if check_until is not None:
         tx.put("marker", ShardedMarkerItem(*keys.wallet_sharded(wallet_id), lsi1sk=keys.SHARDED_LSI1SK,
                                            wallet_id=wallet_id, sharded_at=now))
+
+
+def expire(tx: Transaction, label: str, wallet_id: str, amount: int, txid: str, now: str,
+           cursors: dict[int, str | None], items: int) -> None:
+    """Take ``amount`` (>= 0) of expired grant credits from shard 0: only if it has that much
+    available, the wallet still has ``items`` shard items, and every shard's last change is still
+    the one in ``cursors`` (all the grant book has applied), so no debit its book has not seen spent
+    the grant first."""
+    last = cursors.get(0)
+    tx.update(label, W.keyed(wallet_id), [
+        W.balance.set(W.balance - amount), W.available.set(W.available - amount), W.last_tx.set(txid),
+        W.updated_at.set(now), W.seq.add(1),
+    ], (W.available >= amount) & (W.shard_items == items)
+        & (W.last_tx.does_not_exist() if last is None else W.last_tx == last))
+    for shard, tx_id in sorted(cursors.items()):
+        if shard:
+            tx.check(f"shard-{shard}", S, *keys.wallet_shard(wallet_id, shard),
+                     S.last_tx.does_not_exist() if tx_id is None else S.last_tx == tx_id)
 
 
 def drain(tx: Transaction, wallet_id: str, shard: Shard, now: str) -> None:
