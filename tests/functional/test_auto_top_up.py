@@ -246,3 +246,120 @@ def test_a_server_key_cannot_set_up_cards_or_auto_top_up(stripe):
                   query={"wallet_id": ALICE.wallet_id}).status == 403
     refused = configure(SETTINGS, caller=SERVICE, query={"wallet_id": ALICE.wallet_id})
     assert (refused.status, refused.error_code) == (403, "forbidden")
+
+
+def purchases_of(caller=ALICE) -> list[dict]:
+    return invoke("checkout_list_purchases.json", caller=caller).body["data"]
+
+
+def failed_events(purchase_id: str) -> list[dict]:
+    return [json.loads(e["body"]) for e in recorded_events()
+            if e["event_type"] == "purchase.failed" and json.loads(e["body"])["data"]["purchase_id"] == purchase_id]
+
+
+def test_a_charge_that_fails_later_through_the_webhook_turns_it_off_and_gives_the_month_back(stripe):
+    save_card(stripe)
+    fund("40", "f-1")
+    assert configure(SETTINGS).status == 200
+    top_ups = TopUps()
+    assert spend("s-1") == 201 and spend("s-2") == 201  # 40 -> 20: crosses 30
+    top_ups.stream_once()
+    assert len(top_ups.run()) == 1
+    ((request, _),) = stripe.charges.values()  # processing: Stripe tells how it ends by webhook
+    assert settings()["charged_this_month"] == "100"
+    before = ledger_state(ALICE.wallet_id)
+
+    failed = webhook("stripe", event_id="evt-failed-1", kind="payment_failed", purchase_id=request.purchase_id,
+                     reference=f"pi_fake_{request.purchase_id}", raw_type="payment_intent.payment_failed")
+    assert failed.body["outcome"] == "marked_failed", failed
+    now = settings()
+    assert (now["enabled"], now["threshold"], now["charged_this_month"]) == (False, "30", "0"), now
+    assert "payment_intent.payment_failed" in now["disabled_reason"]
+    (purchase,) = purchases_of()
+    assert (purchase["status"], purchase["failure_reason"]) == ("failed", "auto top-up: payment_intent.payment_failed")
+    assert ledger_state(ALICE.wallet_id) == before  # nothing granted
+    assert assert_ledger_invariant(ALICE.wallet_id)["balance"] == 20_000
+
+    # The failure told again (another event of the same payment): nothing changes the second time.
+    again = webhook("stripe", event_id="evt-failed-2", kind="payment_failed", purchase_id=request.purchase_id,
+                    reference=f"pi_fake_{request.purchase_id}", raw_type="charge.failed")
+    assert again.body["outcome"] == "ignored_not_pending", again
+    assert settings() == now and purchases_of() == [purchase]
+    top_ups.stream_once()
+    assert len(failed_events(request.purchase_id)) == 1
+    # Off: the threshold left the wallet, so the next crossing queues nothing.
+    fund("30", "f-2")
+    assert spend("s-3") == 201 and spend("s-4") == 201
+    top_ups.stream_once()
+    assert top_ups.run() == [] and len(stripe.charges) == 1
+    assert ledger_state(ALICE.wallet_id)["balance"] == 30_000
+
+
+def test_a_declined_charge_then_its_failed_webhook_changes_nothing_the_second_time(stripe):
+    save_card(stripe, payment_method="pm_card_chargeDeclined")
+    stripe.declining.add("pm_card_chargeDeclined")
+    fund("40", "f-1")
+    assert configure(SETTINGS).status == 200
+    top_ups = TopUps()
+    assert spend("s-1") == 201 and spend("s-2") == 201
+    top_ups.stream_once()
+    top_ups.run()
+    now, (purchase,), before = settings(), purchases_of(), ledger_state(ALICE.wallet_id)
+    assert (now["enabled"], now["charged_this_month"], purchase["status"]) == (False, "0", "failed")
+    # Stripe also reports the declined off-session payment by webhook: handled a second time.
+    failed = webhook("stripe", event_id="evt-declined", kind="payment_failed", purchase_id=purchase["purchase_id"],
+                     raw_type="payment_intent.payment_failed")
+    assert failed.body["outcome"] == "ignored_not_pending", failed
+    assert (settings(), purchases_of(), ledger_state(ALICE.wallet_id)) == (now, [purchase], before)
+    top_ups.stream_once()
+    assert len(failed_events(purchase["purchase_id"])) == 1
+    assert assert_ledger_invariant(ALICE.wallet_id)["balance"] == 20_000
+
+
+def test_a_crash_while_failing_a_declined_top_up_leaves_nothing_half_done(stripe, monkeypatch):
+    """The process dies right after the first write that handles the decline; the message comes again."""
+    from tests.support import function_namespace
+    from tollgate_local.queues import lambda_event
+
+    save_card(stripe, payment_method="pm_card_chargeDeclined")
+    stripe.declining.add("pm_card_chargeDeclined")
+    fund("40", "f-1")
+    assert configure(SETTINGS).status == 200
+    top_ups = TopUps()
+    assert spend("s-1") == 201 and spend("s-2") == 201
+    top_ups.stream_once()
+    url = top_ups.sqs.get_queue_url(QueueName="top-ups")["QueueUrl"]
+    messages = top_ups.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert len(messages) == 1
+
+    armed = []
+    connection = function_namespace("auto_top_up").module("tollgate.data.connection").SharedConnection
+    charge, dispatch = stripe.charge_saved_card, connection.dispatch
+
+    def declining(*args, **kwargs):
+        try:
+            return charge(*args, **kwargs)
+        except Exception:
+            armed.append(True)
+            raise
+
+    def dying(self, operation, kwargs):
+        result = dispatch(self, operation, kwargs)
+        if armed and operation in ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"):
+            armed.clear()
+            raise RuntimeError("the process died")
+        return result
+
+    monkeypatch.setattr(stripe, "charge_saved_card", declining)
+    monkeypatch.setattr(connection, "dispatch", dying)
+    handler = load_function("auto_top_up").lambda_handler
+    with pytest.raises(Exception, match="All records failed"):
+        handler(lambda_event(messages, "arn:q"), LambdaContext())
+    assert not armed  # it died where meant to
+    assert handler(lambda_event(messages, "arn:q"), LambdaContext()) == {"batchItemFailures": []}  # Lambda's retry
+    now = settings()
+    assert (now["enabled"], now["charged_this_month"]) == (False, "0"), now
+    assert "declined" in now["disabled_reason"]
+    assert [p["status"] for p in purchases_of()] == ["failed"]
+    assert stripe.charges == {}
+    assert assert_ledger_invariant(ALICE.wallet_id)["balance"] == 20_000

@@ -10,11 +10,14 @@ from collections import Counter
 import boto3
 
 from tests import streams
+from tests.functional.test_analytics import webhook
 from tests.functional.test_auto_top_up import (
     SETTINGS,
     TopUps,
     configure,
+    pay,
     save_card,
+    settings,
     stripe,  # noqa: F401 - a fixture
 )
 from tests.functional.test_events import outbox, recorded_events, set_low_balance, shop, spend  # noqa: F401 - fixtures
@@ -152,3 +155,136 @@ def test_a_sharded_wallet_crossing_its_auto_top_up_threshold_charges_once(stripe
     ((request, _),) = stripe.charges.values()
     assert (request.amount, request.currency) == (1000, "USD")
     assert ledger_state(WALLET)["balance"] == 20_000
+
+
+def test_auto_top_up_turned_on_below_the_threshold_of_a_sharded_wallet_charges_once(stripe):  # noqa: F811 - the imported fixtures
+    """Turned on below the threshold, it tops up at once; the next debit (still below) is no new crossing."""
+    save_card(stripe)
+    fund("60", "f-1")
+    assert reshard(4).status == 200
+    top_ups = TopUps()
+    top_ups.stream_once()  # the first sharding: no threshold yet
+    for n in range(4):  # 60 -> 20: nothing to cross yet
+        assert invoke("deduction_post_usage.json", caller=ALICE, body={"feature": "ten"},
+                      headers={"idempotency-key": f"s-{n}"}).status == 201
+    top_ups.stream_once()
+    assert top_ups.run() == []
+    assert configure(SETTINGS).status == 200  # threshold 30, 20 available: the top-up at once
+    assert len(top_ups.run()) == 1 and len(stripe.charges) == 1
+    assert configure(SETTINGS).status == 200  # saved again, still below: the same crossing
+    assert invoke("deduction_post_usage.json", caller=ALICE, body={"feature": "ten"},
+                  headers={"idempotency-key": "s-4"}).status == 201  # 10: still below, no new crossing
+    top_ups.stream_once()
+    top_ups.run()
+    assert streams.deliver("ledger_stream", top_ups.batches[-1]) == {"batchItemFailures": []}  # redelivered
+    top_ups.run()
+    assert len(stripe.charges) == 1, stripe.charges
+    assert ledger_state(WALLET)["balance"] == 10_000
+    assert_ledger_invariant(WALLET)
+
+    # Back above (its charge paid) and below again: a new crossing, one more charge.
+    ((request, _),) = stripe.charges.values()
+    pay(stripe, next(iter(stripe.charges)))  # +100: 110
+    top_ups.stream_once()
+    for n in range(5, 14):  # 110 -> 20: crosses 30 once
+        assert invoke("deduction_post_usage.json", caller=ALICE, body={"feature": "ten"},
+                      headers={"idempotency-key": f"s-{n}"}).status == 201
+    top_ups.stream_once()
+    top_ups.run()
+    assert len(stripe.charges) == 2, stripe.charges
+    assert request.amount == 1000
+    assert_ledger_invariant(WALLET)
+
+
+def test_a_low_balance_set_while_a_sharded_wallet_is_below_it_fires_nothing_until_it_crosses(outbox, shop):  # noqa: F811 - the imported fixtures
+    stream = Stream()
+    fund("100", "f-1")
+    assert reshard(4).status == 200
+    stream.deliver()
+    for n in range(6):  # 100 -> 40, no threshold yet
+        spend(f"s-{n}")
+    stream.deliver()
+    set_low_balance("50")  # below already: as on an unsharded wallet, no crossing
+    stream.deliver()
+    spend("s-6")  # 30
+    stream.deliver()
+    stream.again()
+    assert "credits.low" not in announced()
+
+    # Lowered to 20 while at 30 (above it now), then crossed: announced once.
+    set_low_balance("20")
+    stream.deliver()
+    spend("s-7")  # 20: not below
+    spend("s-8")  # 10: below
+    stream.deliver()
+    stream.again()
+    (low,) = announced()["credits.low"]
+    assert (low["data"]["available"], low["data"]["threshold"]) == ("10", "20"), low
+    assert_ledger_invariant(WALLET)
+
+
+def test_a_check_that_read_the_threshold_before_it_changed_writes_nothing(outbox, shop):  # noqa: F811 - the imported fixtures
+    """A check reads (threshold 50, 60 available: back above, to re-arm), then the threshold becomes 70
+    (60 is below it: set there, no crossing); the check's write must not re-arm on what it read, or
+    the next check would take 60 < 70 for a new crossing."""
+    from tollgate.shards import crossings
+
+    stream = Stream()
+    fund("100", "f-1")
+    set_low_balance("50")
+    assert reshard(4).status == 200
+    stream.deliver()
+    for n in range(6):  # 100 -> 40: crossing 1
+        spend(f"s-{n}")
+    stream.deliver()
+    fund("20", "f-2")  # 60: back above 50
+    stale = crossings._read(WALLET)
+    assert stale is not None and stale.available == 60_000
+    set_low_balance("70")
+    assert crossings._write(WALLET, stale, {"low": False}) is False  # raced: it reads again
+    stream.deliver()
+    spend("s-6")  # 50: still below 70
+    stream.deliver()
+    stream.again()
+    assert len(announced()["credits.low"]) == 1
+    assert_ledger_invariant(WALLET)
+
+
+def test_the_low_balance_reply_of_a_sharded_wallet_shows_the_shards_sum(outbox, shop):  # noqa: F811 - the imported fixtures
+    fund("100", "f-1")
+    assert reshard(4).status == 200
+    for n in range(6):
+        spend(f"s-{n}")
+    reply = invoke("notifications_put_wallet_alerts.json", caller=ALICE, body={"low_balance": "50"})
+    assert reply.status == 200, reply
+    assert (reply.body["available"], reply.body["below_low_balance"]) == ("40", True), reply.body
+    bad = invoke("notifications_put_wallet_alerts.json", caller=ALICE, body={"low_balance": "-1"})
+    assert bad.status == 422, bad
+    assert invoke("notifications_get_wallet_alerts.json", caller=ALICE).body["low_balance"] == "50"
+
+
+def test_a_declined_card_on_a_sharded_wallet_fails_once_and_grants_nothing(stripe):  # noqa: F811 - the imported fixtures
+    save_card(stripe, payment_method="pm_card_chargeDeclined")
+    stripe.declining.add("pm_card_chargeDeclined")
+    fund("60", "f-1")
+    assert configure(SETTINGS).status == 200
+    assert reshard(4).status == 200
+    top_ups = TopUps()
+    top_ups.stream_once()
+    for n in range(4):  # 60 -> 20: crossing 1, declined
+        assert invoke("deduction_post_usage.json", caller=ALICE, body={"feature": "ten"},
+                      headers={"idempotency-key": f"s-{n}"}).status == 201
+    top_ups.stream_once()
+    assert top_ups.run() == [{"wallet_id": WALLET, "crossing": "sharded-1"}]
+    now = settings()
+    assert (now["enabled"], now["charged_this_month"]) == (False, "0") and "declined" in now["disabled_reason"]
+    (purchase,) = invoke("checkout_list_purchases.json", caller=ALICE).body["data"]
+    assert purchase["status"] == "failed"
+    before = ledger_state(WALLET)
+    failed = webhook("stripe", event_id="evt-declined", kind="payment_failed", purchase_id=purchase["purchase_id"],
+                     raw_type="payment_intent.payment_failed")
+    assert failed.body["outcome"] == "ignored_not_pending", failed
+    assert settings() == now and ledger_state(WALLET) == before
+    top_ups.stream_once()
+    assert top_ups.run() == [] and stripe.charges == {}
+    assert assert_ledger_invariant(WALLET)["balance"] == 20_000

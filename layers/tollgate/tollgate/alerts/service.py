@@ -12,6 +12,7 @@ from tollgate.alerts.schemas import WalletAlertsIn, WalletAlertsOut
 from tollgate.ledger import posting
 from tollgate.ledger.wallets import WalletState
 from tollgate.principal import Principal
+from tollgate.shards import crossings
 
 
 def _view(wallet: WalletState) -> WalletAlertsOut:
@@ -27,4 +28,8 @@ def get_alerts(principal: Principal, requested: str | None) -> WalletAlertsOut:
 
 def put_alerts(principal: Principal, requested: str | None, body: WalletAlertsIn) -> WalletAlertsOut:
     wallet_id = orgs.wallet_for_managing(principal, requested)
+    # A sharded wallet's threshold is set with its CROSSINGS item where the wallet stands: setting it
+    # is no crossing (tollgate.shards.crossings), as on any wallet.
+    if crossings.set_threshold(wallet_id, "low", body.low_balance) is not None:
+        return _view(posting.read_wallet(wallet_id))
     return _view(ledger.set_low_balance(wallet_id, body.low_balance))

@@ -12,11 +12,21 @@ from tollgate import lazy
 from tollgate.autotopup.exceptions import CardNotSaved, NoSavedCard
 
 if TYPE_CHECKING:
-    from tollgate.autotopup.service import Outcome, get_settings, put_settings, save_card, start_card_setup, top_up
+    from tollgate.autotopup.service import (
+        Outcome,
+        get_settings,
+        made_it,
+        purchase_failed,
+        put_settings,
+        save_card,
+        start_card_setup,
+        top_up,
+    )
 
 __getattr__ = lazy.exports(__name__, {
-    "service": ("Outcome", "get_settings", "put_settings", "save_card", "start_card_setup", "top_up"),
+    "service": ("Outcome", "get_settings", "made_it", "purchase_failed", "put_settings", "save_card",
+                "start_card_setup", "top_up"),
 })
 
-__all__ = ["CardNotSaved", "NoSavedCard", "Outcome", "get_settings", "put_settings", "save_card",
-           "start_card_setup", "top_up"]
+__all__ = ["CardNotSaved", "NoSavedCard", "Outcome", "get_settings", "made_it", "purchase_failed", "put_settings",
+           "save_card", "start_card_setup", "top_up"]

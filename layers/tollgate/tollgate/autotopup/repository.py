@@ -1,6 +1,7 @@
 """Auto top-up storage: the wallet's settings and card (one item beside the wallet), and each
 month's charged credits (its own partition, ADDed under the monthly limit in the purchase's
-transaction)."""
+transaction). A sharded wallet's threshold is set with its CROSSINGS item
+(``tollgate.shards.crossings.set_threshold``), so setting it is never taken for a crossing."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ from tollgate import keys, ledger
 from tollgate.autotopup.models import AutoTopUpItem, TopUpMonthItem
 from tollgate.data import ConditionFailed, Transaction, TransactionCancelled, conditional, get_or_none
 from tollgate.gateways import SavedCard
+from tollgate.purchases import repository as purchases
+from tollgate.purchases.models import PurchaseItem
+from tollgate.shards import crossings
+from tollgate.shards.crossings import Placed
 
 A, M = AutoTopUpItem, TopUpMonthItem
 SETTINGS, MONTH = "auto_top_up", "top_up_month"
@@ -38,9 +43,11 @@ def save_card(wallet_id: str, setup_intent_id: str, card: SavedCard, now: str) -
 
 
 def configure(wallet_id: str, *, enabled: bool, threshold_mc: int, package_id: str | None, credits_mc: int | None,
-              currency: str, monthly_limit_mc: int, actor: str, now: str) -> AutoTopUpItem:
+              currency: str, monthly_limit_mc: int, actor: str, now: str) -> tuple[AutoTopUpItem, Placed | None]:
     """The settings and the wallet's threshold (set while enabled) in one transaction, on a wallet
-    with a saved card if it is to be enabled (ConditionFailed otherwise)."""
+    with a saved card if it is to be enabled (ConditionFailed otherwise). A sharded wallet's CROSSINGS
+    item rides along: where it stands against the threshold, a new crossing if this turns it on below
+    (returned: the caller tops up at once); None for any other wallet."""
     item = _keyed(wallet_id)
     tx = Transaction().update(SETTINGS, item, [
         A.entity.set(AutoTopUpItem), A.wallet_id.set(wallet_id), A.enabled.set(enabled),
@@ -48,24 +55,55 @@ def configure(wallet_id: str, *, enabled: bool, threshold_mc: int, package_id: s
         A.credits_mc.set(credits_mc) if credits_mc else A.credits_mc.remove(), A.currency.set(currency),
         A.monthly_limit_mc.set(monthly_limit_mc), A.enabled_by.set(actor), A.disabled_reason.remove(),
         A.updated_at.set(now)], condition=A.payment_method_id.exists() if enabled else None)
-    ledger.set_top_up_threshold(tx, wallet_id, threshold_mc if enabled else None)
     try:
-        tx.commit()
+        placed = _set_threshold(tx, wallet_id, threshold_mc if enabled else None, crossing=True)
     except TransactionCancelled as exc:
         if exc.failed(SETTINGS):
             raise ConditionFailed(None) from None
         raise
     stored = get(wallet_id)
     assert stored is not None
-    return stored
+    return stored, placed
 
 
-def disable(wallet_id: str, reason: str) -> None:
-    """Turn auto top-up off (a declined card), the wallet's threshold with it."""
-    tx = Transaction().update(SETTINGS, _keyed(wallet_id), [A.enabled.set(False), A.disabled_reason.set(reason)],
-                              condition=A.pk.exists())
-    ledger.set_top_up_threshold(tx, wallet_id, None)
-    tx.commit()
+def _set_threshold(tx: Transaction, wallet_id: str, threshold_mc: int | None, *, crossing: bool) -> Placed | None:
+    """Commit ``tx`` with the wallet's threshold set (None: cleared): a sharded wallet's through its
+    CROSSINGS item (what it returns), any other's on its item (None)."""
+    placed = crossings.set_threshold(wallet_id, "topup", threshold_mc, tx, crossing=crossing)
+    if placed is None:
+        ledger.set_top_up_threshold(tx, wallet_id, threshold_mc)
+        tx.commit()
+    return placed
+
+
+def fail(purchase: PurchaseItem, period: str, failure_reason: str, disabled_reason: str, charged_at: str) -> bool:
+    """An auto top-up's pending purchase failed: mark it failed, give its month (``period``, the one it
+    was counted in) its credits back, and turn auto top-up off with the wallet's threshold: one
+    transaction, so a crash leaves all or none of it. False, with nothing changed, if the purchase was
+    not pending (this failure was handled already, or it was paid). The settings stay on if saved after
+    ``charged_at`` (a card saved and turned on since is not the card that failed).
+    ``TransactionCancelled`` if the settings or month changed since they were read: read again."""
+    wallet_id = purchase.wallet_id
+    tx = purchases.update_purchase(purchase.purchase_id, sets={"status": "failed", "failure_reason": failure_reason},
+                                   condition=PurchaseItem.status == "pending")
+    month = get_or_none(M, *keys.top_up_month(wallet_id, period))
+    if month is not None and month.charged_mc >= purchase.credits_mc:  # else: gone with its TTL, nothing to give
+        tx.update(MONTH, month, [M.charged_mc.add(-purchase.credits_mc)], M.charged_mc >= purchase.credits_mc)
+    settings = get(wallet_id)
+    disable = settings is not None and (settings.updated_at or "") <= charged_at
+    if settings is not None and disable:
+        tx.update(SETTINGS, settings, [A.enabled.set(False), A.disabled_reason.set(disabled_reason)],
+                  A.updated_at == settings.updated_at if settings.updated_at else A.updated_at.does_not_exist())
+    try:
+        if disable:
+            _set_threshold(tx, wallet_id, None, crossing=False)
+        else:
+            tx.commit()
+    except TransactionCancelled as exc:
+        if exc.failed(purchases.PURCHASE):
+            return False
+        raise
+    return True
 
 
 def charge_month(tx: Transaction, wallet_id: str, period: str, credits_mc: int, limit_mc: int, ttl_epoch: int) -> None:
@@ -74,10 +112,6 @@ def charge_month(tx: Transaction, wallet_id: str, period: str, credits_mc: int, 
     month = M(*keys.top_up_month(wallet_id, period))
     tx.update(MONTH, month, [M.entity.set(TopUpMonthItem), M.charged_mc.add(credits_mc), M.ttl_epoch.set(ttl_epoch)],
               condition=M.charged_mc.does_not_exist() | (M.charged_mc <= limit_mc - credits_mc))
-
-
-def give_back_month(wallet_id: str, period: str, credits_mc: int) -> None:
-    M(*keys.top_up_month(wallet_id, period)).update([M.charged_mc.add(-credits_mc)], condition=M.pk.exists())
 
 
 def charged(wallet_id: str, period: str) -> int:

@@ -15,8 +15,14 @@ derives from that crossing, in one transaction with the month's count (condition
 within the monthly limit), and charges the card with the purchase's idempotency key: once per
 crossing, however often the message comes. Stripe's ``payment_intent.succeeded`` grants the
 credits through the webhook path every purchase takes. A declined card (or one that needs its
-holder) fails the purchase (``purchase.failed``), gives the month its credits back and turns auto
-top-up off, with the reason; nothing is granted.
+holder), or a charge that later fails (Stripe's webhook), fails the purchase (``purchase.failed``),
+gives the month its credits back and turns auto top-up off, with the reason, in one transaction
+(:func:`purchase_failed`, once however often it is told); nothing is granted.
+
+**A sharded wallet** has no one record that crosses (``tollgate.shards.crossings``): its threshold is
+set with its ``CROSSINGS`` item brought to where the wallet stands, and turning it on below the
+threshold counts a crossing there, topped up at once under that crossing's id (``sharded-<n>``), so
+the next debit is not taken for a crossing of its own.
 """
 
 from __future__ import annotations
@@ -28,15 +34,19 @@ from tollgate.autotopup import repository, requests
 from tollgate.autotopup.exceptions import CardNotSaved, NoSavedCard
 from tollgate.autotopup.models import AutoTopUpItem
 from tollgate.autotopup.schemas import AutoTopUpIn, AutoTopUpOut, CardOut, CardSetupOut, SavedCardIn
-from tollgate.data import ConditionFailed, Transaction, TransactionCancelled
+from tollgate.data import ConditionFailed, StoreUnavailable, Transaction, TransactionCancelled
 from tollgate.gateways import GatewayError, SavedCard, get_gateway
 from tollgate.ledger import posting
 from tollgate.principal import Principal
 from tollgate.purchases import catalog
 from tollgate.purchases import service as purchases
 from tollgate.purchases.exceptions import CheckoutNotAllowed, PackageNotFound
+from tollgate.purchases.models import PurchaseItem
+from tollgate.shards import crossings
 
 GATEWAY = "stripe"
+REASON = "auto-top-up"  # what its purchases are made for (their request hash says so)
+_FAIL_ATTEMPTS = 4  # the settings or month changed while failing a purchase: read again
 
 
 class Outcome(StrEnum):
@@ -108,12 +118,17 @@ def put_settings(principal: Principal, requested: str | None, body: AutoTopUpIn)
         raise CheckoutNotAllowed("monthly_limit is below the credits of one top-up: it could never charge",
                                  field="monthly_limit")
     try:
-        item = repository.configure(wallet_id, enabled=body.enabled, threshold_mc=body.threshold,
-                                    package_id=body.package_id, credits_mc=body.credits, currency=body.currency,
-                                    monthly_limit_mc=body.monthly_limit, actor=principal.sub,
-                                    now=clock.iso(clock.now_ms()))
+        item, placed = repository.configure(wallet_id, enabled=body.enabled, threshold_mc=body.threshold,
+                                            package_id=body.package_id, credits_mc=body.credits,
+                                            currency=body.currency, monthly_limit_mc=body.monthly_limit,
+                                            actor=principal.sub, now=clock.iso(clock.now_ms()))
     except ConditionFailed:
         raise NoSavedCard("save a card first (POST, then PUT /v1/wallet/payment-method)") from None
+    if placed is not None:  # sharded: the crossing this setting counted (or one not announced yet)
+        if body.enabled and placed.pending:
+            requests.request([(wallet_id, f"sharded-{placed.n}")])
+            crossings.announced(crossings.Found(announced=[(wallet_id, "topup", placed.n)]))
+        return view(wallet_id, item)
     wallet = posting.read_wallet(wallet_id)
     if body.enabled and wallet.available < body.threshold:
         # Below the threshold already: no crossing will come, so this change is the one to top up at.
@@ -132,12 +147,11 @@ def top_up(wallet_id: str, crossing: int | str) -> Outcome:
                                                          catalog.settings())
     except CheckoutNotAllowed:
         return Outcome.NOT_SOLD
-    now_ms = clock.now_ms()
-    period = clock.period_of(now_ms)
     purchase = purchases.new_saved_card_purchase(
         purchase_id=ids.derived_id("pur", wallet_id, "auto-top-up", str(crossing)), wallet_id=wallet_id,
         owner=item.enabled_by or "auto-top-up", credits_mc=credits_mc, amount=amount, currency=item.currency,
-        package_id=package_id, reason="auto-top-up")
+        package_id=package_id, reason=REASON)
+    period = _period(purchase)  # the month it counts in: the one a failure gives back to
     tx = Transaction()
     purchases.put_new(tx, purchase)
     repository.charge_month(tx, wallet_id, period, credits_mc, item.monthly_limit_mc or 0,
@@ -156,14 +170,45 @@ def top_up(wallet_id: str, crossing: int | str) -> Outcome:
             raise
     card = SavedCard(customer_id=item.customer_id, payment_method_id=item.payment_method_id,
                      brand=item.card_brand, last4=item.card_last4)
+    charged_at = clock.iso(clock.now_ms())
     try:
         purchases.charge_saved_card(purchase, card)
     except GatewayError as exc:
         if not exc.declined:
             raise  # transient or not, the message comes back; the purchase and its key are kept
-        purchases.fail(purchase.purchase_id, f"auto top-up: {exc.message}")
-        repository.give_back_month(wallet_id, clock.period_of(now_ms), purchase.credits_mc)
-        repository.disable(wallet_id, f"the card was declined ({exc.details.get('decline_code') or 'declined'}); "
-                                      "save a card and turn auto top-up on again")
+        purchase_failed(purchase, exc.message, f"the card was declined ({exc.details.get('decline_code') or 'declined'})",
+                        charged_at=charged_at)
         return Outcome.DECLINED
     return Outcome.CHARGED
+
+
+def made_it(purchase: PurchaseItem) -> bool:
+    """Whether auto top-up made ``purchase``: its request hash is the one :func:`top_up` gives its own
+    (made again here the same way, so the two cannot drift apart)."""
+    if purchase.gateway != GATEWAY:
+        return False
+    mine = purchases.new_saved_card_purchase(
+        purchase_id=purchase.purchase_id, wallet_id=purchase.wallet_id, owner=purchase.owner,
+        credits_mc=purchase.credits_mc, amount=purchase.amount, currency=purchase.currency,
+        package_id=purchase.package_id, reason=REASON)
+    return mine.request_hash == purchase.request_hash
+
+
+def purchase_failed(purchase: PurchaseItem, why: str, disabled_because: str, *, charged_at: str | None = None) -> bool:
+    """The one way an auto top-up's purchase fails, declined at charge time or failed later (Stripe's
+    webhook): failed, its month's credits given back and auto top-up off, in one transaction
+    (``repository.fail``); ``purchase.failed`` follows from its status on the stream. False, with
+    nothing changed, if it was not pending (handled already, or paid). ``charged_at``: when the card
+    was charged (unknown: when the purchase was made); settings saved after it stay on."""
+    for _ in range(_FAIL_ATTEMPTS):
+        try:
+            return repository.fail(purchase, _period(purchase), f"auto top-up: {why}",
+                                   f"{disabled_because}; save a card and turn auto top-up on again",
+                                   charged_at or purchase.created_at)
+        except TransactionCancelled:
+            continue  # the settings or the month changed since read: read again
+    raise StoreUnavailable("AutoTopUpFailureContention")
+
+
+def _period(purchase: PurchaseItem) -> str:
+    return clock.period_of(clock.parse_rfc3339(purchase.created_at))

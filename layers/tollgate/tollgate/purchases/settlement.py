@@ -91,7 +91,7 @@ def handle(gateway: str, event: GatewayEvent) -> Settled:
     elif event.kind == "payment_succeeded":
         outcomes = (_succeeded(gateway, purchase, event),)
     elif event.kind == "payment_failed":
-        failed = repository.mark_failed(purchase.purchase_id, event.raw_type)
+        failed = _mark_failed(purchase, event.raw_type)
         # A late failure never undoes a grant.
         outcomes = (Outcome.MARKED_FAILED if failed else Outcome.IGNORED_NOT_PENDING,)
     elif event.kind in ("refund", "refund_failed"):
@@ -119,6 +119,16 @@ def _purchase_for(gateway: str, event: GatewayEvent) -> PurchaseItem | None:
     item = repository.get_purchase(purchase_id) if purchase_id else None
     # A Stripe event never touches a Paystack purchase, nor the other way round.
     return item if item and item.gateway == gateway else None
+
+
+def _mark_failed(purchase: PurchaseItem, reason: str) -> bool:
+    """A pending purchase's payment failed; False if it was not pending. An auto top-up's (a charge
+    that was processing) fails as a declined one does: the month given back and auto top-up off too."""
+    from tollgate import autotopup  # loads only for a failed payment
+
+    if autotopup.made_it(purchase):
+        return autotopup.purchase_failed(purchase, reason, f"the card payment failed ({reason})")
+    return repository.mark_failed(purchase.purchase_id, reason)
 
 
 def _succeeded(gateway: str, purchase: PurchaseItem, event: GatewayEvent) -> Outcome:

@@ -22,6 +22,12 @@ crossing it was announced (``done``). Exactly once:
 The wallet's first sharding starts its ``CROSSINGS`` item from that change's record (where the wallet
 stands then), without announcing: a crossing before it was the unsharded wallet's, announced from its
 own record.
+
+Setting a threshold is no crossing (an unsharded wallet's crossing is a change of available from at
+or above it to below). So a sharded wallet's threshold is set by :func:`set_threshold`: in the same
+transaction, its kind's side in the ``CROSSINGS`` item is moved to where the wallet stands against the
+new threshold, conditioned on what was read (every shard, the item). A check that read the threshold
+before it changed cannot write what it found: its write is conditioned on the threshold it read.
 """
 
 from __future__ import annotations
@@ -36,7 +42,15 @@ from pynamodb.transactions import TransactGet
 
 from tollgate import clock, keys
 from tollgate.amounts import format_credits
-from tollgate.data import ConditionFailed, TableItem, Transaction, TransactionCancelled, conditional, get_or_none
+from tollgate.data import (
+    ConditionFailed,
+    StoreUnavailable,
+    TableItem,
+    Transaction,
+    TransactionCancelled,
+    conditional,
+    get_or_none,
+)
 from tollgate.data.images import image_number, image_string
 from tollgate.events.derive import Event, make_event
 from tollgate.events.types import EventType
@@ -45,9 +59,11 @@ from tollgate.shards.models import CrossingsItem, WalletShardItem
 
 logger = logging.getLogger(__name__)
 
-C = CrossingsItem
+C, W, S = CrossingsItem, WalletItem, WalletShardItem
 KINDS = ("low", "depleted", "topup")
+THRESHOLDS = {"low": "low_balance_mc", "topup": "topup_threshold_mc"}  # the settable ones (depleted: 0)
 _ATTEMPTS = 4  # reads again after a credit raced the check; past this the batch fails and comes again
+_SETTING_ATTEMPTS = 8  # a setting raced by debits near its threshold: read again; past this, 503
 
 
 @dataclass
@@ -60,11 +76,21 @@ class Found:
 
 
 @dataclass(frozen=True)
+class Placed:
+    """Where :func:`set_threshold` left a sharded wallet against the threshold it set."""
+
+    below: bool
+    n: int  # the kind's crossing count (the wallet is in crossing ``n`` if below)
+    pending: bool  # below at crossing ``n``, not announced yet: the caller may announce it (then :func:`announced`)
+
+
+@dataclass(frozen=True)
 class _Read:
     root: WalletItem
     balance: int
     available: int
     state: CrossingsItem | None
+    items: tuple[WalletItem | WalletShardItem | None, ...] = ()  # shard 0 (the root), 1, ... as read
 
 
 def note(record: dict, wallets: set[str]) -> None:
@@ -141,7 +167,7 @@ def _read(wallet_id: str) -> _Read | None:
         return None
     return _Read(root=root, balance=sum(item.balance or 0 for item in found if item is not None),
                  available=sum(item.available or 0 for item in found if item is not None),
-                 state=_resolved(state_future))
+                 state=_resolved(state_future), items=tuple(found))
 
 
 def _resolved(future: Any) -> Any:
@@ -180,9 +206,15 @@ def _write(wallet_id: str, read: _Read, changed: dict[str, bool]) -> bool:
             actions.append(count.set(getattr(state, f"{kind}_n") + 1))
             condition &= count == getattr(state, f"{kind}_n")
     tx = Transaction().update("crossings", C(*keys.wallet_crossings(wallet_id)), actions, condition)
+    # Only against the thresholds read: one set since (set_threshold) placed the kind itself.
+    root: Any = None
+    for kind in changed:
+        if kind in THRESHOLDS:
+            root = _and(root, _same(getattr(W, THRESHOLDS[kind]), getattr(read.root, THRESHOLDS[kind])))
     if any(changed.values()):  # going below: only if shard 0's available has not risen since the read
-        pk, sk = keys.wallet(wallet_id)
-        tx.check("root", WalletItem, pk, sk, WalletItem.available <= read.root.available)
+        root = _and(root, W.available <= read.root.available)
+    if root is not None:
+        tx.check("root", WalletItem, *keys.wallet(wallet_id), root)
     try:
         tx.commit()
     except TransactionCancelled:
@@ -213,4 +245,95 @@ def _collect(wallet_id: str, read: _Read, changed: dict[str, bool], found: Found
     logger.debug("crossings checked", extra={"wallet_id": wallet_id, "changed": changed})
 
 
-__all__ = ["KINDS", "Found", "announced", "check", "note"]
+def set_threshold(wallet_id: str, kind: str, amount: int | None, also: Transaction | None = None, *,
+                  crossing: bool = False) -> Placed | None:
+    """Set (None: clear) a sharded wallet's ``kind`` threshold (``low``, ``topup``) on its wallet item,
+    with its CROSSINGS item moved to where the wallet stands against it, and ``also``'s operations (the
+    settings the threshold belongs to): one transaction. Found below it, the kind is below without a
+    crossing announced, unless ``crossing`` (auto top-up turned on below its threshold tops up at
+    once): then a new crossing is counted, not announced (:attr:`Placed.pending`), and the caller
+    announces it under the id a check would (a check racing it announces the same). Already below
+    (a crossing counted before), it stays in that crossing.
+
+    None if the wallet is not sharded (or does not exist): the caller sets it as on any wallet.
+    ``TransactionCancelled`` if one of ``also``'s operations failed its condition."""
+    attribute = getattr(W, THRESHOLDS[kind])
+    side, count = getattr(C, f"{kind}_below"), getattr(C, f"{kind}_n")
+    for _ in range(_SETTING_ATTEMPTS):
+        read = _read(wallet_id)
+        if read is None:
+            return None
+        state = read.state
+        was_below = bool(state is not None and getattr(state, f"{kind}_below"))
+        # Cleared: the side is left for the next check to re-arm, as an unsharded wallet's next change
+        # does (so turning auto top-up off and on again, with no debit between, is no new crossing).
+        below = read.available < amount if amount is not None else was_below
+        n = (getattr(state, f"{kind}_n") if state is not None else 0) + (1 if crossing and below and not was_below
+                                                                          else 0)
+        tx = Transaction()
+        if also is not None:
+            tx.extend(also)
+        _hold_where_read(tx, wallet_id, read, attribute, amount, below)
+        now = clock.iso(clock.now_ms())
+        if state is None:  # before its first sharding's record came: started here, where it stands
+            sides = _sides(read.available, read.root.low_balance_mc, read.root.topup_threshold_mc)
+            sides[kind] = below
+            tx.put("threshold-crossings", C(*keys.wallet_crossings(wallet_id), wallet_id=wallet_id, updated_at=now,
+                                            **{f"{k}_below": v for k, v in sides.items()}, **{f"{kind}_n": n}),
+                   C.pk.does_not_exist())
+        else:  # the read side and count still current, so no check counts this crossing twice
+            tx.update("threshold-crossings", C(*keys.wallet_crossings(wallet_id)),
+                      [side.set(below), count.set(n), C.updated_at.set(now)],
+                      C.pk.exists() & (side == was_below) & (count == getattr(state, f"{kind}_n")))
+        try:
+            tx.commit()
+        except TransactionCancelled as exc:
+            if any(exc.failed(label) for label in exc.codes if not label.startswith("threshold-")):
+                raise
+            continue  # the wallet or its CROSSINGS item changed since the read: read again
+        announced_up_to = getattr(state, f"{kind}_done") if state is not None else 0
+        logger.debug("threshold set", extra={"wallet_id": wallet_id, "kind": kind, "below": below, "n": n})
+        return Placed(below=below, n=n, pending=below and n > announced_up_to)
+    raise StoreUnavailable("ThresholdContention")
+
+
+def _hold_where_read(tx: Transaction, wallet_id: str, read: _Read, attribute: Any, amount: int | None,
+                     below: bool) -> None:
+    """Set the threshold on the wallet item, only while the wallet is on the side of it read: below, no
+    item has risen (credits and releases raise shard 0, a rebalance the shard it fills; debits never
+    fail this); above, no item has fallen by more than its share of the headroom (so the sum is still
+    at or above the threshold). Either way the layout is the one read."""
+    items = len(read.items)
+    layout = (W.shards == read.root.shards) & _same(W.shard_items, read.root.shard_items)
+    if amount is None:
+        conditions: list[Any] = [None] * items
+    elif below:
+        conditions = [(model.available <= item.available) if item is not None
+                      else (model.pk.does_not_exist() | (model.available <= 0))
+                      for model, item in _models(read)]
+    else:
+        slack = (read.available - amount) // items
+        # An item absent when read can only be filled (a rebalance), never debited: nothing to hold.
+        conditions = [(model.available >= item.available - slack) if item is not None else None
+                      for model, item in _models(read)]
+    tx.update("threshold-root", W(*keys.wallet(wallet_id)),
+              [attribute.set(amount) if amount is not None else attribute.remove()],
+              _and(layout, conditions[0]))
+    for k, condition in enumerate(conditions[1:], start=1):
+        if condition is not None:
+            tx.check(f"threshold-shard-{k}", S, *keys.wallet_shard(wallet_id, k), condition)
+
+
+def _models(read: _Read) -> list[tuple[Any, WalletItem | WalletShardItem | None]]:
+    return [(W if k == 0 else S, item) for k, item in enumerate(read.items)]
+
+
+def _same(attribute: Any, value: int | None) -> Any:
+    return attribute == value if value is not None else attribute.does_not_exist()
+
+
+def _and(left: Any, right: Any) -> Any:
+    return right if left is None else left if right is None else left & right
+
+
+__all__ = ["KINDS", "Found", "Placed", "announced", "check", "note", "set_threshold"]
