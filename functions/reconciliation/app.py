@@ -1,8 +1,11 @@
 """ReconciliationFunction: the reconciliation job, daily (schedule) and on demand (admin role).
 
-Checks every wallet and developer the stream consumers changed since its last run against their
-invariants, records each discrepancy once and emits ``ReconciliationFindings`` (0 when clean) once
-per run (``tollgate.reconciliation``); lists the findings and reads a run back.
+Checks every refund and payout that reached a terminal state since its last run against its
+gateway's own record (Stripe, Paystack: read-only look-ups), and every wallet and developer the
+stream consumers changed since its last run against their invariants; records each discrepancy
+once and emits ``ReconciliationFindings`` (0 when clean) and ``ReconciliationGatewayDeferred``
+(refunds and payouts left for the next run because their gateway did not answer) once per run
+(``tollgate.reconciliation``); lists the findings and reads a run back.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ RunIdPath = Annotated[str, Path(min_length=5, max_length=64, pattern=RUN_ID_PATT
 
 def _emit(summary: RunOut) -> None:
     metrics.add_metric(name="ReconciliationFindings", unit=MetricUnit.Count, value=summary.findings)
+    # Not findings: a gateway that stays down shows here, run after run.
+    metrics.add_metric(name="ReconciliationGatewayDeferred", unit=MetricUnit.Count, value=summary.gateway_deferred)
     logger.info("reconciliation run", extra={"run": summary.model_dump(mode="json")})
 
 

@@ -3,7 +3,8 @@
 add up), each discrepancy recorded once, ``ReconciliationFindings`` emitted once per run (0 when
 clean); the checkpoint moves only over days read to their end, and wallets not changed since are
 not read. Money moves through the real handlers; the table's stream (moto) is handed to the real
-ledger_stream and earnings_stream handlers, as Lambda would.
+ledger_stream and earnings_stream handlers, as Lambda would. Terminal refunds and payouts against
+their workflow's record are here; against their gateway's, in ``test_reconciliation_gateways``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from tests.support import (
     sample_event,
 )
 from tollgate import clock, keys
+from tollgate.gateways import Refund
 
 DAY_MS = 86_400_000
 
@@ -258,43 +260,36 @@ def test_findings_are_paged_newest_first(aws, stream, catalog, fund, capsys):
     assert [f["at"] for f in seen] == sorted((f["at"] for f in seen), reverse=True)
 
 
-def test_terminal_payouts_and_refunds_without_their_gateway_side_are_findings(aws, stream, developer_catalog, fund,
-                                                                               capsys):
-    from tollgate.payouts.models import PayoutItem
-    from tollgate.refunds.models import RefundItem
+def test_terminal_payouts_and_refunds_their_workflow_left_incomplete_are_findings(aws, capsys):
+    """Against the workflow's own record (the gateways agree with each, so nothing else is found)."""
+    from tests.functional.gateway_records import found, payout_item, refund_item, run_now, stripe_fakes
 
-    fund("user:alice", "100")
-    spend(ALICE, "summarize", "p-1")
-    assert stream.drain()["batchItemFailures"] == []
-    developers.deliver(developers.earning_records(aws))
-    now = clock.iso(clock.now_ms())
-    done = {"status": "succeeded", "at": now}
+    fakes = stripe_fakes()
+    refunds, payouts = next(fakes)
+    try:
+        payout_item("po_good", transfer_id=payouts.transfer("po_good", "acct_1", 2_000, "USD").transfer_id)
+        payout_item("po_unsent", transfer_id=payouts.transfer("po_unsent", "acct_1", 2_000, "USD").transfer_id,
+                    transfer_attempted=False)
+        payout_item("po_failed", status="failed", steps={})  # its credits never given back
+        payout_item("po_flying", status="reserved")  # in flight: not terminal, not checked
+        for refund_id in ("rf_good", "rf_unanswered"):
+            refunds.gateway_view[f"re_{refund_id}"] = Refund(f"re_{refund_id}", 1_000, currency="USD")
+        refund_item("rf_good", gateway_refund_id="re_rf_good")
+        refund_item("rf_unanswered", gateway_refund_id="re_rf_unanswered", gateway_status="pending")
+        refund_item("rf_no_id")  # succeeded, and no gateway refund id to show for it
+        refund_item("rf_uncompensated", status="failed", steps={})
 
-    def payout(payout_id: str, status: str, steps: dict, attempted: bool) -> None:
-        PayoutItem(*keys.payout(payout_id), gsi1pk=keys.developer_payouts_gsi1pk("dev-carol"),
-                   gsi1sk=f"{now}#{payout_id}", gsi2pk=keys.ALL_PAYOUTS_GSI2PK, gsi2sk=f"{now}#{payout_id}",
-                   payout_id=payout_id, developer_id="dev-carol", status=status, credits_mc=2_000, amount=20,
-                   currency="USD", rate="1", gateway="stripe", account_id="acct_1", reference=f"payout-{payout_id}",
-                   transfer_attempted=attempted, steps=steps, trigger="request", request_hash="h", created_at=now,
-                   updated_at=now).save()
-
-    payout("po_good", "paid", {"mark_paid": done}, True)
-    payout("po_unsent", "paid", {"mark_paid": done}, False)
-    payout("po_failed", "failed", {}, True)
-    payout("po_flying", "reserved", {}, True)  # in flight: not terminal, not checked
-    for refund_id, gateway_refund_id in (("rf_good", "re_1"), ("rf_bad", None)):
-        RefundItem(*keys.refund(refund_id), gsi1pk=keys.wallet_refunds_gsi1pk("user:alice"),
-                   gsi1sk=f"{now}#{refund_id}", gsi2pk=keys.ALL_REFUNDS_GSI2PK, gsi2sk=f"{now}#{refund_id}",
-                   refund_id=refund_id, purchase_id="pur_1", wallet_id="user:alice", gateway="stripe", currency="USD",
-                   credits_mc=5_000, amount=50, reason="r", status="succeeded", requested_by="user:alice",
-                   request_hash="h", gateway_attempted=True, gateway_refund_id=gateway_refund_id,
-                   steps={"mark_refunded": done}, created_at=now, updated_at=now).save()
-
-    summary, metric = manual(capsys)
-    assert metric == [3] and summary["findings"] == 3
-    found = sorted((f["kind"], f["detail"], f["expected_mc"], f["actual_mc"]) for f in findings())
-    assert found == [
-        ("payout", "payout po_failed failed: no compensate step", 2_000, 0),
-        ("payout", "payout po_unsent paid: the transfer was never sent", 2_000, 0),
-        ("refund", "refund rf_bad succeeded: no gateway refund id", 5_000, 0),
-    ]
+        summary, metrics = run_now(capsys)
+        assert (summary["payouts_checked"], summary["refunds_checked"]) == (3, 4)
+        assert metrics["ReconciliationFindings"] == [summary["findings"]] == [5]
+        assert found() == [
+            ("payout", "dev-carol", 200_000, 0, "payout po_failed failed: no compensate step"),
+            ("payout", "dev-carol", 200_000, 0, "payout po_unsent paid: the transfer was never sent"),
+            ("refund", "user:alice", 100_000, 0, "refund rf_unanswered succeeded: the gateway's answer recorded is "
+                                                 "pending"),
+            ("refund", "user:alice", 100_000, 0, "refund rf_uncompensated failed: no compensate step"),
+            ("refund_gateway", "user:alice", 1_000, 0, "refund rf_no_id succeeded: no gateway refund id recorded "
+                                                       "(1000 USD)"),
+        ]
+    finally:
+        fakes.close()

@@ -2140,7 +2140,7 @@ export interface components {
         FindingOut: {
             /**
              * Actual Mc
-             * @description What it is, in millicredits
+             * @description What it is, in millicredits (payout_gateway, refund_gateway: minor units)
              */
             actual_mc: number;
             /**
@@ -2157,17 +2157,17 @@ export interface components {
             developer_id: string | null;
             /**
              * Expected Mc
-             * @description What the figure should be, in millicredits
+             * @description What the figure should be, in millicredits (payout_gateway, refund_gateway: minor units of the currency)
              */
             expected_mc: number;
             /** Finding Id */
             finding_id: string;
             /**
              * Kind
-             * @description ledger_sum: the entries do not sum to the balance; holds_sum: the open holds do not sum to reserved; available: available is not balance - reserved (or is negative); grants_sum: the grants' remaining credits do not sum to the balance; earnings: a developer's earnings balance does not add up (earned = pending + available + in_payout + paid, and the earnings log sums to each); payout / refund: a paid, failed or reversed payout, or a succeeded refund, whose workflow did not record the gateway's side (detail says what is missing; expected_mc its credits, actual_mc 0)
+             * @description ledger_sum: the entries do not sum to the balance; holds_sum: the open holds do not sum to reserved; available: available is not balance - reserved (or is negative); grants_sum: the grants' remaining credits do not sum to the balance; earnings: a developer's earnings balance does not add up (earned = pending + available + in_payout + paid, and the earnings log sums to each); payout / refund: a paid, failed or reversed payout, or a succeeded or failed refund, whose workflow did not record its steps or the gateway's answer (detail says what is missing; expected_mc its credits, actual_mc 0); payout_gateway / refund_gateway: the gateway's own transfer or refund disagrees with it (status, amount, currency, id or reference), is unknown to the gateway, or no gateway id was recorded (expected_mc: the minor units that moved as Tollgate recorded it, actual_mc: as the gateway reports it; detail names the currency)
              * @enum {string}
              */
-            kind: "ledger_sum" | "holds_sum" | "available" | "grants_sum" | "earnings" | "payout" | "refund";
+            kind: "ledger_sum" | "holds_sum" | "available" | "grants_sum" | "earnings" | "payout" | "refund" | "payout_gateway" | "refund_gateway";
             /**
              * Run Id
              * @description The run that first saw it
@@ -3032,10 +3032,25 @@ export interface components {
             /** Finished At */
             finished_at: string | null;
             /**
+             * Gateway Deferred
+             * @description Refunds and payouts whose gateway did not answer (unreachable, a timeout, 429, 5xx, not configured): not findings, left for the next run
+             */
+            gateway_deferred: number;
+            /**
              * New Findings
              * @description Of them, those not recorded by an earlier run
              */
             new_findings: number;
+            /**
+             * Payouts Checked
+             * @description Payouts that reached a terminal state, checked against their gateway's record
+             */
+            payouts_checked: number;
+            /**
+             * Refunds Checked
+             * @description Refunds that reached a terminal state, checked against their gateway's record
+             */
+            refunds_checked: number;
             /** Run Id */
             run_id: string;
             /**
@@ -3047,7 +3062,7 @@ export interface components {
             started_at: string;
             /**
              * Status
-             * @description completed: every changed wallet and developer up to now was checked; partial: the run reached its bound, the next run goes on where it stopped
+             * @description completed: every refund and payout that reached a terminal state and every changed wallet and developer up to now was looked at; partial: the run reached its bound, the next run goes on where it stopped
              * @enum {string}
              */
             status: "running" | "completed" | "partial";

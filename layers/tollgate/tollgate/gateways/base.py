@@ -64,6 +64,7 @@ class Refund:
     # "tollgate_refund_id"); None where the gateway keeps no metadata (Paystack).
     tollgate_refund_id: str | None = None
     failure: str | None = None  # why, when status == "failed"
+    currency: str | None = None  # upper case; set by :meth:`PaymentGateway.get_refund` (webhooks leave it out)
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,12 @@ class PaymentGateway(ABC):
 
         return GatewayError(f"{self.name.capitalize()} does not support {what} here", gateway=self.name,
                             transient=False)
+
+    def get_refund(self, refund_id: str) -> Refund | None:
+        """The refund ``refund_id`` (the gateway's id, as :meth:`refund` answered it) as the gateway
+        reports it now, with its currency; None if the gateway does not know that id. Read-only:
+        the reconciliation job compares it with the refund Tollgate recorded."""
+        raise self._unsupported("looking refunds up")
 
     @abstractmethod
     def create_payment(self, request: PaymentRequest, *, idempotency_key: str) -> PaymentSession:

@@ -81,6 +81,13 @@ class PayoutGateway(ABC):
     def find_transfer(self, payout_id: str) -> Transfer | None:
         """The payout's transfer as the gateway reports it now, or None if there is none."""
 
+    def get_transfer(self, payout_id: str, transfer_id: str | None = None) -> Transfer | None:
+        """The payout's transfer as the gateway reports it now, by ``transfer_id`` (the gateway's
+        id) where the adapter fetches by id, else by the payout's own key; None if the gateway has
+        no such transfer. Read-only: the reconciliation job compares it with the payout. By default
+        the payout's key (:meth:`find_transfer`): every transfer is made under it."""
+        return self.find_transfer(payout_id)
+
 
 def transfer_reference(payout_id: str) -> str:
     """Paystack's ``reference`` for a payout: 16-50 characters of ``[a-z0-9_-]``, derived from the id."""

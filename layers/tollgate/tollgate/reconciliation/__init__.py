@@ -1,5 +1,6 @@
-"""The reconciliation job: wallets and developers changed since its last run, checked against
-their invariants; findings recorded once; a metric per run (see ``service``).
+"""The reconciliation job: refunds and payouts that reached a terminal state since its last run,
+checked against their gateway's record (``gateway_checks``); wallets and developers changed since
+then, checked against their invariants; findings recorded once; a metric per run (see ``service``).
 
 ``changed`` (what the stream consumers import to mark what they change) loads alone; the job's
 use cases load on first use, so a stream consumer's cold start does not import them.

@@ -29,6 +29,29 @@ class ReconCheckpointItem(TableItem, discriminator="recon_checkpoint"):
     updated_at = UnicodeAttribute(null=True)
 
 
+class ReconGatewayCursorItem(TableItem, discriminator="recon_gateway_cursor"):
+    """``RECON#RUN`` / ``GATEWAYS``: how far the job has read the refunds and the payouts created
+    (``GSI2SK`` of the last one read, or a time: every one created after it is still to read)."""
+
+    refunds_after = UnicodeAttribute(null=True)
+    payouts_after = UnicodeAttribute(null=True)
+    run_id = UnicodeAttribute(null=True)  # the run that wrote it
+    updated_at = UnicodeAttribute(null=True)
+
+
+class ReconWatchItem(TableItem, discriminator="recon_watch"):
+    """``RECON#WATCH`` / ``<refund|payout>#<id>``: a refund or payout the job must look at again: not
+    yet in a terminal state, or in one its gateway could not be asked about (``handled`` unset), or a
+    ``paid`` payout checked already (``handled``), watched for a reversal until ``until``. Deleted
+    once there is nothing left to look at."""
+
+    kind = UnicodeAttribute()  # refund | payout
+    item_id = UnicodeAttribute()
+    handled = UnicodeAttribute(null=True)  # the terminal status already checked against the gateway
+    until = UnicodeAttribute(null=True)
+    since = UnicodeAttribute()  # when it was first watched
+
+
 class ReconRunItem(TableItem, discriminator="recon_run"):
     """``RECONRUN#<run_id>`` / ``RUN``: one run of the job and what it checked and found."""
 
@@ -39,6 +62,9 @@ class ReconRunItem(TableItem, discriminator="recon_run"):
     days = ExactMapAttribute(default=dict)  # day -> subjects checked that day
     wallets_checked = IntegerAttribute(default=0)
     developers_checked = IntegerAttribute(default=0)
+    refunds_checked = IntegerAttribute(default=0)  # against their gateway's record
+    payouts_checked = IntegerAttribute(default=0)
+    gateway_deferred = IntegerAttribute(default=0)  # gateway not answering: left for the next run
     findings = IntegerAttribute(default=0)  # discrepancies seen, recorded before or not
     new_findings = IntegerAttribute(default=0)  # of them, recorded by this run
     checkpoint = UnicodeAttribute(null=True)  # the last day checked completely, after the run
@@ -52,10 +78,11 @@ class ReconFindingItem(TableItem, discriminator="recon_finding"):
     finding_id = UnicodeAttribute()
     at = UnicodeAttribute()
     run_id = UnicodeAttribute()
-    kind = UnicodeAttribute()  # ledger_sum | holds_sum | available | grants_sum | earnings | payout | refund
+    # ledger_sum | holds_sum | available | grants_sum | earnings | payout | refund | payout_gateway | refund_gateway
+    kind = UnicodeAttribute()
     wallet_id = UnicodeAttribute(null=True)
     developer_id = UnicodeAttribute(null=True)
-    expected = IntegerAttribute()  # millicredits
+    expected = IntegerAttribute()  # millicredits; the *_gateway kinds: minor units of the money moved
     actual = IntegerAttribute()
     detail = UnicodeAttribute(null=True)
 
@@ -67,4 +94,5 @@ class ReconFindingKeyItem(TableItem, discriminator="recon_finding_key"):
     at = UnicodeAttribute()
 
 
-__all__ = ["ReconChangedItem", "ReconCheckpointItem", "ReconFindingItem", "ReconFindingKeyItem", "ReconRunItem"]
+__all__ = ["ReconChangedItem", "ReconCheckpointItem", "ReconFindingItem", "ReconFindingKeyItem", "ReconGatewayCursorItem",
+           "ReconRunItem", "ReconWatchItem"]

@@ -17,26 +17,28 @@ the balance (``expected`` that sum, ``actual`` the balance);
 negative; ``grants_sum`` the grant book's remaining credits sum to the balance (the wallet's, when the
 book has caught up with it; otherwise the balance the book was last attributed at). Per developer:
 ``earnings`` ``earned == pending + available + in_payout + paid``, and the earnings log sums to each
-of those (the balance read before and after the log at the same ``seq``). And the newest
-``RECENT`` refunds of each wallet and payouts of each developer in a terminal state against what
-their workflow recorded of the gateway (``payout``, ``refund``; the gateways are not called).
+of those (the balance read before and after the log at the same ``seq``). And, first, every refund
+and payout that reached a terminal state since the last run, against what its workflow recorded
+(``refund``, ``payout``) and against its gateway's own record, asked through the adapters
+(``refund_gateway``, ``payout_gateway``): ``gateway_checks``, which keeps its own cursor and watch
+list (those are not wallets' or developers' changes). A gateway that does not answer leaves its
+refunds and payouts for the next run (``gateway_deferred``), never a finding.
 
 **Findings** are recorded once per discrepancy (kind, subject, expected, actual): a fingerprint
 item put with the finding, conditioned on not existing, so the same discrepancy seen by a later run
 (or by a run done again) records nothing new; the run still counts it, and the metric
 ``ReconciliationFindings`` is the number a run saw (0 when clean), emitted once per run.
 
-**Bounds.** A run checks at most ``max_subjects`` wallets and developers and stops once its time
-budget is spent; it then keeps its place (``resume_day``, ``resume_after``) and reports
-``complete: false``; the next run goes on from there (a day that was still today when the place
-was noted is read again from its start once it is over, so nothing marked later is missed).
+**Bounds.** A run checks at most ``max_subjects`` refunds, payouts, wallets and developers (in that
+order) and stops once its time budget is spent; it then keeps its place (the gateway cursor and
+watch list; ``resume_day``, ``resume_after``) and reports ``complete: false``; the next run goes on
+from there (a day that was still today when the place was noted is read again from its start once
+it is over, so nothing marked later is missed).
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -45,17 +47,18 @@ from tollgate.data import across_partitions
 from tollgate.days import day_range
 from tollgate.earnings import repository as earnings
 from tollgate.grants import repository as grants
+from tollgate.grants.attribution import Book
 from tollgate.ledger import archive
 from tollgate.ledger import repository as ledger
 from tollgate.ledger.models import WalletItem
 from tollgate.ledger.wallets import WalletState
-from tollgate.payouts.models import PayoutItem
 from tollgate.principal import Principal
-from tollgate.reconciliation import changed, repository
+from tollgate.reconciliation import changed, gateway_checks, repository
 from tollgate.reconciliation.exceptions import RunNotFound
+from tollgate.reconciliation.findings import Finding
 from tollgate.reconciliation.models import ReconFindingItem, ReconRunItem
 from tollgate.reconciliation.schemas import FindingOut, FindingPage, RunOut
-from tollgate.refunds.models import RefundItem
+from tollgate.shards import repository as shard_items
 from tollgate.shards import service as shards
 
 ATTEMPTS = 3  # snapshots of one subject before it is left for the next run (changing all the while)
@@ -66,22 +69,6 @@ BALANCE_FIELDS = ("earned", "pending", "available", "in_payout", "paid")
 _WALLET, _DEVELOPER = "w", "d"
 _KEY_NAMES = ("PK", "SK")
 MAX_QUERIES = 24
-RECENT = 25  # a subject's newest payouts or refunds checked against their records (one Query)
-
-
-@dataclass(frozen=True)
-class Finding:
-    kind: str
-    expected: int
-    actual: int
-    wallet_id: str | None = None
-    developer_id: str | None = None
-    detail: str | None = None
-
-    def fingerprint(self) -> str:
-        parts = (self.kind, self.wallet_id or "", self.developer_id or "", str(self.expected), str(self.actual),
-                 self.detail or "")
-        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
 # -- the checks -------------------------------------------------------------------------------
@@ -129,62 +116,23 @@ def check_wallet(wallet_id: str) -> list[Finding] | None:
                              wallet_id=wallet_id, detail="balance - reserved, never negative"))
     book = grants.get_book(wallet_id)
     if book is not None:
-        caught_up = wallet_item is not None and book.last_tx == wallet_item.last_tx
-        expected = state.balance if caught_up else book.balance
-        if book.total() != expected:
-            found.append(Finding("grants_sum", expected, book.total(), wallet_id=wallet_id,
+        caught_up, balance = _book_current(book, wallet_item, state)
+        expected = balance if caught_up else book.balance
+        if book.net() != expected:
+            found.append(Finding("grants_sum", expected, book.net(), wallet_id=wallet_id,
                                  detail="the balance" if caught_up else "the balance at the book's last change"))
-    found += _refund_findings(wallet_id)
     return found
 
 
-def _step_ok(steps: dict[str, Any] | None, name: str) -> bool:
-    return ((steps or {}).get(name) or {}).get("status") == "succeeded"
-
-
-def _refund_findings(wallet_id: str) -> list[Finding]:
-    """The wallet's newest refunds in a terminal state, against what the workflow recorded of the
-    gateway: a ``succeeded`` refund was sent (``gateway_attempted``), has the gateway's refund id and
-    its ``mark_refunded`` step. ``expected_mc``: the refund's credits; ``actual_mc``: 0."""
-    found = []
-    for refund in RefundItem.by_wallet.query(keys.wallet_refunds_gsi1pk(wallet_id), scan_index_forward=False,
-                                             limit=RECENT):
-        if refund.status != "succeeded":
-            continue
-        missing = [what for what, ok in (("the gateway was never called", refund.gateway_attempted),
-                                         ("no gateway refund id", bool(refund.gateway_refund_id)),
-                                         ("no mark_refunded step", _step_ok(refund.steps, "mark_refunded")))
-                   if not ok]
-        if missing:
-            found.append(Finding("refund", refund.credits_mc, 0, wallet_id=wallet_id,
-                                 detail=f"refund {refund.refund_id} succeeded: " + ", ".join(missing)))
-    return found
-
-
-_PAYOUT_STEPS = {"paid": "mark_paid", "failed": "compensate", "reversed": "reversal"}
-
-
-def _payout_findings(developer_id: str) -> list[Finding]:
-    """The developer's newest payouts in a terminal state, against what the workflow recorded: a
-    ``paid`` payout's transfer was sent under its gateway reference (``transfer_attempted``,
-    ``reference``) and marked paid; a ``failed`` one compensated; a ``reversed`` one reversed.
-    ``expected_mc``: the payout's credits; ``actual_mc``: 0."""
-    found = []
-    for payout in PayoutItem.by_developer.query(keys.developer_payouts_gsi1pk(developer_id),
-                                                scan_index_forward=False, limit=RECENT):
-        step = _PAYOUT_STEPS.get(payout.status)
-        if step is None:
-            continue  # still in flight
-        missing = [] if _step_ok(payout.steps, step) else [f"no {step} step"]
-        if payout.status == "paid":
-            if not payout.transfer_attempted:
-                missing.append("the transfer was never sent")
-            if not payout.reference:
-                missing.append("no gateway reference")
-        if missing:
-            found.append(Finding("payout", payout.credits_mc, 0, developer_id=developer_id,
-                                 detail=f"payout {payout.payout_id} {payout.status}: " + ", ".join(missing)))
-    return found
+def _book_current(book: Book, wallet_item: WalletItem | None, state: WalletState) -> tuple[bool, int]:
+    """Whether the grant book has applied every change of the wallet, and its balance then. A sharded
+    wallet's book follows every shard: they are read again at one instant (``TransactGetItems``)."""
+    if wallet_item is None:
+        return False, state.balance
+    if book.chains is None:
+        return book.last_tx == wallet_item.last_tx, state.balance
+    current = shard_items.snapshot(wallet_item.wallet_id, max(wallet_item.shard_items or 1, wallet_item.shards or 1))
+    return book.caught_up(current), sum(s.balance for s in current)
 
 
 def check_developer(developer_id: str) -> list[Finding] | None:
@@ -214,7 +162,6 @@ def check_developer(developer_id: str) -> list[Finding] | None:
         if logged[name] != balance[name]:
             found.append(Finding("earnings", logged[name], balance[name], developer_id=developer_id,
                                  detail=f"{name} against the earnings log"))
-    found += _payout_findings(developer_id)
     return found
 
 
@@ -251,8 +198,9 @@ def _record(run: ReconRunItem, finding: Finding, now_ms: int) -> bool:
 
 
 def run(source: str, *, max_subjects: int, budget_ms: int) -> RunOut:
-    """Check every wallet and developer changed since the checkpoint, up to ``max_subjects`` of them
-    and ``budget_ms`` of wall time."""
+    """Check every refund and payout that reached a terminal state since the last run, then every
+    wallet and developer changed since the checkpoint: up to ``max_subjects`` of them all and
+    ``budget_ms`` of wall time."""
     started = time.monotonic()
     now_ms = clock.now_ms()
     today = _day(now_ms)
@@ -273,9 +221,17 @@ def run(source: str, *, max_subjects: int, budget_ms: int) -> RunOut:
     repository.save_run(run_item)
 
     def out_of_budget() -> bool:
-        checked = run_item.wallets_checked + run_item.developers_checked
+        checked = (run_item.wallets_checked + run_item.developers_checked + run_item.refunds_checked
+                   + run_item.payouts_checked)
         return checked >= max_subjects or (time.monotonic() - started) * 1000 >= budget_ms
 
+    def note(finding: Finding) -> None:
+        run_item.findings += 1
+        if _record(run_item, finding, clock.now_ms()):
+            run_item.new_findings += 1
+
+    # First: few, and each of them money that moved (or did not) at a gateway.
+    settled = gateway_checks.Phase(run_item, now_ms=now_ms, out_of_budget=out_of_budget, found=note)()
     days: dict[str, int] = {}
     stopped: tuple[str, str] | None = None  # (day, last subject checked) where the bound stopped the run
     for day in _days(first, today):
@@ -297,9 +253,7 @@ def run(source: str, *, max_subjects: int, budget_ms: int) -> RunOut:
             days[day] += 1
             last_checked = subject
             for finding in found or ():
-                run_item.findings += 1
-                if _record(run_item, finding, clock.now_ms()):
-                    run_item.new_findings += 1
+                note(finding)
         if stopped is not None:
             break
         if day < today:
@@ -311,8 +265,8 @@ def run(source: str, *, max_subjects: int, budget_ms: int) -> RunOut:
                                resume_noted_on=today if noted else None, run_id=run_item.run_id,
                                updated_at=clock.iso(finished))
     run_item.days = days
-    run_item.complete = stopped is None
-    run_item.status = "completed" if stopped is None else "partial"
+    run_item.complete = stopped is None and settled
+    run_item.status = "completed" if run_item.complete else "partial"
     run_item.checkpoint = last_day
     run_item.finished_at = clock.iso(finished)
     repository.save_run(run_item)
@@ -322,7 +276,9 @@ def run(source: str, *, max_subjects: int, budget_ms: int) -> RunOut:
 def run_view(item: ReconRunItem) -> RunOut:
     return RunOut(run_id=item.run_id, source=item.source, status=item.status, complete=bool(item.complete),
                   days={k: int(v) for k, v in (item.days or {}).items()}, wallets_checked=item.wallets_checked or 0,
-                  developers_checked=item.developers_checked or 0, findings=item.findings or 0,
+                  developers_checked=item.developers_checked or 0, refunds_checked=item.refunds_checked or 0,
+                  payouts_checked=item.payouts_checked or 0, gateway_deferred=item.gateway_deferred or 0,
+                  findings=item.findings or 0,
                   new_findings=item.new_findings or 0, checkpoint=item.checkpoint, started_at=item.started_at,
                   finished_at=item.finished_at)
 

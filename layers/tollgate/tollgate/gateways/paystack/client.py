@@ -41,6 +41,13 @@ class PaystackRefusal(GatewayError):
         self.reason = reason
 
 
+def not_found(refusal: PaystackRefusal) -> bool:
+    """Whether Paystack refused because what was asked for does not exist: 404, or another 4xx
+    whose message says "not found" (Paystack answers some unknown ids with a 400)."""
+    status = refusal.details["gateway_status"]
+    return status == 404 or (400 <= status < 500 and "not found" in refusal.reason.lower())
+
+
 class PaystackClient:
     def __init__(self, key: Callable[[], str], *, api_base: str = DEFAULT_API_BASE,
                  timeout: float = DEFAULT_TIMEOUT_S) -> None:
@@ -121,4 +128,4 @@ def _scrub(text: str, key: str) -> str:
     return text.replace(key, "***") if key else text
 
 
-__all__ = ["DEFAULT_API_BASE", "DEFAULT_TIMEOUT_S", "PaystackClient", "PaystackRefusal"]
+__all__ = ["DEFAULT_API_BASE", "DEFAULT_TIMEOUT_S", "PaystackClient", "PaystackRefusal", "not_found"]

@@ -14,6 +14,8 @@
   concurrent attempt got there first) is resolved the same way. A transfer is ``pending``
   until Paystack's ``transfer.*`` webhook (or a verify) says how it ended. Transfers that
   need an OTP (``status: otp``) stay pending: turn OTP off for automated payouts.
+  :meth:`~PaystackPayouts.get_transfer` (the reconciliation job's look-up) is the default:
+  verify by the payout's reference, one ``GET``, which names the ``transfer_code`` to compare.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from tollgate.gateways.payouts import (
     transfer_reference,
 )
 from tollgate.gateways.paystack import schemas
-from tollgate.gateways.paystack.client import PaystackClient, PaystackRefusal
+from tollgate.gateways.paystack.client import PaystackClient, PaystackRefusal, not_found
 from tollgate.gateways.paystack.events import GATEWAY
 
 CURRENCY = PAYOUT_CURRENCIES[GATEWAY]
@@ -54,7 +56,6 @@ TRANSFER_STATUSES: dict[str, TransferStatus] = {
 # Refusals that are not about the bank account: our key (401, 403) or our pace (429).
 _NOT_THE_ACCOUNT = frozenset({401, 403, 429})
 _DUPLICATE = "duplicate transfer reference"
-_NOT_FOUND = "not found"
 
 
 def transfer_status(status: str | None) -> TransferStatus:
@@ -150,8 +151,7 @@ class PaystackPayouts(PayoutGateway):
             data = self.client.call("GET", "/transfer/verify/" + urllib.parse.quote(reference, safe=""), None,
                                     what="verify transfer")
         except PaystackRefusal as exc:
-            status = exc.details["gateway_status"]
-            if status == 404 or (400 <= status < 500 and _NOT_FOUND in exc.reason.lower()):
+            if not_found(exc):
                 return None
             raise
         return transfer_from(answer_object(schemas.Transfer, data, gateway=GATEWAY, what="verify transfer"), reference)

@@ -13,20 +13,22 @@ A Paystack refund starts ``pending`` and ends ``processed`` (-> ``succeeded``) o
 end comes with a ``refund.processed`` / ``refund.failed`` webhook (``events.py``), which names
 the transaction and amount but not the refund id ``POST /refund`` answered. Paystack keeps no
 metadata on a refund: the Refund's ``tollgate_refund_id`` is always None (the marker is not
-read back into it).
+read back into it). :meth:`PaystackRefunds.get_refund` fetches one by its id (``GET /refund/{id}``),
+for the reconciliation job.
 """
 
 from __future__ import annotations
 
 import re
 import urllib.parse
+from dataclasses import replace
 from typing import Any
 
 from tollgate.gateways.base import Refund, RefundStatus
 from tollgate.gateways.exceptions import GatewayError
 from tollgate.gateways.models import answer_object
 from tollgate.gateways.paystack import schemas
-from tollgate.gateways.paystack.client import PaystackClient
+from tollgate.gateways.paystack.client import PaystackClient, PaystackRefusal, not_found
 from tollgate.gateways.paystack.events import GATEWAY, REFUND_FAILED
 
 MARKER_PREFIX = "Tollgate refund "
@@ -100,6 +102,21 @@ class PaystackRefunds:
             if carries_marker(record.merchant_note, marker):
                 return refund_from(record)
         return None
+
+    def get_refund(self, refund_id: str) -> Refund | None:
+        """``GET /refund/{id}``: the refund as Paystack reports it now, with its currency; None
+        when Paystack does not know the id (404, or a 4xx saying it was not found)."""
+        if not refund_id:
+            raise ValueError("get_refund needs a refund id")
+        try:
+            data = self.client.call("GET", "/refund/" + urllib.parse.quote(refund_id, safe=""), None,
+                                    what="fetch refund")
+        except PaystackRefusal as exc:
+            if not_found(exc):
+                return None
+            raise
+        record = answer_object(schemas.Refund, data, gateway=GATEWAY, what="fetch refund")
+        return replace(refund_from(record), currency=record.currency)
 
     def _transaction_id(self, reference: str) -> str:
         data = self.client.call("GET", "/transaction/verify/" + urllib.parse.quote(reference, safe=""), None,

@@ -109,6 +109,9 @@ class StripeApi:
         return self._call(schemas.Refund, "refund the payment", lambda c: c.v1.refunds.create(
             params=params, options={"idempotency_key": idempotency_key}))
 
+    def refund(self, refund_id: str) -> schemas.Refund:
+        return self._call(schemas.Refund, "look up the refund", lambda c: c.v1.refunds.retrieve(refund_id))
+
     # -- Connect (payouts) --------------------------------------------------------------
 
     def create_account(self, params: dict[str, Any], *, idempotency_key: str) -> schemas.Account:
@@ -126,9 +129,17 @@ class StripeApi:
         return self._call(schemas.Transfer, "transfer the payout", lambda c: c.v1.transfers.create(
             params=params, options={"idempotency_key": idempotency_key}))
 
+    def transfer(self, transfer_id: str) -> schemas.Transfer:
+        return self._call(schemas.Transfer, "look up the transfer", lambda c: c.v1.transfers.retrieve(transfer_id))
+
     def transfers(self, params: dict[str, Any]) -> schemas.TransferList:
         return self._call(schemas.TransferList, "look up the payout's transfer",
                           lambda c: c.v1.transfers.list(params=params))
+
+
+def not_found(error: GatewayError) -> bool:
+    """Whether Stripe answered that the object asked for does not exist (404 ``resource_missing``)."""
+    return error.details.get("gateway_status") == 404
 
 
 def gateway_error(action: str, exc: stripe.StripeError) -> GatewayError:
@@ -157,4 +168,4 @@ def gateway_error(action: str, exc: stripe.StripeError) -> GatewayError:
                         decline_code=decline if isinstance(decline, str) and decline else None)
 
 
-__all__ = ["StripeApi", "clean", "gateway_error"]
+__all__ = ["StripeApi", "clean", "gateway_error", "not_found"]

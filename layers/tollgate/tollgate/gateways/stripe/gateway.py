@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -191,6 +192,22 @@ class StripeGateway(StripePayouts, PaymentGateway):
         if not refund.id:
             raise GatewayError("The Stripe answer (refund the payment) has no refund id", gateway=GATEWAY)
         return refund_from(refund)
+
+    def get_refund(self, refund_id: str) -> Refund | None:
+        """``GET /v1/refunds/{id}``: the refund as Stripe reports it now (``pending`` for
+        ``requires_action``, ``failed`` for ``canceled``, as in webhooks), with its currency; None
+        on Stripe's 404."""
+        if not refund_id:
+            raise ValueError("get_refund needs a refund id")
+        from tollgate.gateways.stripe.client import not_found
+
+        try:
+            found = self.api.refund(refund_id)
+        except GatewayError as exc:
+            if not_found(exc):
+                return None
+            raise
+        return replace(refund_from(found), currency=found.currency)
 
     # -- saved cards and off-session payments (auto top-up) ------------------------------
 

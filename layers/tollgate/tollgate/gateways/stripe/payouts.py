@@ -18,8 +18,10 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from tollgate.gateways.exceptions import GatewayError
 from tollgate.gateways.payouts import PAYOUT_CURRENCIES, BankAccount, PayoutAccount, PayoutGateway, Transfer
 from tollgate.gateways.stripe.events import GATEWAY
 
@@ -92,6 +94,23 @@ class StripePayouts(PayoutGateway):
     def find_transfer(self, payout_id: str) -> Transfer | None:
         found = self.api.transfers({"transfer_group": payout_id, "limit": 10}).data
         return transfer_from(found[0], payout_id) if found else None
+
+    def get_transfer(self, payout_id: str, transfer_id: str | None = None) -> Transfer | None:
+        """``GET /v1/transfers/{id}`` (None on Stripe's 404); without an id, the payout's transfer
+        group (:meth:`find_transfer`). The Transfer's reference is the transfer group Stripe holds,
+        so a transfer made for another payout shows another reference."""
+        if not transfer_id:
+            return self.find_transfer(payout_id)
+        from tollgate.gateways.stripe.client import not_found
+
+        try:
+            found = self.api.transfer(transfer_id)
+        except GatewayError as exc:
+            if not_found(exc):
+                return None
+            raise
+        # Stripe's own group, never the payout asked about: a transfer of another payout must show.
+        return replace(transfer_from(found, payout_id), reference=found.payout_id or "")
 
 
 def transfer_from(transfer: schemas.Transfer, payout_id: str) -> Transfer:
