@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.faults.layer import DynamoFaults
-from tests.support import FUNCTIONS, function_namespace, layer_modules, patch_layer
+from tests.support import FUNCTIONS, function_namespace, patch_layer
 
 _HERE = Path(__file__).resolve().parent
 REPORT = _HERE.parents[1] / "test-output" / "faults"
@@ -31,17 +31,19 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture
 def faults(aws, monkeypatch):
-    """A :class:`DynamoFaults` in every function's DynamoDB client (not the tests' own)."""
+    """A :class:`DynamoFaults` in every function's DynamoDB client (not the tests' own, which
+    stays the ``aws`` fixture's). Each function has a client of its own, made when it is first
+    used (a botocore client, retry quota included, as its container would have)."""
     from botocore.retries import standard
     from moto.core.models import botocore_stubber
 
+    from tollgate.data.connection import CLIENT_CONFIG
+
     monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
     patch_layer(monkeypatch, "tollgate.data.transactions", "_backoff", lambda attempt: None)
-    for data in layer_modules("tollgate.data"):  # each function makes its own client, the tests theirs
-        data.set_client(None)
     layer = DynamoFaults(botocore_stubber)
     for name in sorted(p.name for p in FUNCTIONS.iterdir() if (p / "app.py").exists()):
-        layer.install(function_namespace(name).module("tollgate.data.connection").client())
+        function_namespace(name).module("tollgate.data").set_client(layer.client(CLIENT_CONFIG))
     return layer
 
 

@@ -3,7 +3,8 @@
 **DynamoDB.** :class:`DynamoFaults` takes the place of moto's responder in one botocore client's
 ``before-send`` chain, so a fault happens below the client's own retries (``standard`` mode,
 as deployed): one throttle is retried away, a storm exhausts the retries and reaches Tollgate.
-Each planned fault applies to the next request of its operation:
+Each planned fault applies to the next request of its operation (or, planned ``after`` some,
+to the request after those):
 
 * ``throttle`` / ``internal_error``: DynamoDB answers ``ThrottlingException`` (400) or
   ``InternalServerError`` (500); nothing is applied.
@@ -57,7 +58,7 @@ class DynamoFaults:
 
     def __init__(self, responder: Any) -> None:
         self._responder = responder  # moto's before-send responder, which applies the request
-        self._plan: dict[str, list[DynamoFault]] = defaultdict(list)
+        self._plan: dict[str, list[DynamoFault | None]] = defaultdict(list)  # None: let one through
         self.injected: Counter[tuple[str, DynamoFault]] = Counter()
         self.applied_then_lost = 0
 
@@ -66,14 +67,20 @@ class DynamoFaults:
         client.meta.events.unregister("before-send", self._responder)
         client.meta.events.register("before-send", self)
 
-    def plan(self, operation: str, fault: DynamoFault, times: int = 1) -> None:
-        self._plan[operation].extend([fault] * times)
+    def client(self, config: Any) -> Any:
+        """A DynamoDB client of its own (botocore's, with ``config``) with this layer installed, made
+        on its first use: a function a test never calls costs no client."""
+        return _ClientOnFirstUse(self, config)
+
+    def plan(self, operation: str, fault: DynamoFault, times: int = 1, after: int = 0) -> None:
+        """``fault`` on ``times`` requests of ``operation`` in a row, once ``after`` more have gone through."""
+        self._plan[operation].extend([None] * after + [fault] * times)
 
     def clear(self) -> None:
         self._plan.clear()
 
     def pending(self, operation: str) -> int:
-        return len(self._plan.get(operation, ()))
+        return sum(1 for fault in self._plan.get(operation, ()) if fault is not None)
 
     def __call__(self, event_name: str, request: Any, **kwargs: Any) -> AWSResponse | None:
         operation = event_name.rsplit(".", 1)[-1]
@@ -81,6 +88,8 @@ class DynamoFaults:
         if not queue:
             return self._responder(event_name=event_name, request=request, **kwargs)
         fault = queue.pop(0)
+        if fault is None:
+            return self._responder(event_name=event_name, request=request, **kwargs)
         self.injected[(operation, fault)] += 1
         if fault in _ERRORS:
             status, code, message = _ERRORS[fault]
@@ -100,6 +109,21 @@ class DynamoFaults:
         self._responder(event_name=event_name, request=request, **kwargs)
         self.applied_then_lost += 1
         raise ReadTimeoutError(endpoint_url=request.url)
+
+
+class _ClientOnFirstUse:
+    def __init__(self, layer: DynamoFaults, config: Any) -> None:
+        self._layer = layer
+        self._config = config
+        self._client: Any = None
+
+    def __getattr__(self, attribute: str) -> Any:
+        if self._client is None:
+            import botocore.session
+
+            self._client = botocore.session.get_session().create_client("dynamodb", config=self._config)
+            self._layer.install(self._client)
+        return getattr(self._client, attribute)
 
 
 class FaultyGateway:

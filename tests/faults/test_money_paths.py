@@ -1,18 +1,11 @@
-"""Each money path under each DynamoDB fault and each gateway fault (issue 14, part 3).
-
-For every (path, fault): the first attempt is made with the fault planned; its caller gets the
-right answer or a retryable refusal (HTTP: 503 ``try_again`` with ``Retry-After``; a workflow
-step: an error its state in the real ``statemachines/*.asl.json`` retries; a webhook: a 5xx, so
-the gateway redelivers). Then the same request again, fault cleared, completes it; the money
-moved exactly once (no credit lost or created, nothing charged twice) and every ledger touched
-still sums to its balance.
+"""Each money path under each DynamoDB fault and each gateway fault (issue 14, part 3): debits,
+holds and their settle, the grant from a payment webhook, payout requests and the payout and refund
+workflows' first steps, checkout, and the API key check. The matrix, what each case asserts and
+the report are ``tests/faults/matrix.py``'s.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,122 +13,40 @@ import pytest
 
 from tests.faults.conftest import record
 from tests.faults.layer import FaultyGateway
-from tests.functional.developers import CAROL, deliver, earning_records, spend
-from tests.functional.fake_gateway import FakeGateway
-from tests.functional.fake_payouts import FakePayoutGateway, RecordingEngine
+from tests.faults.matrix import (
+    GATEWAY_FAULTS,
+    WALLET,
+    Attempt,
+    Path,
+    dynamo_cases,
+    earned,
+    feature,
+    fund,
+    http,
+    retried_errors,
+    run_dynamo_case,
+    shop,
+    step,
+    step_under_fault,
+)
+from tests.functional.developers import CAROL
+from tests.functional.fake_payouts import FakePayoutGateway
 from tests.functional.fake_refunds import ask, buy, checkout
 from tests.support import (
     ADMIN,
-    ALICE,
-    FUNCTIONS,
-    Reply,
     assert_earnings_invariant,
     assert_ledger_invariant,
     invoke,
     load_function,
     set_gateway,
     set_payout_gateway,
-    set_workflow_engine,
 )
-
-STATEMACHINES = FUNCTIONS.parent / "statemachines"
-WALLET = ALICE.wallet_id
-# (name, fault, how many requests in a row it hits): once is retried away by botocore (1 + 4
-# retries, CLIENT_CONFIG); five exhaust them; twelve exhaust Transaction's own conflict retries.
-DYNAMO_FAULTS = [
-    ("throttle once", "throttle", 1),
-    ("throttle storm", "throttle", 5),
-    ("5xx storm", "internal_error", 5),
-    ("conflict storm", "conflict", 12),
-    ("connection reset storm", "reset", 5),
-    ("applied, answer lost once", "timeout_after_write", 1),
-    ("applied, answer lost x5", "timeout_after_write", 5),
-]
-GATEWAY_FAULTS = [("gateway timeout", "timeout"), ("gateway 5xx", "server_error"),
-                  ("gateway connection reset", "reset"), ("gateway acted, answer lost", "timeout_after_call")]
-
-
-def retried_errors(machine: str, step: str) -> set[str]:
-    """The errors the real state machine retries for the Task state that runs ``step``."""
-    text = re.sub(r"\$\{\w+\}", "1", (STATEMACHINES / f"{machine}.asl.json").read_text())
-    states = json.loads(text)["States"]
-    for state in states.values():
-        if state.get("Type") == "Task" and (state.get("Parameters") or {}).get("step") == step:
-            return {e for rule in state.get("Retry", []) for e in rule["ErrorEquals"]}
-    raise AssertionError(f"no Task runs step {step!r} in {machine}.asl.json")
-
-
-@dataclass
-class Attempt:
-    """One try of a path: an HTTP reply, or a workflow step's result or error."""
-
-    status: int | None = None
-    reply: Reply | None = None
-    error: str | None = None
-
-    def summary(self) -> str:
-        if self.error:
-            return self.error
-        if self.reply is None:
-            return "ok"  # a workflow step that returned
-        return f"{self.reply.status}" + (f" {self.reply.error_code}" if self.reply.error_code else "")
-
-
-def http(reply: Reply) -> Attempt:
-    return Attempt(status=reply.status, reply=reply)
-
-
-def step(function: str, event: dict[str, Any]) -> Attempt:
-    from tests.support import LambdaContext
-
-    try:
-        load_function(function).lambda_handler(event, LambdaContext())
-    except Exception as exc:  # what Lambda reports as errorType: the class name
-        return Attempt(error=type(exc).__name__)
-    return Attempt(status=200)
-
-
-def assert_retryable(attempt: Attempt, *, ok: int, retried: set[str] | None = None) -> None:
-    if attempt.error is not None:
-        assert retried is not None and attempt.error in retried, (attempt.error, retried)
-        return
-    if attempt.reply is None or attempt.status == ok:  # a workflow step that succeeded, or the right answer
-        return
-    reply = attempt.reply
-    assert (reply.status, reply.error_code) == (503, "try_again"), reply
-    assert reply.headers.get("Retry-After") == "1", reply.headers
-
 
 # -- the paths ------------------------------------------------------------------------------
 
 
-@dataclass
-class Path:
-    name: str
-    operations: tuple[str, ...]  # the DynamoDB operations the fault is planned on
-    setup: Callable[[], Any]
-    attempt: Callable[[Any], Attempt]
-    done_once: Callable[[Any], None]  # the effect happened exactly once
-    ok: int = 200
-    retried: set[str] | None = None
-
-
-def fund(wallet: str, amount: str) -> None:
-    reply = invoke("admin_post_adjustment.json", caller=ADMIN, body={"amount": amount, "reason": "fault tier"},
-                   headers={"idempotency-key": f"fund-{wallet}"}, path=f"/v1/admin/wallets/{wallet}/adjustments",
-                   path_params={"wallet_id": wallet})
-    assert reply.status == 201, reply
-
-
-def _feature(feature_id: str, credits: str) -> None:
-    reply = invoke("admin_put_feature.json", caller=ADMIN, path=f"/v1/admin/features/{feature_id}",
-                   path_params={"feature_id": feature_id},
-                   body={"name": feature_id, "pricing": {"type": "per_call", "credits": credits}})
-    assert reply.status == 200, reply
-
-
 def _debit_setup(aws: Any) -> None:
-    _feature("ai-insight", "9")
+    feature("ai-insight", "9")
     fund(WALLET, "100")
     # One debit first: the catalog is warm, so a planned GetItem fault hits the read after the write.
     assert invoke("deduction_post_usage.json", headers={"idempotency-key": "warm"}).status == 201
@@ -151,7 +62,7 @@ def _debited_once(_: Any) -> None:
 
 
 def _hold_setup(aws: Any) -> None:
-    _feature("ai-report", "40")
+    feature("ai-report", "40")
     fund(WALLET, "100")
 
 
@@ -181,18 +92,8 @@ def _settled_once(_: Any) -> None:
     assert (state["balance"], state["reserved"], len(state["entries"])) == (60_000, 0, 2), state
 
 
-def _shop(aws: Any) -> dict[str, FakeGateway]:
-    fakes = {name: FakeGateway(name) for name in ("stripe", "paystack")}
-    for name, fake in fakes.items():
-        set_gateway(name, fake)
-    set_workflow_engine(RecordingEngine())
-    assert invoke("admin_put_package.json", caller=ADMIN).status == 200  # starter: 100 credits for 1000 cents
-    assert invoke("admin_put_settings.json", caller=ADMIN).status == 200
-    return fakes
-
-
 def _grant_setup(aws: Any) -> dict[str, Any]:
-    _shop(aws)
+    shop(aws)
     return checkout()
 
 
@@ -209,29 +110,8 @@ def _granted_once(_: Any) -> None:
     assert (state["balance"], state["entries"]) == (100_000, [100_000]), state
 
 
-def _earned(aws: Any) -> None:
-    """dev-carol has earnings available to pay out, a Paystack account, and a requested payout."""
-    from tests.functional.developers import SUMMARIZE
-
-    set_payout_gateway("paystack", FakePayoutGateway("paystack"))
-    set_payout_gateway("stripe", FakePayoutGateway("stripe"))
-    set_workflow_engine(RecordingEngine())
-    assert invoke("admin_put_feature.json", caller=ADMIN, body=SUMMARIZE, path="/v1/admin/features/summarize",
-                  path_params={"feature_id": "summarize"}).status == 200
-    settings = {**invoke("admin_get_settings.json", caller=ADMIN).body, "earnings_hold_days": 0,
-                "payout_rates": {"USD": "0.8", "NGN": "12.5"}, "payout_minimums": {"USD": 100, "NGN": 500}}
-    settings.pop("updated_at", None)
-    assert invoke("admin_put_settings.json", caller=ADMIN, body=settings).status == 200
-    fund(WALLET, "1000")
-    for i in range(20):
-        spend(ALICE, "summarize", f"a-{i}")
-    deliver(earning_records(aws))
-    account = {"gateway": "paystack", "bank_code": "058", "account_number": "0123456789", "account_name": "Carol"}
-    assert invoke("payouts_put_payout_account.json", caller=CAROL, body=account).status == 200
-
-
 def _payout_request_setup(aws: Any) -> None:
-    _earned(aws)
+    earned(aws)
 
 
 def _payout_request(_: Any) -> Attempt:
@@ -251,7 +131,7 @@ def _payout_requested_once(_: Any) -> None:
 
 
 def _reserve_setup(aws: Any) -> str:
-    _earned(aws)
+    earned(aws)
     reply = invoke("payouts_post_payout.json", caller=CAROL, body={}, headers={"idempotency-key": "po-1"})
     assert reply.status == 202, reply
     return reply.body["payout_id"]
@@ -268,7 +148,7 @@ def _reserved_once(payout_id: str) -> None:
 
 
 def _claw_back_setup(aws: Any) -> str:
-    _shop(aws)
+    shop(aws)
     purchase = buy()
     reply = ask(purchase["purchase_id"], {"credits": "40", "reason": "fault tier"})
     assert (reply.status, reply.body["status"]) == (202, "approved"), reply
@@ -299,25 +179,12 @@ PATHS = [
 ]
 
 
-# A conflict is a transaction's fault: it is planned only on paths whose fault lands on one.
-CASES = [pytest.param(path, *fault, id=f"{path.name}-{fault[0]}") for path in PATHS for fault in DYNAMO_FAULTS
-         if fault[1] != "conflict" or "TransactWriteItems" in path.operations]
+CASES = dynamo_cases(PATHS)
 
 
 @pytest.mark.parametrize(("path", "fault_name", "fault", "times"), CASES)
 def test_a_dynamodb_fault_loses_nothing_and_a_retry_completes(aws, faults, path, fault_name, fault, times):
-    context = path.setup(aws)
-    for operation in path.operations:
-        faults.plan(operation, fault, times)
-    first = path.attempt(context)
-    hit = sum(faults.injected.values())
-    faults.clear()
-    assert hit >= 1, f"the fault never reached {path.name}: plan it on the operation the path makes"
-    assert_retryable(first, ok=path.ok, retried=path.retried)
-    second = path.attempt(context)  # the same request again (same Idempotency-Key, same step)
-    assert second.error is None and second.status in (path.ok, 200, 201, 202), second
-    path.done_once(context)
-    record(path.name, fault_name, f"{first.summary()} → {second.summary()}")
+    run_dynamo_case(aws, faults, path, fault_name, fault, times)
 
 
 # -- gateway faults -------------------------------------------------------------------------
@@ -326,24 +193,12 @@ def test_a_dynamodb_fault_loses_nothing_and_a_retry_completes(aws, faults, path,
 GATEWAY_CASES = [pytest.param(*fault, id=fault[0]) for fault in GATEWAY_FAULTS]
 
 
-def step_under_fault(faulty: FaultyGateway, method: str, fault: str, machine: str,
-                     event: dict[str, Any]) -> tuple[Attempt, Attempt]:
-    """The workflow step ``event`` with the gateway's ``method`` failing once as ``fault``: an error
-    the state machine retries for that step; then the step again, which completes."""
-    faulty.plan(method, fault)  # type: ignore[arg-type]
-    first = step(f"{machine}_workflow", event)
-    assert first.error in retried_errors(machine, event["step"]), (fault, first)
-    second = step(f"{machine}_workflow", event)
-    assert second.error is None, second
-    return first, second
-
-
 @pytest.mark.parametrize(("fault_name", "fault"), GATEWAY_CASES)
 def test_checkout_under_a_gateway_fault_starts_one_payment(aws, fault_name, fault):
     from tollgate.gateways import GatewayError
     from tollgate.purchases.models import PurchaseItem
 
-    fakes = _shop(aws)
+    fakes = shop(aws)
     faulty = FaultyGateway(fakes["stripe"], "stripe", GatewayError)
     set_gateway("stripe", faulty)
     faulty.plan("create_payment", fault)
@@ -365,7 +220,7 @@ def test_a_payout_transfer_under_a_gateway_fault_pays_once(aws, fault_name, faul
     inner = FakePayoutGateway("paystack")
     inner.pending = False
     faulty = FaultyGateway(inner, "paystack", GatewayError)
-    _earned(aws)
+    earned(aws)
     set_payout_gateway("paystack", faulty)
     reply = invoke("payouts_post_payout.json", caller=CAROL, body={}, headers={"idempotency-key": "po-fault"})
     assert reply.status == 202, reply
@@ -386,7 +241,7 @@ def reply_credits_mc(payout_id: str) -> int:
 def test_a_refund_under_a_gateway_fault_refunds_once(aws, fault_name, fault):
     from tollgate.gateways import GatewayError
 
-    fakes = _shop(aws)
+    fakes = shop(aws)
     faulty = FaultyGateway(fakes["stripe"], "stripe", GatewayError)
     set_gateway("stripe", faulty)
     purchase = buy()

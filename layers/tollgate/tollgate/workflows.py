@@ -108,7 +108,7 @@ def start(workflow: Workflow, name: str, payload: dict[str, Any], *, resume: str
         engine().start(workflow, name, payload)
     except Exception as exc:
         raise WorkflowUnavailable(f"{workflow} {name} is recorded but its workflow could not start; {resume} to "
-                                  "resume it", **{f"{workflow}_id": name}) from exc
+                                  "resume it", retry_after_seconds=1, **{f"{workflow}_id": name}) from exc
 
 
 def set_engine(new: WorkflowEngine | None) -> None:

@@ -148,8 +148,11 @@ def decide(principal: Principal, refund_id: str, approve: bool, body: DecisionIn
         stored = repository.get_refund(refund_id)
         if stored is None:
             raise RefundNotFound("no such refund")
-        raise RefundAlreadyDecided(f"refund {refund_id} is {stored.status}, not waiting for approval",
-                                   status=stored.status)
+        if (stored.status, stored.decided_by, stored.decided_at) != ("approved" if approve else "rejected",
+                                                                      principal.actor, now):
+            raise RefundAlreadyDecided(f"refund {refund_id} is {stored.status}, not waiting for approval",
+                                       status=stored.status)
+        updated = stored  # this request's own decision, applied on an attempt whose answer was lost
     if approve:
         _start(refund_id, retry="approve it again")
     return view(repository.get_refund(refund_id) or updated)

@@ -27,6 +27,9 @@ class ReservationItem(TableItem, discriminator="reservation"):
     actor = UnicodeAttribute()
     metadata = ExactMapAttribute(null=True)
     closed_at = UnicodeAttribute(null=True)
+    # The release request that closed it (random, per request): a release whose write was applied but
+    # whose answer was lost meets its own token on the retry and answers as released, not 409.
+    release_token = UnicodeAttribute(null=True)
     cost = IntegerAttribute(null=True)
     released = IntegerAttribute(null=True)
     capped = BooleanAttribute(null=True)

@@ -217,12 +217,17 @@ def release(principal: Principal, reservation_id: str) -> ReleaseOut:
     status = _status(res, now_ms)
     if status != "open":
         raise ReservationClosed(f"reservation is {status}", status=status)
+    token = ids.random_id("rel")
     try:
         posting.release_holds(res.wallet_id, {reservation_id: res.held}, expired=False,
-                              also=orgs.with_cap(repository.close(reservation_id, "released", clock.iso(now_ms)),
+                              also=orgs.with_cap(repository.close(reservation_id, "released", clock.iso(now_ms),
+                                                                  release_token=token),
                                                  _give_back(res, res.held, now_ms)))
     except TransactionCancelled:
-        raise _closed(repository.get(reservation_id) or res) from None
+        now = repository.get(reservation_id) or res
+        if now.status != "released" or now.release_token != token:
+            raise _closed(now) from None
+        # This request's own release, applied on an attempt whose answer was lost: it is released.
     return ReleaseOut(reservation_id=reservation_id, released=res.held)
 
 
