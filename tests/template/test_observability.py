@@ -28,6 +28,26 @@ LOG_DELIVERY_ACTIONS = {"logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:U
                         "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"}
 PSEUDO_PARAMETERS = {"AWS::Region", "AWS::AccountId", "AWS::Partition", "AWS::StackName", "AWS::URLSuffix"}
 TOPIC = {"Ref": "AlarmTopic"}
+# The dimensions an HTTP API (API Gateway v2) publishes route-level metrics under, with detailed
+# metrics on: "ApiId, Method, Resource, Stage" (the route key's method and path), not a Route
+# dimension (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-metrics.html).
+HTTP_API_ROUTE_DIMENSIONS = {"ApiId", "Method", "Resource", "Stage"}
+# Alarms whose right threshold is always "any" (a constant 0, said so in a YAML comment where it
+# stands): a workflow execution that still failed after Step Functions' retries, a disabled
+# webhook endpoint, a reconciliation finding. Every other threshold is a parameter.
+ANY_IS_AN_ALARM = {("AWS/States", "ExecutionsFailed"), ("AWS/States", "ExecutionsTimedOut"),
+                   ("AWS/States", "ExecutionsAborted"), ("Tollgate", "WebhookEndpointDisabled"),
+                   ("Tollgate", "ReconciliationFindings")}
+# Alarms on counts and rates, whose period and number of periods in a row are the operator's
+# (AlarmPeriodSeconds, AlarmEvaluationPeriods; the p99 its own number of periods).
+PARAMETERISED_WINDOW = {("AWS/Lambda", "Errors"), ("AWS/Lambda", "Throttles"), ("AWS/ApiGateway", "5xx"),
+                        ("AWS/ApiGateway", "Count"), ("AWS/ApiGateway", "Latency")}
+# The rest keep a constant window, for the reason the template gives: IteratorAge and a queue's
+# depth are gauges (their threshold is the parameter), "any" alarms alarm on one data point, and
+# the reconciliation alarm keeps its state between runs.
+CONSTANT_WINDOW = {("AWS/Lambda", "IteratorAge"), ("AWS/SQS", "ApproximateNumberOfMessagesVisible")} | ANY_IS_AN_ALARM
+# The alarm whose metric comes once per run, not continuously: it keeps its state between runs.
+KEEPS_ITS_STATE = {"ReconciliationFindingsAlarm": "ignore"}
 
 
 def _resources() -> dict[str, dict[str, Any]]:
@@ -132,7 +152,7 @@ def test_alarms_notify_the_topic_and_treat_missing_data_as_not_breaching():
         props = _props(alarm)
         assert props["AlarmActions"] == [TOPIC], name
         assert props["OKActions"] == [TOPIC], name
-        assert props["TreatMissingData"] == "notBreaching", name
+        assert props["TreatMissingData"] == KEEPS_ITS_STATE.get(name, "notBreaching"), name
     assert _resources()["AlarmTopic"]["Type"] == "AWS::SNS::Topic"
 
 
@@ -252,21 +272,35 @@ def test_every_dead_letter_queue_has_a_depth_alarm():
         assert queue in alarmed, f"{queue} (failures of {sender}) has no depth alarm"
 
 
-def test_the_api_alarms_on_its_5xx_rate_and_the_debit_paths_p99():
+def _route_of(dims: dict[str, Any]) -> str:
+    """The route key ("POST /v1/usage") whose route-level metric ``dims`` name, checked against the
+    dimensions an HTTP API publishes those under, its stage and its detailed-metrics setting."""
     api = _props(_of_type("AWS::Serverless::HttpApi")["HttpApi"])
+    assert set(dims) == HTTP_API_ROUTE_DIMENSIONS, f"not an HTTP API's route-level dimensions: {sorted(dims)}"
+    assert dims["ApiId"] in ({"Ref": "HttpApi"}, "HttpApi"), dims  # the alarm's !Ref, the dashboard's ${HttpApi}
+    assert dims["Stage"] == api["StageName"], dims
+    route = f"{dims['Method']} {dims['Resource']}"
+    assert route in {f"{r.method} {r.path}" for r in template.http_routes()}, f"no route {route}"
+    # Route-level metrics exist only where detailed metrics are on (this route's own, or every route's).
+    settings = {**(api.get("DefaultRouteSettings") or {}), **(api.get("RouteSettings") or {}).get(route, {})}
+    assert settings.get("DetailedMetricsEnabled") is True, f"{route} publishes no route-level metrics"
+    return route
+
+
+def test_the_api_alarms_on_its_5xx_rate_and_the_debit_paths_p99():
     rate = _props(_resources()["Api5xxRateAlarm"])
     assert {(ns, m, _target(d["ApiId"])) for ns, m, d in _alarm_metrics(_resources()["Api5xxRateAlarm"])} == {
         ("AWS/ApiGateway", "5xx", "HttpApi"), ("AWS/ApiGateway", "Count", "HttpApi")}
     assert rate["Threshold"] == {"Ref": "Api5xxRatePercent"}
     latency = _props(_resources()["UsageLatencyP99Alarm"])
     dims = {d["Name"]: d["Value"] for d in latency["Dimensions"]}
-    assert _target(dims["ApiId"]) == "HttpApi" and dims["Stage"] == api["StageName"]
+    assert "Route" not in dims  # an HTTP API publishes no Route dimension: the alarm would never see data
+    assert _route_of(dims) == "POST /v1/usage"
     assert latency["ExtendedStatistic"] == "p99"
     assert latency["Threshold"] == {"Ref": "ApiP99LatencyMs"}
-    routes = {f"{r.method} {r.path}" for r in template.http_routes()}
-    assert dims["Route"] in routes
-    # Route-level metrics exist only where detailed metrics are on.
-    assert api["RouteSettings"][dims["Route"]]["DetailedMetricsEnabled"] is True
+    assert latency["Period"] == {"Ref": "AlarmPeriodSeconds"}
+    assert latency["EvaluationPeriods"] == {"Ref": "ApiP99LatencyEvaluationPeriods"}
+    assert latency.get("DatapointsToAlarm", latency["EvaluationPeriods"]) == latency["EvaluationPeriods"]
 
 
 def test_the_table_and_reconciliation_alarms():
@@ -276,9 +310,136 @@ def test_the_table_and_reconciliation_alarms():
         text = query["Expression"]["Fn::Sub"]
         assert re.search(r'FROM SCHEMA\("AWS/DynamoDB", Operation, TableName\)', text), alarm
         assert set(re.findall(r"\$\{(\w+)\}", text)) == tables, alarm
+        assert _props(_resources()[alarm])["EvaluationPeriods"] == {"Ref": "AlarmEvaluationPeriods"}, alarm
+        assert query["Period"] == {"Ref": "AlarmPeriodSeconds"}, alarm
+    assert _props(_resources()["TableThrottledRequestsAlarm"])["Threshold"] == {"Ref": "TableThrottledRequestsThreshold"}
+    assert _props(_resources()["TableSystemErrorsAlarm"])["Threshold"] == {"Ref": "TableSystemErrorsThreshold"}
     reconciliation = _props(_resources()["ReconciliationFindingsAlarm"])
     assert (reconciliation["Namespace"], reconciliation["MetricName"]) == ("Tollgate", "ReconciliationFindings")
     assert reconciliation["ComparisonOperator"] == "GreaterThanThreshold" and reconciliation["Threshold"] == 0
+
+
+def test_the_reconciliation_alarm_stays_in_alarm_until_a_run_reports_none():
+    """ReconciliationFindings comes once per run (daily, and on demand), so most hours have no
+    data. With notBreaching the alarm went back to OK an hour after a run that found
+    something, the findings still open; it must keep its state until a later run reports 0."""
+    props = _props(_resources()["ReconciliationFindingsAlarm"])
+    # Missing data keeps the current state (ALARM stays ALARM, OK stays OK) ...
+    assert props["TreatMissingData"] == "ignore"
+    # ... and only a data point changes it: the latest run's count, > 0 in ALARM, 0 back to OK.
+    assert props["Statistic"] == "Maximum"  # a run with findings wins over a clean one in the same period
+    assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanThreshold", 0)
+    assert props["EvaluationPeriods"] == 1 and props.get("DatapointsToAlarm", 1) == 1
+    assert "ExtendedStatistic" not in props and "Metrics" not in props
+    # One-hour periods: a clean run clears it within the hour; CloudWatch's limit (Period x
+    # EvaluationPeriods at most 7 days from a one-hour period on) holds.
+    assert props["Period"] == 3600
+    assert props["Period"] * props["EvaluationPeriods"] <= 7 * 86400
+    # A later run comes: the function runs on a schedule (and on demand, POST .../run).
+    function = _of_type("AWS::Serverless::Function")["ReconciliationFunction"]
+    assert any(e["Type"] == "Schedule" for e in _events(function).values())
+    assert "POST /v1/admin/reconciliation/run" in {f"{r.method} {r.path}" for r in template.http_routes()}
+    # The code emits it once per run, 0 when clean (the metric the alarm reads exists).
+    assert "ReconciliationFindings" in _emitted_metrics()
+    # Every other alarm reads a metric that comes continuously, or only when something is wrong.
+    others = {name for name, a in _of_type("AWS::CloudWatch::Alarm").items()
+              if _props(a)["TreatMissingData"] != "notBreaching"}
+    assert others == {"ReconciliationFindingsAlarm"}
+
+
+def _parameter(node: Any) -> dict[str, Any] | None:
+    """The template parameter a !Ref names (None for a constant)."""
+    name = _target(node)
+    if name is None:
+        return None
+    parameter = template.load()["Parameters"].get(name)
+    assert parameter, f"{node} is not a parameter of the template"
+    return parameter
+
+
+def _largest(node: Any) -> int:
+    """The largest value a property can take: a constant, or what its Number parameter allows."""
+    parameter = _parameter(node)
+    if parameter is None:
+        return int(node)
+    assert parameter["Type"] == "Number", node
+    if "AllowedValues" in parameter:
+        return max(int(v) for v in parameter["AllowedValues"])
+    assert "MaxValue" in parameter, f"{node}: no MaxValue, so nothing bounds the alarm's window"
+    return int(parameter["MaxValue"])
+
+
+def _periods(alarm: dict[str, Any]) -> list[Any]:
+    props = _props(alarm)
+    if "Period" in props:
+        return [props["Period"]]
+    return [q["MetricStat"]["Period"] if "MetricStat" in q else q["Period"]
+            for q in props["Metrics"] if "MetricStat" in q or "Period" in q]
+
+
+def _metrics_insights(alarm: dict[str, Any]) -> bool:
+    return any("SELECT" in json.dumps(q.get("Expression", "")) for q in _props(alarm).get("Metrics", []))
+
+
+def _template_text(name: str) -> str:
+    """The YAML of the resource ``name``, comments and all."""
+    text = template.TEMPLATE.read_text()
+    start = text.index(f"\n  {name}:\n")
+    following = re.search(r"\n  [A-Za-z0-9]+:\n|\n# =", text[start + 1:])
+    return text[start: start + 1 + following.start()] if following else text[start:]
+
+
+def test_alarm_thresholds_are_parameters_unless_any_is_an_alarm():
+    for name, alarm in _of_type("AWS::CloudWatch::Alarm").items():
+        props = _props(alarm)
+        metrics = {(ns, m) for ns, m, _ in _alarm_metrics(alarm)}
+        parameter = _parameter(props["Threshold"])
+        if parameter is not None:
+            assert parameter["Type"] == "Number" and "Default" in parameter, name
+            assert "MinValue" in parameter or "AllowedValues" in parameter, name
+            continue
+        assert metrics and metrics <= ANY_IS_AN_ALARM, f"{name}: a constant threshold an operator would tune"
+        assert (props["Threshold"], props["ComparisonOperator"]) == (0, "GreaterThanThreshold"), name
+        # Said why where it stands.
+        assert re.search(r'^ +Threshold: 0 +# .*"any"', _template_text(name), re.M), \
+            f"{name}: say why its threshold is a constant (a YAML comment on the line)"
+
+
+def test_alarm_windows_are_parameters_for_counts_and_rates():
+    for name, alarm in _of_type("AWS::CloudWatch::Alarm").items():
+        props = _props(alarm)
+        metrics = {(ns, m) for ns, m, _ in _alarm_metrics(alarm)} or {("AWS/DynamoDB", "Metrics Insights")}
+        if metrics <= CONSTANT_WINDOW:
+            assert all(_parameter(p) is None for p in _periods(alarm)), name
+            continue
+        assert metrics <= PARAMETERISED_WINDOW | {("AWS/DynamoDB", "Metrics Insights")}, \
+            f"{name}: decide whether its window is the operator's, then teach this test"
+        assert _periods(alarm) and all(p == {"Ref": "AlarmPeriodSeconds"} for p in _periods(alarm)), name
+        expected = "ApiP99LatencyEvaluationPeriods" if name == "UsageLatencyP99Alarm" else "AlarmEvaluationPeriods"
+        assert props["EvaluationPeriods"] == {"Ref": expected}, name
+        assert props.get("DatapointsToAlarm", props["EvaluationPeriods"]) == props["EvaluationPeriods"], name
+
+
+def test_every_alarm_window_the_parameters_allow_is_one_cloudwatch_accepts():
+    """PutMetricAlarm: Period x EvaluationPeriods at most one day under a one-hour period, at most
+    7 days otherwise; a Metrics Insights alarm sees the last 3 hours only. A value the parameters
+    allow must not fail the deployment."""
+    for name, alarm in _of_type("AWS::CloudWatch::Alarm").items():
+        props = _props(alarm)
+        evaluation = _largest(props["EvaluationPeriods"])
+        assert evaluation >= 1, name
+        assert _largest(props.get("DatapointsToAlarm", props["EvaluationPeriods"])) <= evaluation, name
+        for node in _periods(alarm):
+            parameter = _parameter(node)
+            values = ([int(v) for v in parameter["AllowedValues"]] if parameter and "AllowedValues" in parameter
+                      else [_largest(node)])
+            assert parameter is None or "AllowedValues" in parameter, f"{name}: a period must be one of a list"
+            for period in values:
+                assert period in (10, 20, 30) or period % 60 == 0, (name, period)
+                limit = 86400 if period < 3600 else 7 * 86400
+                if _metrics_insights(alarm):
+                    limit = min(limit, 3 * 3600)
+                assert period * evaluation <= limit, f"{name}: {period} s x {evaluation} periods > {limit} s"
 
 
 # --- The operations dashboard ---------------------------------------------------------
@@ -358,8 +519,6 @@ def test_the_dashboard_reads_only_metrics_that_exist():
     service = template.load()["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
     filters = {t["MetricName"]: t for f in _of_type("AWS::Logs::MetricFilter").values()
                for t in _props(f)["MetricTransformations"]}
-    api = _props(_of_type("AWS::Serverless::HttpApi")["HttpApi"])
-    routes = {f"{r.method} {r.path}" for r in template.http_routes()}
     seen = set()
     for widget in parsed["widgets"]:
         for namespace, metric, dims in _metric_rows(widget):
@@ -370,23 +529,24 @@ def test_the_dashboard_reads_only_metrics_that_exist():
                 assert dims == expected, (metric, dims)
                 assert filters.get(metric, {"MetricNamespace": "Tollgate"})["MetricNamespace"] == "Tollgate"
                 continue
-            for value in dims.values():
-                if value in resources or value.partition(".")[0] in resources:
-                    continue
-                assert value == "$default" or value in routes, (namespace, metric, dims)
             if namespace == "AWS/Lambda":
+                assert set(dims) == {"FunctionName"}, dims
                 assert resources[dims["FunctionName"]]["Type"] == "AWS::Serverless::Function"
             elif namespace == "AWS/ApiGateway":
                 assert resources[dims["ApiId"]]["Type"] == "AWS::Serverless::HttpApi"
-                if "Route" in dims:
-                    assert dims["Stage"] == api["StageName"]
-                    assert api["RouteSettings"][dims["Route"]]["DetailedMetricsEnabled"] is True, dims
+                if set(dims) != {"ApiId"}:  # a route's: ApiId, Method, Resource, Stage
+                    _route_of(dims)
             else:
                 pytest.fail(f"teach this test the dimensions of {namespace}")
     # What the dashboard is for: debits, 402s, latency, consumer lag.
     assert {("Tollgate", "UsageDebited"), ("Tollgate", "Http402Responses"), ("AWS/ApiGateway", "Latency")} <= seen
     lag = {dims["FunctionName"] for w in parsed["widgets"] for ns, m, dims in _metric_rows(w) if m == "IteratorAge"}
     assert lag == set(_stream_consumers())
+    # The route's latency rows plot what its p99 alarm reads.
+    alarmed = {d["Name"]: d["Value"] for d in _props(resources["UsageLatencyP99Alarm"])["Dimensions"]}
+    plotted = [dims for w in parsed["widgets"] for ns, m, dims in _metric_rows(w)
+               if (ns, m) == ("AWS/ApiGateway", "Latency") and set(dims) != {"ApiId"}]
+    assert plotted and all({**dims, "ApiId": {"Ref": dims["ApiId"]}} == alarmed for dims in plotted)
 
 
 def test_the_dashboards_alarm_widget_lists_every_alarm():
