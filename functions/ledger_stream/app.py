@@ -90,10 +90,10 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         if batch.resynchronised:  # changes lost from the stream: worth an alarm
             metrics.add_metric(name="GrantBooksResynchronised", unit=MetricUnit.Count, value=batch.resynchronised)
     # A sharded wallet's crossings are its shards' sum's: read once per batch (tollgate.shards.crossings).
-    # Marked changed for the reconciliation job and the archiver here too: a batch of its rebalances alone
-    # writes no book (which carries the mark).
     found = sharded.check(sharded_wallets)
-    changed.mark(keys.RECON_WALLETS, sharded_wallets, clock.now_ms())
+    # For the reconciliation job and the archiver: wallets whose holds (or a sharded wallet's rebalances)
+    # changed without a balance change write no book, which carries the mark of the others.
+    changed.mark(keys.RECON_WALLETS, sharded_wallets | batch.unbooked, clock.now_ms())
     sent = outbox.publish([*events, *found.events])  # after the books: a failure here has the whole batch delivered again
     if sent:
         metrics.add_metric(name="EventsPublished", unit=MetricUnit.Count, value=sent)

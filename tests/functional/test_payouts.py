@@ -11,12 +11,14 @@ from tests.support import (
     ADMIN,
     ALICE,
     Caller,
+    advance_clock,
     assert_earnings_invariant,
     earnings_state,
     invoke,
     set_payout_gateway,
     set_workflow_engine,
 )
+from tollgate import clock
 
 DAVE = Caller("dev-dave", roles=("user", "developer"))
 PAYSTACK_ACCOUNT = {"gateway": "paystack", "bank_code": "058", "account_number": "0123456789",
@@ -300,3 +302,20 @@ def test_a_webhook_after_the_wait_answers_the_token_and_a_failure_fails_it(earne
     unknown = GatewayEvent(event_id="e3", kind="transfer_succeeded", raw_type="transfer.success",
                            transfer_reference="tollgate-payout-unknown")
     assert transfers.handle("paystack", unknown) == "unknown_payout"
+
+
+def test_a_payouts_move_of_earnings_marks_the_developer_for_reconciliation(earned, fakes):
+    """Every logged change of a developer's balance marks them, payouts' too: a developer whose only
+    change on a day is a payout is checked by that day's reconciliation."""
+    from tollgate.payouts import workflow
+    from tollgate.reconciliation import repository as reconciliation
+
+    advance_clock(86_400_000)  # a day without earnings
+    day = clock.iso(clock.now_ms())[:10]
+    assert "dev-carol" not in reconciliation.changed(day)[1]
+    connect()
+    reply = request()
+    assert reply.status == 202, reply
+    workflow.reserve(reply.body["payout_id"])  # available -> in_payout
+    assert "dev-carol" in reconciliation.changed(day)[1]
+    assert_earnings_invariant("dev-carol")

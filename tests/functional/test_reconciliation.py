@@ -293,3 +293,20 @@ def test_terminal_payouts_and_refunds_their_workflow_left_incomplete_are_finding
         ]
     finally:
         fakes.close()
+
+
+def test_a_wallet_whose_only_change_is_a_hold_is_marked_for_the_days_run(stream, catalog, fund):
+    """A hold changes no balance, so no grant book is written (the books carry the others' marks): the
+    consumer marks the wallet itself, and the day's run checks its holds against what it reserved."""
+    from tollgate.reconciliation import repository as reconciliation
+
+    fund(ALICE.wallet_id, "100")
+    assert stream.drain() == {"batchItemFailures": []}
+    advance_clock(DAY_MS)
+    day = today()
+    assert ALICE.wallet_id not in reconciliation.changed(day)[0]
+    held = invoke("deduction_post_reservation.json", body={"feature": "ai-insight", "max_credits": "9"},
+                  headers={"idempotency-key": "hold-1"})
+    assert held.status == 201, held
+    assert stream.drain() == {"batchItemFailures": []}
+    assert ALICE.wallet_id in reconciliation.changed(day)[0]

@@ -18,7 +18,6 @@ split is redone from its ``matured_through``, with no read.
 
 from __future__ import annotations
 
-import random
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,7 +30,6 @@ from tollgate.earnings import repository
 from tollgate.earnings.models import NEVER_MATURED, DeveloperEarningsItem, EarningItem
 from tollgate.earnings.reversal import Reversal
 from tollgate.earnings.reversal import from_image as reversal_from_image
-from tollgate.reconciliation import changed
 
 BPS = 10_000
 # DynamoDB's 100 operations per transaction, less the balance, the log, and room for the
@@ -164,7 +162,4 @@ def _write(developer_id: str, items: list[Accrual], matured: str | None) -> None
         repository.add_to_feature(tx, f"feature:{feature}", developer_id, feature, earned, calls)
     log_id = ids.derived_id("acc", *sorted(f"{a.wallet_id}|{a.transaction_id}" for a in items))
     repository.put_log(tx, developer_id, log_id, "accrual", deltas, now, count=len(items))
-    # The developer, for the reconciliation job, with the change it marks.
-    tx.update_raw(changed.LABEL, changed.mark_request(keys.RECON_DEVELOPERS, [developer_id], clock.now_ms(),
-                                                      random.randrange(keys.RECON_SHARDS)))  # noqa: S311 - spread
     tx.commit()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 
 from pynamodb.expressions.condition import Condition
 
-from tollgate import keys
+from tollgate import clock, keys
 from tollgate.data import Transaction, get_or_none
 from tollgate.earnings.models import (
     NEVER_MATURED,
@@ -16,6 +17,7 @@ from tollgate.earnings.models import (
     EarningsFeatureItem,
     EarningsLogItem,
 )
+from tollgate.reconciliation import changed
 
 BALANCE = "balance"
 LOG = "log"
@@ -82,6 +84,10 @@ def put_log(tx: Transaction, developer_id: str, log_id: str, kind: str, deltas: 
                            kind=kind, deltas={k: v for k, v in deltas.items() if v}, reference=reference,
                            count=count, created_at=now)
     tx.put(LOG, item, EarningsLogItem.pk.does_not_exist())
+    # The developer, for the reconciliation job, with the change it marks: accruals, reversals,
+    # maturing and every payout's moves alike (adding to a set twice is adding once).
+    tx.update_raw(changed.LABEL, changed.mark_request(keys.RECON_DEVELOPERS, [developer_id], clock.now_ms(),
+                                                      random.randrange(keys.RECON_SHARDS)))  # noqa: S311 - spread
 
 
 def get_balance(developer_id: str) -> DeveloperEarningsItem | None:

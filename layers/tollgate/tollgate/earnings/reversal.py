@@ -16,7 +16,6 @@ out: future earnings make it up), the day and feature sums and the earnings log.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +24,6 @@ from tollgate.data import Transaction, TransactionCancelled
 from tollgate.data.images import image_number, image_string
 from tollgate.earnings import repository
 from tollgate.earnings.models import NEVER_MATURED, DeveloperEarningsItem, EarningItem
-from tollgate.reconciliation import changed
 
 EARNING = "earning"
 _ATTEMPTS = 6
@@ -89,6 +87,4 @@ def _write(earning: EarningItem, reversal: Reversal, credits: int, taken: int, m
         repository.add_to_feature(tx, f"feature:{earning.feature}", earning.developer_id, earning.feature, -taken, 0)
     repository.put_log(tx, earning.developer_id, f"rev-{reversal.transaction_id}", "reversal", deltas, now,
                        reference=reversal.transaction_id)
-    tx.update_raw(changed.LABEL, changed.mark_request(keys.RECON_DEVELOPERS, [earning.developer_id], clock.now_ms(),
-                                                      random.randrange(keys.RECON_SHARDS)))  # noqa: S311 - spread
     tx.commit()

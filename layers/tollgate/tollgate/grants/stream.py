@@ -88,6 +88,7 @@ class StreamBatch:
         # (an event's source) needs no second read.
         self.entries: dict[str, LedgerEntryItem | None] = {}
         self.sharded = ShardedBooks()  # sharded wallets' changes, applied after the others' (flush)
+        self.unbooked: set[str] = set()  # wallets changed without a balance change (their books carry no mark)
         self.sharded_attributed = 0
 
     def apply(self, record: dict[str, Any]) -> Outcome:
@@ -100,7 +101,11 @@ class StreamBatch:
         new, old = change.get("NewImage") or {}, change.get("OldImage") or {}
         tx, old_tx = image_string(new, "last_tx"), image_string(old, "last_tx")
         if not tx or tx == old_tx:
-            return Outcome()  # holds, their release and rebalances move credits, not the balance
+            # Holds, their release and rebalances move credits, not the balance: no book changes, but the
+            # reconciliation job checks the wallet's holds against what it has reserved.
+            if wallet := image_string(new, "wallet_id"):
+                self.unbooked.add(wallet)
+            return Outcome()
         wallet_id, balance = image_string(new, "wallet_id"), image_number(new, "balance")
         if wallet_id is None or balance is None:
             return Outcome()

@@ -1,9 +1,10 @@
 """The reconciliation job: every wallet and developer changed since the last run, checked.
 
 **What it reads.** The ledger stream consumer adds each wallet whose grant book it writes to the
-set of the minute (``changed.mark_request``, in the same transaction as the books), and the earnings
-stream consumer each developer whose balance it changes; a run reads those sets, never the table
-at large. The checkpoint (``RECON#RUN`` / ``LAST``) holds the last UTC day checked completely: a run
+set of the minute (``changed.mark_request``, in the same transaction as the books), and each wallet
+changed without a balance change (a hold, its release, a rebalance) on its own once per batch; every
+logged change of a developer's earnings marks the developer in its transaction
+(``earnings.repository.put_log``); a run reads those sets, never the table at large. The checkpoint (``RECON#RUN`` / ``LAST``) holds the last UTC day checked completely: a run
 reads every day after it up to today (the first run: yesterday and today; never more than
 ``changed.RETENTION_DAYS`` back, the sets' lifetime). Today is never complete, so the next run reads
 it again; a past day read to its end moves the checkpoint. The checkpoint is written only when the
