@@ -82,7 +82,7 @@ def layer_modules(name: str) -> list[ModuleType]:
 def reset_layer_state(client: Any = None) -> None:
     """The layer's state as a cold start has it, for the tests and every function: DynamoDB
     client ``client`` (None: the one the environment names), empty caches (prices, wallets' shard
-    layouts), the clock unmoved."""
+    layouts, API keys' full rate-limit shards), the clock unmoved."""
     for data in layer_modules("tollgate.data"):
         data.set_client(client)
     for pricing in layer_modules("tollgate.pricing"):
@@ -91,6 +91,8 @@ def reset_layer_state(client: Any = None) -> None:
         clock.reset()
     for shards in layer_modules("tollgate.shards.service"):
         shards.reset()
+    for limits in layer_modules("tollgate.ratelimit.service"):
+        limits.reset()
 
 
 def advance_clock(ms: int) -> None:

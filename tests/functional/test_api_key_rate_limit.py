@@ -92,3 +92,34 @@ def test_a_bad_limit_is_422_and_creates_no_key(aws, limit):
     reply = invoke("admin_post_api_key.json", caller=ADMIN, body={"name": "k", "rate_limit_per_second": limit})
     assert (reply.status, reply.error_code) == (422, "validation_error"), reply
     assert invoke("admin_list_api_keys.json", caller=ADMIN).body["data"] == []
+
+
+def test_once_every_shard_is_full_the_refusals_of_that_second_cost_no_write(aws, frozen, monkeypatch):
+    """A full shard stays full for its second: the process tries it no more, so a key far over its
+    limit costs one failed write per shard and second, not one per shard and request."""
+    from tollgate import ratelimit
+    from tollgate.principal import Principal
+    from tollgate.ratelimit import repository
+
+    key = Principal(type="service", sub="key:k3", roles=frozenset({"service"}), key_id="k3", rate_limit=150)
+    for _ in range(150):
+        ratelimit.admit(key)
+    tries: list[int] = []
+    real = repository.take
+
+    def counted(key_id: str, shard: int, second: int, cap: int) -> bool:
+        tries.append(shard)
+        return real(key_id, shard, second, cap)
+
+    monkeypatch.setattr(repository, "take", counted)
+    with pytest.raises(ratelimit.KeyRateLimited):
+        ratelimit.admit(key)
+    first = len(tries)
+    assert 0 < first <= 2 and set(tries) <= {0, 1}  # at most each of its 2 shards, once (some found full already)
+    for _ in range(20):
+        with pytest.raises(ratelimit.KeyRateLimited):
+            ratelimit.admit(key)
+    assert len(tries) == first  # never asked again this second
+    frozen["ms"] += 1000
+    ratelimit.admit(key)  # the next second: room again
+    assert len(tries) == first + 1
