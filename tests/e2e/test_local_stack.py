@@ -206,6 +206,13 @@ def test_schedules_can_be_run_now(api):
     archived = api.post("/_local/schedule/LedgerArchiveFunction")
     assert archived.status == 200, archived
     assert archived.body["stopped_early"] is False and archived.body["days"]
+    # The reconciliation job (make schedule NAME=ReconciliationFunction): everything this stack did
+    # so far, through real flows, reconciles, its refunds and payouts against localstripe and the
+    # fake Paystack included.
+    checked = api.post("/_local/schedule/ReconciliationFunction")
+    assert checked.status == 200, checked
+    assert (checked.body["source"], checked.body["findings"]) == ("schedule", 0), checked.body
+    assert checked.body["status"] in ("completed", "partial"), checked.body
     assert api.post("/_local/schedule/NoSuchFunction").status == 404
 
 

@@ -426,21 +426,28 @@ def test_an_endpoint_failing_for_3_days_is_disabled_and_then_receives_nothing(ou
     created = endpoint(hook.url, ["*"])
     low_balance_event(shop)
     queue = Deliveries(outbox)
+    from tollgate.webhook_endpoints.deliveries import BACKOFF_SECONDS
+
     attempts = 0
     while True:
         outcome = queue.run()
-        attempts += 1
         if outcome.get("done"):
             break
         assert outcome == {"retrying": 3}  # purchase.paid, credits.granted, credits.low
-        queue.later(12 * 3_600_000)
-    assert 3 * 24 // 12 <= attempts <= 3 * 24 // 12 + 4
+        queue.later(BACKOFF_SECONDS[min(attempts, len(BACKOFF_SECONDS) - 1)] * 1000)  # as the backoff says
+        attempts += 1
+    # 60 s, 5 min, 30 min, 2 h, 5 h, 10 h, then every 12 h up to 3 days: 11 or 12 attempts each.
+    assert 11 <= attempts <= 12, attempts
     shown = invoke("notifications_get_webhook_endpoint.json", caller=ADMIN,
                    path=f"/v1/admin/webhook-endpoints/{created['endpoint_id']}",
                    path_params={"endpoint_id": created["endpoint_id"]}).body
     assert shown["status"] == "disabled" and "3 days" in shown["disabled_reason"]
     assert {d["status"] for d in deliveries_of(created["endpoint_id"])} == {"failed"}
     got = len(hook.got)
+    # Every attempt of the 3 days is shown with its answer, none dropped.
+    shown_attempts = [len(d["attempts"]) for d in deliveries_of(created["endpoint_id"])]
+    assert sum(shown_attempts) == got and min(shown_attempts) >= 11, (shown_attempts, got)
+    assert all(a["status_code"] == 500 for d in deliveries_of(created["endpoint_id"]) for a in d["attempts"])
 
     # Nothing more is queued for it, and a re-send is refused.
     stream = streams.LedgerStream(boto3.client("dynamodb", region_name=REGION))

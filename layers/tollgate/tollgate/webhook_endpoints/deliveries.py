@@ -32,7 +32,7 @@ from tollgate.webhook_endpoints.schemas import DeliveryAttemptOut, WebhookDelive
 BACKOFF_SECONDS = (60, 300, 1_800, 7_200, 18_000, 36_000, 43_200)  # then every 12 h (SQS's longest)
 GIVE_UP_AFTER_MS = 3 * 86_400_000
 LEASE_MS = 60_000  # longer than one attempt (a 10 s timeout) and the function's own timeout
-ATTEMPTS_KEPT = 10
+ATTEMPTS_KEPT = 16  # every attempt of the 3-day schedule (12 or so), and a few re-sends
 RETAIN_SECONDS = 30 * 86_400
 
 
