@@ -70,7 +70,6 @@ class ChainChange:
 class Flushed:
     books: int = 0
     attributed: int = 0
-    stamped: int = 0
     resynchronised: int = 0
     aggregate_writes: int = 0
     entries: dict[str, LedgerEntryItem | None] = field(default_factory=dict)
@@ -84,9 +83,6 @@ class ShardedBooks:
 
     def note(self, change: ChainChange) -> None:
         self._changes.setdefault(change.wallet_id, []).append(change)
-
-    def __bool__(self) -> bool:
-        return bool(self._changes)
 
     def flush(self) -> Flushed:
         done = Flushed()
@@ -132,7 +128,7 @@ def _flush_wallet(wallet_id: str, changes: list[ChainChange], done: Flushed) -> 
                 book.usage_day = tally.add(entry, book.usage_day)
                 applied.append((change.tx, entry, moved))
         if not new and stored is not None and stored.chains is not None:
-            _stamp(wallet_id, [(e.transaction_id, e, {}) for e in unstamped], done)
+            _stamp(wallet_id, [(e.transaction_id, e, {}) for e in unstamped])
             return  # nothing new for this book
         if book.drifted:
             _resynchronise(book)
@@ -151,15 +147,14 @@ def _flush_wallet(wallet_id: str, changes: list[ChainChange], done: Flushed) -> 
         done.aggregate_writes += delta.size()
         # An entry applied by an earlier delivery whose batch failed before its stamp gets its day-index
         # keys at least (what it moved went with that delivery).
-        _stamp(wallet_id, applied + [(e.transaction_id, e, {}) for e in unstamped], done)
+        _stamp(wallet_id, applied + [(e.transaction_id, e, {}) for e in unstamped])
         return
     raise StoreUnavailable(f"the grant book of {wallet_id} kept changing")
 
 
-def _stamp(wallet_id: str, stamps: list[tuple[str, LedgerEntryItem, dict[str, int]]], done: Flushed) -> None:
+def _stamp(wallet_id: str, stamps: list[tuple[str, LedgerEntryItem, dict[str, int]]]) -> None:
     for tx, entry, moved in stamps:
-        done.stamped += ledger.stamp_balance_after(wallet_id, tx, None, moved or None, entry.created_at,
-                                                   key=(entry.pk, entry.sk))
+        ledger.stamp_balance_after(wallet_id, tx, None, moved or None, entry.created_at, key=(entry.pk, entry.sk))
 
 
 def _resynchronise(book: Book) -> None:
