@@ -4,8 +4,9 @@
 set of the minute (``changed.mark_request``, in the same transaction as the books), and each wallet
 changed without a balance change (a hold, its release, a rebalance) on its own once per batch; every
 logged change of a developer's earnings marks the developer in its transaction
-(``earnings.repository.put_log``); a run reads those sets, never the table at large. The checkpoint (``RECON#RUN`` / ``LAST``) holds the last UTC day checked completely: a run
-reads every day after it up to today (the first run: yesterday and today; never more than
+(``earnings.repository.put_log``); a run reads those sets, never the table at large. The
+checkpoint (``RECON#RUN`` / ``LAST``) holds the last UTC day checked completely: a run reads every
+day after it up to today (the first run: yesterday and today; never more than
 ``changed.RETENTION_DAYS`` back, the sets' lifetime). Today is never complete, so the next run reads
 it again; a past day read to its end moves the checkpoint. The checkpoint is written only when the
 run ends (a run that crashes moved nothing and is done again).
@@ -132,7 +133,7 @@ def _book_current(book: Book, wallet_item: WalletItem | None, state: WalletState
         return False, state.balance
     if book.chains is None:
         return book.last_tx == wallet_item.last_tx, state.balance
-    current = shard_items.snapshot(wallet_item.wallet_id, max(wallet_item.shard_items or 1, wallet_item.shards or 1))
+    current = shard_items.snapshot(wallet_item.wallet_id, shard_items.items_of(wallet_item))
     return book.caught_up(current), sum(s.balance for s in current)
 
 
