@@ -168,7 +168,7 @@ def _expire_sharded(book: Book, due: list[Grant], now_ms: int, report: Report) -
 
     report.wallets += 1
     root = shards.root_item(book.wallet_id)
-    items = max(root.shard_items or 1, root.shards or 1) if root is not None else 1
+    items = shards.items_of(root) if root is not None else 1
     current = shards.snapshot(book.wallet_id, items) if root is not None else []
     if root is None or not book.caught_up(current):
         report.skipped += 1  # a change not yet attributed: the stream catches up, the next run expires

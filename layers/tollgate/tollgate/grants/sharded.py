@@ -165,7 +165,7 @@ def _resynchronise(book: Book) -> None:
     root = shards.root_item(book.wallet_id)
     if root is None:
         return
-    current = shards.snapshot(book.wallet_id, max(root.shard_items or 1, root.shards or 1))
+    current = shards.snapshot(book.wallet_id, shards.items_of(root))
     if not book.caught_up(current):
         return  # more changes on their way: the flush that applies them tries again
     book.reconcile(sum(s.balance for s in current), "resynchronised", clock.iso(clock.now_ms()))

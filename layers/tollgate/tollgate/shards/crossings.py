@@ -55,6 +55,7 @@ from tollgate.data.images import image_number, image_string
 from tollgate.events.derive import Event, make_event
 from tollgate.events.types import EventType
 from tollgate.ledger.models import WalletItem
+from tollgate.shards import repository
 from tollgate.shards.models import CrossingsItem, WalletShardItem
 
 logger = logging.getLogger(__name__)
@@ -156,7 +157,7 @@ def _read(wallet_id: str) -> _Read | None:
     root = get_or_none(WalletItem, *keys.wallet(wallet_id))
     if root is None or root.shards is None:
         return None
-    items = max(root.shard_items or 1, root.shards)
+    items = repository.items_of(root)
     with TransactGet(connection=TableItem._get_connection().connection) as tg:
         shard_futures = [tg.get(WalletItem if k == 0 else WalletShardItem, *keys.wallet_shard(wallet_id, k))
                          for k in range(items)]

@@ -30,6 +30,12 @@ def root_item(wallet_id: str) -> WalletItem | None:
     return get_or_none(WalletItem, *keys.wallet(wallet_id))
 
 
+def items_of(root: WalletItem) -> int:
+    """How many shard items a wallet has, from its wallet item: its count, or more when a layout once
+    larger left retired ones (which count in its sum until drained)."""
+    return max(root.shard_items or 1, root.shards or 1)
+
+
 def shard_of(raw: dict | None, shard: int) -> Shard:
     """A shard from its raw item (None: absent)."""
     if not raw:

@@ -54,7 +54,7 @@ class Layout:
         if item.shards is None:
             return None
         return cls(item.shards, clock.parse_rfc3339(item.replay_check_until) if item.replay_check_until else 0,
-                   max(item.shard_items or 1, item.shards))
+                   repository.items_of(item))
 
 
 class NotSharded(Exception):
