@@ -92,8 +92,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     # A sharded wallet's crossings are its shards' sum's: read once per batch (tollgate.shards.crossings).
     found = sharded.check(sharded_wallets)
     # For the reconciliation job and the archiver: wallets whose holds (or a sharded wallet's rebalances)
-    # changed without a balance change write no book, which carries the mark of the others.
-    changed.mark(keys.RECON_WALLETS, sharded_wallets | batch.unbooked, clock.now_ms())
+    # changed without a balance change, unless the batch wrote their book, which carries the mark.
+    changed.mark(keys.RECON_WALLETS, (sharded_wallets | batch.unbooked) - batch.marked, clock.now_ms())
     sent = outbox.publish([*events, *found.events])  # after the books: a failure here has the whole batch delivered again
     if sent:
         metrics.add_metric(name="EventsPublished", unit=MetricUnit.Count, value=sent)

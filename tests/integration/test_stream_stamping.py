@@ -141,10 +141,13 @@ def test_balance_after_is_stamped_exactly_in_commit_order(ddb_api, ddb, caller, 
     assert len(holds_only) == 3
 
     recorder = recorder_factory(ddb.client)
-    # Holds and releases change reserved/available, never the balance: they stamp nothing.
+    # Holds and releases change reserved/available, never the balance: they stamp nothing. The one
+    # write is the wallet's mark for the reconciliation job (its holds against what it reserved).
     with recorder.recording() as calls:
         assert deliver(arn, holds_only) == {"batchItemFailures": []}
-    assert calls == []
+    (mark,) = calls
+    assert (mark.operation, mark.params["Key"]["PK"]["S"][:6]) == ("UpdateItem", "RECON#"), mark
+    assert mark.params["ExpressionAttributeValues"][":s"] == {"SS": [wallet]}
 
     # The whole stream as Lambda delivers it (entries and reservations too): per entry, one read of
     # it (its type decides which grants it draws on) and one write stamping balance_after, its
@@ -179,14 +182,17 @@ def test_balance_after_is_stamped_exactly_in_commit_order(ddb_api, ddb, caller, 
     # History shows it, through the history handler.
     assert history_balances(api, caller) == {tx: format_credits(b) for tx, b in expected.items()}
 
-    # Delivered again (Lambda retries batches): the same values, no failures, and no write: the
-    # grant book (read once) already holds every change (so the aggregates count none again). The
-    # one credit's entry is read again to tell whether it is an event to publish (credits.granted:
-    # an adjustment is not), since the outbox must not miss one a failed attempt left unsent.
+    # Delivered again (Lambda retries batches): the same values, no failures, and no write but the
+    # wallet's reconciliation mark (its holds' records write no book, so they mark it themselves:
+    # adding it to the minute's set again is adding it once): the grant book (read once) already
+    # holds every change (so the aggregates count none again). The one credit's entry is read again
+    # to tell whether it is an event to publish (credits.granted: an adjustment is not), since the
+    # outbox must not miss one a failed attempt left unsent.
     with recorder.recording() as calls:
         assert deliver(arn, records) == {"batchItemFailures": []}
-    assert [c.operation for c in calls] == ["GetItem", "GetItem"]
+    assert [c.operation for c in calls] == ["GetItem", "GetItem", "UpdateItem"]
     assert _from_item(calls[1].params["Key"])["SK"].startswith(keys.ENTRY_PREFIX)
+    assert _from_item(calls[2].params["Key"])["PK"].startswith("RECON#")
     assert entries(wallet) == stamped
 
     # The stamps (and the grant book, and the aggregates) reach the stream too, and stamp nothing in turn.

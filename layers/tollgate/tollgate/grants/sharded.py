@@ -70,6 +70,7 @@ class ChainChange:
 class Flushed:
     books: int = 0
     attributed: int = 0
+    marked: set[str] = field(default_factory=set)  # wallets whose books were written (with their marks)
     resynchronised: int = 0
     aggregate_writes: int = 0
     entries: dict[str, LedgerEntryItem | None] = field(default_factory=dict)
@@ -142,6 +143,7 @@ def _flush_wallet(wallet_id: str, changes: list[ChainChange], done: Flushed) -> 
             time.sleep(random.uniform(0, _BACKOFF_S * (attempt + 1)))  # noqa: S311 - jitter, not crypto
             continue
         done.books += 1
+        done.marked.add(wallet_id)
         done.attributed += len(applied)
         done.resynchronised += lost
         done.aggregate_writes += delta.size()

@@ -89,6 +89,7 @@ class StreamBatch:
         self.entries: dict[str, LedgerEntryItem | None] = {}
         self.sharded = ShardedBooks()  # sharded wallets' changes, applied after the others' (flush)
         self.unbooked: set[str] = set()  # wallets changed without a balance change (their books carry no mark)
+        self.marked: set[str] = set()  # wallets whose books this batch wrote, each with its reconciliation mark
         self.sharded_attributed = 0
 
     def apply(self, record: dict[str, Any]) -> Outcome:
@@ -191,6 +192,7 @@ class StreamBatch:
         self.resynchronised += done.resynchronised
         self.aggregate_writes += done.aggregate_writes
         self.sharded_attributed += done.attributed
+        self.marked |= done.marked
         return written + done.books
 
     def _delta(self, group: list[_Loaded]) -> Delta:
@@ -210,6 +212,7 @@ class StreamBatch:
         repository.save_books(writes, also)
         for loaded in group:
             assert loaded.book is not None
+            self.marked.add(loaded.book.wallet_id)
             loaded.stored, loaded.stored_last_tx, loaded.dirty = True, loaded.book.last_tx, False
             loaded.book.version = (loaded.book.version or 0) + 1  # as written
             self._tallies.pop(loaded.book.wallet_id, None)
