@@ -24,6 +24,10 @@ differences live here):
   on this server, which stands in for Stripe's hosted onboarding: visiting it completes the
   onboarding (``payouts_enabled``, the ``transfers`` capability active). A transfer needs
   a destination with ``transfers`` active, as on Stripe; it sends ``transfer.created``.
+- Checkout Sessions, which localstripe lacks (``localstripe_checkout.py``): ``POST
+  /v1/checkout/sessions`` and ``GET /v1/checkout/sessions/{id}``, the session's page at
+  ``/_tollgate/checkout/{id}`` standing in for Stripe's hosted one (Pay: the test card, then
+  ``checkout.session.completed`` and back to ``success_url``), so hosted checkout works locally.
 - Stripe.js's ``confirmCardPayment(clientSecret, {payment_method: {card}})`` with the card
   element: localstripe's stand-in Stripe.js (``/js.stripe.com/v3/``) only authenticates a
   PaymentIntent already in ``requires_action``; the shim appends a wrapper that sends the
@@ -193,9 +197,10 @@ def main(argv: list[str]) -> None:
     confirm_card_payments(app)
     persist_to(path)
     # Run as a script, this folder is on sys.path: its sibling needs no package.
+    from localstripe_checkout import Checkout
     from localstripe_connect import Connect
 
-    Connect(app)
+    Checkout(app, Connect(app))
     web.run_app(app, host="127.0.0.1", port=port, print=None)
 
 

@@ -137,6 +137,15 @@ def test_hosted_stripe_checkout_behind_a_setting(shop):
     assert assert_ledger_invariant("user:alice")["balance"] == 100_000
 
 
+def test_hosted_stripe_checkout_without_a_success_url_is_refused_and_changes_nothing(shop):
+    before = invoke("admin_get_settings.json", caller=ADMIN).body
+    reply = invoke("admin_put_settings.json", caller=ADMIN, body={"price_per_credit": {"USD": 10},
+                                                                 "stripe_hosted_checkout": True})
+    assert (reply.status, reply.error_code) == (422, "validation_error"), reply
+    assert "success_url" in reply.body["error"]["message"]
+    assert invoke("admin_get_settings.json", caller=ADMIN).body == before
+
+
 def test_paystack_checkout_in_kobo_with_the_jwt_email(shop):
     body = buy(shop, gateway="paystack", currency="NGN")
     assert (body["amount"], body["currency"]) == (1500000, "NGN")

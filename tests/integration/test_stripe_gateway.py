@@ -26,7 +26,9 @@ here with stripe 16.1.0:
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -152,6 +154,39 @@ def test_payment_succeeds_verifies_and_its_signed_webhook_maps(gateway, stripe_a
     assert event.event_id == delivery.event["id"] and event.event_id.startswith("evt_")
     assert (event.raw_type, event.reference, event.purchase_id, event.amount, event.currency) == (
         "payment_intent.succeeded", session.reference, request.purchase_id, 1234, "USD")
+
+
+def test_a_hosted_checkout_is_paid_on_the_local_page_and_verifies(gateway, receiver):
+    """Hosted checkout (a Checkout Session) on the local stack: the shim plays Stripe's page."""
+    request = purchase(amount=2500, currency="USD", hosted=True, success_url="http://127.0.0.1:9/ok?s={CHECKOUT_SESSION_ID}",
+                       cancel_url="http://127.0.0.1:9/cancel")
+    session = gateway.create_payment(request, idempotency_key="hosted-key-1")
+    assert session.checkout_session_id.startswith("cs_") and session.checkout_url.endswith(session.checkout_session_id)
+    assert gateway.create_payment(request, idempotency_key="hosted-key-1") == session  # Stripe's idempotency
+    before = gateway.verify_payment(session.checkout_session_id)
+    assert (before.succeeded, before.purchase_id) == (False, request.purchase_id)
+
+    with urllib.request.urlopen(session.checkout_url, timeout=5) as page:
+        assert b"USD 25.00" in page.read()
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    paying = urllib.request.Request(session.checkout_url + "/pay", data=b"", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as redirect:
+        urllib.request.build_opener(NoRedirect).open(paying, timeout=5)
+    assert redirect.value.code == 303
+    assert redirect.value.headers["Location"] == f"http://127.0.0.1:9/ok?s={session.checkout_session_id}"
+
+    for reference in (session.checkout_session_id, session.reference):
+        paid = gateway.verify_payment(reference)
+        assert (paid.succeeded, paid.amount, paid.currency, paid.purchase_id) == (True, 2500, "USD", request.purchase_id)
+    completed = stripe_webhook(receiver, "checkout.session.completed", session.checkout_session_id)
+    event = gateway.parse_webhook(completed.body, completed.headers)
+    assert (event.kind, event.purchase_id) == ("payment_succeeded", request.purchase_id)
+    intent = stripe_webhook(receiver, "payment_intent.succeeded", session.reference)
+    assert gateway.parse_webhook(intent.body, intent.headers).purchase_id == request.purchase_id
 
 
 def test_declined_card_fails_and_its_signed_webhook_maps(gateway, stripe_api, receiver):

@@ -103,6 +103,9 @@ class SettingsIn(RequestModel):
     def _limits(self) -> SettingsIn:
         if self.min_credits > self.max_credits:
             raise ValueError("min_credits must not exceed max_credits")
+        if self.stripe_hosted_checkout and not self.success_url:
+            # Stripe's hosted page sends the payer back there: without one every Stripe checkout would fail.
+            raise ValueError("stripe_hosted_checkout needs a success_url")
         return self
 
 
