@@ -363,3 +363,46 @@ def test_a_crash_while_failing_a_declined_top_up_leaves_nothing_half_done(stripe
     assert [p["status"] for p in purchases_of()] == ["failed"]
     assert stripe.charges == {}
     assert assert_ledger_invariant(ALICE.wallet_id)["balance"] == 20_000
+
+
+@pytest.mark.parametrize("when", ["after the save", "between the read and the save"])
+def test_debits_racing_the_settings_cross_the_threshold_once_and_charge_once(stripe, monkeypatch, when):
+    """Turned on while two debits take the wallet below its threshold: one charge, whichever side of
+    the save they land. After it, the first crosses (the stream's top-up); between the wallet's read
+    and the save, the save is refused and made again on a fresh read (below, so it tops up at once)."""
+    from tests.support import layer_modules
+
+    save_card(stripe)
+    fund("35", "f-1")
+    spent = []
+
+    def debits() -> None:
+        if not spent:
+            spent.extend(spend(f"race-{n}") for n in range(2))  # 35 -> 25 (crosses 30) -> 15: two changes below
+
+    with monkeypatch.context() as patched:  # undone after the save (the fixture's own patches stay)
+        for module in layer_modules("tollgate.autotopup.service"):
+            if when == "after the save":
+                real_configure = module.repository.configure
+
+                def configured(*args, real=real_configure, **kwargs):
+                    saved = real(*args, **kwargs)
+                    debits()
+                    return saved
+                patched.setattr(module.repository, "configure", configured)
+            else:
+                real_read = module.posting.read_wallet_item_state
+
+                def read(wallet_id, real=real_read):
+                    state = real(wallet_id)
+                    debits()
+                    return state
+                patched.setattr(module.posting, "read_wallet_item_state", read)
+        assert configure(SETTINGS).status == 200
+    assert spent == [201, 201]
+    top_ups = TopUps()
+    top_ups.stream_once()
+    assert len(top_ups.run()) == 1
+    assert len(stripe.charges) == 1
+    assert settings()["charged_this_month"] == "100"
+    assert assert_ledger_invariant(ALICE.wallet_id)["balance"] == 15_000

@@ -9,6 +9,7 @@ from tollgate import keys, ledger
 from tollgate.autotopup.models import AutoTopUpItem, TopUpMonthItem
 from tollgate.data import ConditionFailed, Transaction, TransactionCancelled, conditional, get_or_none
 from tollgate.gateways import SavedCard
+from tollgate.ledger import repository as wallets
 from tollgate.purchases import repository as purchases
 from tollgate.purchases.models import PurchaseItem
 from tollgate.shards import crossings
@@ -42,12 +43,19 @@ def save_card(wallet_id: str, setup_intent_id: str, card: SavedCard, now: str) -
     return item
 
 
+class WalletChanged(Exception):
+    """The wallet changed since it was read (``wallet_seq``): read it again, then save again."""
+
+
 def configure(wallet_id: str, *, enabled: bool, threshold_mc: int, package_id: str | None, credits_mc: int | None,
-              currency: str, monthly_limit_mc: int, actor: str, now: str) -> tuple[AutoTopUpItem, Placed | None]:
+              currency: str, monthly_limit_mc: int, actor: str, now: str,
+              wallet_seq: int | None = None) -> tuple[AutoTopUpItem, Placed | None]:
     """The settings and the wallet's threshold (set while enabled) in one transaction, on a wallet
     with a saved card if it is to be enabled (ConditionFailed otherwise). A sharded wallet's CROSSINGS
     item rides along: where it stands against the threshold, a new crossing if this turns it on below
-    (returned: the caller tops up at once); None for any other wallet."""
+    (returned: the caller tops up at once); None for any other wallet, whose threshold is set only
+    while it is still at ``wallet_seq`` (:class:`WalletChanged` otherwise), so the caller knows which
+    side of the threshold it was on when the threshold took effect."""
     item = _keyed(wallet_id)
     tx = Transaction().update(SETTINGS, item, [
         A.entity.set(AutoTopUpItem), A.wallet_id.set(wallet_id), A.enabled.set(enabled),
@@ -56,22 +64,26 @@ def configure(wallet_id: str, *, enabled: bool, threshold_mc: int, package_id: s
         A.monthly_limit_mc.set(monthly_limit_mc), A.enabled_by.set(actor), A.disabled_reason.remove(),
         A.updated_at.set(now)], condition=A.payment_method_id.exists() if enabled else None)
     try:
-        placed = _set_threshold(tx, wallet_id, threshold_mc if enabled else None, crossing=True)
+        placed = _set_threshold(tx, wallet_id, threshold_mc if enabled else None, crossing=True, wallet_seq=wallet_seq)
     except TransactionCancelled as exc:
         if exc.failed(SETTINGS):
             raise ConditionFailed(None) from None
+        if exc.failed(wallets.WALLET):
+            raise WalletChanged(wallet_id) from None
         raise
     stored = get(wallet_id)
     assert stored is not None
     return stored, placed
 
 
-def _set_threshold(tx: Transaction, wallet_id: str, threshold_mc: int | None, *, crossing: bool) -> Placed | None:
+def _set_threshold(tx: Transaction, wallet_id: str, threshold_mc: int | None, *, crossing: bool,
+                   wallet_seq: int | None = None) -> Placed | None:
     """Commit ``tx`` with the wallet's threshold set (None: cleared): a sharded wallet's through its
-    CROSSINGS item (what it returns), any other's on its item (None)."""
+    CROSSINGS item (what it returns), any other's on its item (None; given ``wallet_seq``, only while
+    the wallet is still at it)."""
     placed = crossings.set_threshold(wallet_id, "topup", threshold_mc, tx, crossing=crossing)
     if placed is None:
-        ledger.set_top_up_threshold(tx, wallet_id, threshold_mc)
+        ledger.set_top_up_threshold(tx, wallet_id, threshold_mc, wallet_seq)
         tx.commit()
     return placed
 

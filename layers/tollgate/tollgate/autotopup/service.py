@@ -47,6 +47,7 @@ from tollgate.shards import crossings
 GATEWAY = "stripe"
 REASON = "auto-top-up"  # what its purchases are made for (their request hash says so)
 _FAIL_ATTEMPTS = 4  # the settings or month changed while failing a purchase: read again
+_SETTING_ATTEMPTS = 8  # the wallet changed between its read and the settings' save: read again
 
 
 class Outcome(StrEnum):
@@ -117,22 +118,31 @@ def put_settings(principal: Principal, requested: str | None, body: AutoTopUpIn)
     if credits_mc > body.monthly_limit:
         raise CheckoutNotAllowed("monthly_limit is below the credits of one top-up: it could never charge",
                                  field="monthly_limit")
-    try:
-        item, placed = repository.configure(wallet_id, enabled=body.enabled, threshold_mc=body.threshold,
-                                            package_id=body.package_id, credits_mc=body.credits,
-                                            currency=body.currency, monthly_limit_mc=body.monthly_limit,
-                                            actor=principal.sub, now=clock.iso(clock.now_ms()))
-    except ConditionFailed:
-        raise NoSavedCard("save a card first (POST, then PUT /v1/wallet/payment-method)") from None
+    for _ in range(_SETTING_ATTEMPTS):
+        # The wallet as the threshold will take effect on it: saved only while it is unchanged since.
+        before = posting.read_wallet_item_state(wallet_id)
+        try:
+            item, placed = repository.configure(wallet_id, enabled=body.enabled, threshold_mc=body.threshold,
+                                                package_id=body.package_id, credits_mc=body.credits,
+                                                currency=body.currency, monthly_limit_mc=body.monthly_limit,
+                                                actor=principal.sub, now=clock.iso(clock.now_ms()),
+                                                wallet_seq=before.seq)
+            break
+        except ConditionFailed:
+            raise NoSavedCard("save a card first (POST, then PUT /v1/wallet/payment-method)") from None
+        except repository.WalletChanged:
+            continue  # a debit or credit meanwhile: read it again
+    else:
+        raise StoreUnavailable("AutoTopUpSettingContention")
     if placed is not None:  # sharded: the crossing this setting counted (or one not announced yet)
         if body.enabled and placed.pending:
             requests.request([(wallet_id, f"sharded-{placed.n}")])
             crossings.announced(crossings.Found(announced=[(wallet_id, "topup", placed.n)]))
         return view(wallet_id, item)
-    wallet = posting.read_wallet(wallet_id)
-    if body.enabled and wallet.available < body.threshold:
-        # Below the threshold already: no crossing will come, so this change is the one to top up at.
-        requests.request([(wallet_id, wallet.seq)])
+    if body.enabled and before.available < body.threshold:
+        # Below the threshold when it took effect: no crossing will come, so the wallet's change then is
+        # the one to top up at (a debit after it crosses nothing; one before it was read above).
+        requests.request([(wallet_id, before.seq)])
     return view(wallet_id, item)
 
 

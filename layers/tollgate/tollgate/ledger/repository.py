@@ -164,9 +164,12 @@ def set_low_balance(wallet_id: str, amount: int | None, now: str) -> WalletItem:
     return item  # update() read the item back (ALL_NEW)
 
 
-def set_top_up_threshold(tx: Transaction, wallet_id: str, amount: int | None, now: str) -> None:
-    """Set (None: clear) the wallet's auto top-up threshold, in ``tx`` (with the auto top-up's own item)."""
-    tx.update(WALLET, W.keyed(wallet_id), _setting(wallet_id, W.topup_threshold_mc, amount, now))
+def set_top_up_threshold(tx: Transaction, wallet_id: str, amount: int | None, now: str,
+                         seq: int | None = None) -> None:
+    """Set (None: clear) the wallet's auto top-up threshold, in ``tx`` (with the auto top-up's own item);
+    given ``seq``, only while the wallet's change counter is still that (0: no change yet)."""
+    unchanged = None if seq is None else (W.seq == seq) | W.seq.does_not_exist() if seq == 0 else W.seq == seq
+    tx.update(WALLET, W.keyed(wallet_id), _setting(wallet_id, W.topup_threshold_mc, amount, now), unchanged)
 
 
 def get_wallet(wallet_id: str) -> WalletItem | None:

@@ -45,9 +45,10 @@ def set_low_balance(wallet_id: str, amount: int | None) -> WalletState:
     return WalletState.from_item(wallet_id, item)
 
 
-def set_top_up_threshold(tx: Transaction, wallet_id: str, amount: int | None) -> None:
-    """Add to ``tx`` the setting (None: clearing) of the wallet's auto top-up threshold."""
-    repository.set_top_up_threshold(tx, wallet_id, amount, clock.iso(clock.now_ms()))
+def set_top_up_threshold(tx: Transaction, wallet_id: str, amount: int | None, seq: int | None = None) -> None:
+    """Add to ``tx`` the setting (None: clearing) of the wallet's auto top-up threshold; given ``seq``,
+    only while the wallet has not changed since it was read at that ``seq``."""
+    repository.set_top_up_threshold(tx, wallet_id, amount, clock.iso(clock.now_ms()), seq)
 
 
 def reconcile(wallet_id: str) -> ReconciliationOut:
