@@ -248,6 +248,23 @@ def shop(aws: Any) -> dict[str, FakeGateway]:
     return fakes
 
 
+def refund_under_way(aws: Any) -> tuple[str, FaultyGateway, FakeGateway]:
+    """A refund of 40 of a purchase's 100 credits, clawed back: its id, the Stripe fake behind a fault
+    layer (the gateway the refund workflow calls), and the fake itself."""
+    from tests.functional.fake_refunds import ask, buy
+    from tollgate.gateways import GatewayError
+
+    fakes = shop(aws)
+    faulty = FaultyGateway(fakes["stripe"], "stripe", GatewayError)
+    set_gateway("stripe", faulty)
+    purchase = buy()
+    reply = ask(purchase["purchase_id"], {"credits": "40", "reason": "fault tier"})
+    assert reply.status == 202, reply
+    refund_id = reply.body["refund_id"]
+    assert run_task("refund", {"step": "claw_back", "refund_id": refund_id})[-1].error is None
+    return refund_id, faulty, fakes["stripe"]
+
+
 def workflows() -> RecordingEngine:
     """Workflows started and task tokens answered, recorded (in the tests and every function)."""
     engine = RecordingEngine()

@@ -29,13 +29,13 @@ from tests.faults.matrix import (
     http,
     paystack_checkout,
     paystack_paid,
+    refund_under_way,
     retries,
     run_task,
     shop,
     tries_summary,
 )
 from tests.functional.developers import CAROL
-from tests.functional.fake_refunds import ask, buy
 from tests.support import (
     assert_earnings_invariant,
     assert_ledger_invariant,
@@ -100,21 +100,6 @@ def test_a_paystack_payment_webhook_through_a_verify_storm_is_503_then_grants_on
            tries_summary(deliveries))
 
 
-def _refund_under_way(aws: Any) -> tuple[str, FaultyGateway, Any]:
-    """A refund of 40 of a purchase's 100 credits, clawed back; the Stripe fake behind a fault layer."""
-    from tollgate.gateways import GatewayError
-
-    fakes = shop(aws)
-    faulty = FaultyGateway(fakes["stripe"], "stripe", GatewayError)
-    set_gateway("stripe", faulty)
-    purchase = buy()
-    reply = ask(purchase["purchase_id"], {"credits": "40", "reason": "fault tier"})
-    assert reply.status == 202, reply
-    refund_id = reply.body["refund_id"]
-    assert run_task("refund", {"step": "claw_back", "refund_id": refund_id})[-1].error is None
-    return refund_id, faulty, fakes["stripe"]
-
-
 def _refunded_once(refund_id: str, stripe: Any) -> None:
     from tollgate.refunds import repository
 
@@ -127,7 +112,7 @@ def _refunded_once(refund_id: str, stripe: Any) -> None:
 
 @pytest.mark.parametrize(("fault_name", "fault"), GATEWAY_CASES)
 def test_a_refund_through_a_gateway_storm_within_its_retries_refunds_once(aws, fault_name, fault):
-    refund_id, faulty, stripe = _refund_under_way(aws)
+    refund_id, faulty, stripe = refund_under_way(aws)
     storm = retries("refund", "gateway_refund", "TransientRefundError")  # the last retry gets through
     faulty.plan("refund", fault, times=storm)
     tries = run_task("refund", {"step": "gateway_refund", "refund_id": refund_id})
@@ -140,7 +125,7 @@ def test_a_refund_through_a_gateway_storm_within_its_retries_refunds_once(aws, f
 @pytest.mark.parametrize(("fault_name", "fault"), GATEWAY_CASES)
 def test_a_refund_through_a_gateway_storm_outlasting_its_retries_is_settled_once_by_compensate(aws, fault_name,
                                                                                                 fault):
-    refund_id, faulty, stripe = _refund_under_way(aws)
+    refund_id, faulty, stripe = refund_under_way(aws)
     gave_up = retries("refund", "gateway_refund", "TransientRefundError") + 1
     faulty.plan("refund", fault, times=gave_up + COMPENSATE_TRIES_FAILED)
     tries = run_task("refund", {"step": "gateway_refund", "refund_id": refund_id})

@@ -23,6 +23,7 @@ from tests.faults.matrix import (
     feature,
     fund,
     http,
+    refund_under_way,
     retried_errors,
     run_dynamo_case,
     shop,
@@ -239,20 +240,11 @@ def reply_credits_mc(payout_id: str) -> int:
 
 @pytest.mark.parametrize(("fault_name", "fault"), GATEWAY_CASES)
 def test_a_refund_under_a_gateway_fault_refunds_once(aws, fault_name, fault):
-    from tollgate.gateways import GatewayError
-
-    fakes = shop(aws)
-    faulty = FaultyGateway(fakes["stripe"], "stripe", GatewayError)
-    set_gateway("stripe", faulty)
-    purchase = buy()
-    reply = ask(purchase["purchase_id"], {"credits": "40", "reason": "fault tier"})
-    assert reply.status == 202, reply
-    refund_id = reply.body["refund_id"]
-    assert step("refund_workflow", {"step": "claw_back", "refund_id": refund_id}).error is None
+    refund_id, faulty, stripe = refund_under_way(aws)
     first, second = step_under_fault(faulty, "refund", fault, "refund", {"step": "gateway_refund", "refund_id": refund_id})
-    calls = fakes["stripe"].refund_calls
+    calls = stripe.refund_calls
     # Every call for this refund carried one idempotency key, so the gateway made one refund.
-    assert len({c.idempotency_key for c in calls}) == 1 and len(fakes["stripe"].refunds_made) == 1, calls
+    assert len({c.idempotency_key for c in calls}) == 1 and len(stripe.refunds_made) == 1, calls
     _clawed_back_once(None)
     record("refund workflow: GatewayRefund (gateway)", fault_name, f"{first.summary()} → {second.summary()}")
 

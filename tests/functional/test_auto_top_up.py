@@ -106,6 +106,19 @@ class TopUps:
         return handled
 
 
+def crossing_with_a_declining_card(fake: FakeGateway) -> TopUps:
+    """A card saved that Stripe will decline, auto top-up on at 30, and 40 -> 20 crossing it: the
+    stream has queued the top-up (not run yet)."""
+    save_card(fake, payment_method="pm_card_chargeDeclined")
+    fake.declining.add("pm_card_chargeDeclined")
+    fund("40", "f-1")
+    assert configure(SETTINGS).status == 200
+    top_ups = TopUps()
+    assert spend("s-1") == 201 and spend("s-2") == 201  # 40 -> 20
+    top_ups.stream_once()
+    return top_ups
+
+
 def pay(fake: FakeGateway, reference_of: str) -> dict:
     """Stripe's payment_intent.succeeded for the off-session charge: the webhook path grants."""
     request, _ = fake.charges[reference_of]
@@ -168,13 +181,7 @@ def test_the_monthly_limit_caps_the_charges(stripe):
 
 
 def test_a_declined_card_turns_it_off_grants_nothing_and_fails_the_purchase(stripe):
-    save_card(stripe, payment_method="pm_card_chargeDeclined")
-    stripe.declining.add("pm_card_chargeDeclined")
-    fund("40", "f-1")
-    assert configure(SETTINGS).status == 200
-    top_ups = TopUps()
-    assert spend("s-1") == 201 and spend("s-2") == 201  # 40 -> 20
-    top_ups.stream_once()
+    top_ups = crossing_with_a_declining_card(stripe)
     top_ups.run()
     assert stripe.charges == {}
     now = settings()
@@ -296,13 +303,7 @@ def test_a_charge_that_fails_later_through_the_webhook_turns_it_off_and_gives_th
 
 
 def test_a_declined_charge_then_its_failed_webhook_changes_nothing_the_second_time(stripe):
-    save_card(stripe, payment_method="pm_card_chargeDeclined")
-    stripe.declining.add("pm_card_chargeDeclined")
-    fund("40", "f-1")
-    assert configure(SETTINGS).status == 200
-    top_ups = TopUps()
-    assert spend("s-1") == 201 and spend("s-2") == 201
-    top_ups.stream_once()
+    top_ups = crossing_with_a_declining_card(stripe)
     top_ups.run()
     now, (purchase,), before = settings(), purchases_of(), ledger_state(ALICE.wallet_id)
     assert (now["enabled"], now["charged_this_month"], purchase["status"]) == (False, "0", "failed")
@@ -321,13 +322,7 @@ def test_a_crash_while_failing_a_declined_top_up_leaves_nothing_half_done(stripe
     from tests.support import function_namespace
     from tollgate_local.queues import lambda_event
 
-    save_card(stripe, payment_method="pm_card_chargeDeclined")
-    stripe.declining.add("pm_card_chargeDeclined")
-    fund("40", "f-1")
-    assert configure(SETTINGS).status == 200
-    top_ups = TopUps()
-    assert spend("s-1") == 201 and spend("s-2") == 201
-    top_ups.stream_once()
+    top_ups = crossing_with_a_declining_card(stripe)
     url = top_ups.sqs.get_queue_url(QueueName="top-ups")["QueueUrl"]
     messages = top_ups.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     assert len(messages) == 1

@@ -159,10 +159,7 @@ def _compare_refund(refund: RefundItem, subject: str, moved_here: int, gateways:
     wanted = "succeeded" if refund.status == "succeeded" else "failed"
     if found.status != wanted:
         problems.append(f"{refund.gateway} reports refund {gateway_id} {found.status}")
-    if found.amount != refund.amount:
-        problems.append(f"{refund.gateway}'s amount is {found.amount}")
-    if found.currency and found.currency != refund.currency.upper():
-        problems.append(f"{refund.gateway}'s currency is {found.currency}")
+    problems += _money_differs(refund.gateway, found.amount, found.currency, refund.amount, refund.currency)
     if found.tollgate_refund_id and found.tollgate_refund_id != refund.refund_id:
         problems.append(f"{refund.gateway} made it for refund {found.tollgate_refund_id}")
     if not problems:
@@ -170,6 +167,14 @@ def _compare_refund(refund: RefundItem, subject: str, moved_here: int, gateways:
     moved_there = found.amount if found.status == "succeeded" else 0
     return [Finding("refund_gateway", moved_here, moved_there, wallet_id=refund.wallet_id,
                     detail=f"{subject} ({here}): " + ", ".join(problems))]
+
+
+def _money_differs(gateway: str, amount: int | None, currency: str | None, ours: int, our_currency: str) -> list[str]:
+    """What of the gateway's amount and currency differs from ours (a currency it does not report: none)."""
+    problems = [f"{gateway}'s amount is {amount}"] if amount != ours else []
+    if currency and currency != our_currency.upper():
+        problems.append(f"{gateway}'s currency is {currency}")
+    return problems
 
 
 # -- one payout -------------------------------------------------------------------------------
@@ -212,10 +217,7 @@ def _compare_payout(payout: PayoutItem, subject: str, gateways: Gateways) -> lis
         fine = found.status == "succeeded" if payout.status == "paid" else found.status in _NOTHING_MOVED
         if not fine:
             problems.append(f"{payout.gateway} reports transfer {found.transfer_id} {found.status}")
-        if found.amount != payout.amount:
-            problems.append(f"{payout.gateway}'s amount is {found.amount}")
-        if found.currency and found.currency != payout.currency.upper():
-            problems.append(f"{payout.gateway}'s currency is {found.currency}")
+        problems += _money_differs(payout.gateway, found.amount, found.currency, payout.amount, payout.currency)
         if payout.transfer_id and found.transfer_id != payout.transfer_id:
             problems.append(f"{payout.gateway}'s transfer for it is {found.transfer_id}")
         if found.reference != payout.reference:
